@@ -1,0 +1,399 @@
+//! Wiring only: configuration → input reader → template → engine and
+//! collector threads → summary → exit code. Each piece lives in its module;
+//! this file decides how they are connected for one run.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::CommandFactory;
+use crossbeam_channel::{Sender, bounded};
+
+use crate::cancel::{CancelToken, CancellableRead, StopReason};
+use crate::cli::{Args, OutputMode, Sub};
+use crate::collector::{Collector, CollectorOptions, CollectorReport};
+use crate::config::{Config, ProgressMode, Source};
+use crate::engine::{self, Dispatch, Work};
+use crate::event::Event;
+use crate::exit;
+use crate::input::{self, InputError, Reader};
+use crate::item::ItemData;
+use crate::job::{Capture, FakeRunner, ProcessRunner, Runner, SpawnOptions};
+use crate::progress::Progress;
+use crate::signal::{self, SignalKind};
+use crate::summary::Summary;
+use crate::template::{Schema, Template};
+
+/// Runs fanout with parsed arguments and returns the exit code.
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    if let Some(sub) = args.subcommand {
+        return subcommand(sub);
+    }
+    let config = Config::from_args(args)?;
+    raise_fd_limit();
+    let cancel = CancelToken::new().context("failed to set up cancellation")?;
+    let _signals = signal::install(SignalKind::Standard, &cancel)?;
+    let reader = open_reader(&config, &cancel)?;
+    let schema = Schema {
+        format: config.format,
+        headers: reader.headers(),
+        colsep: config.colsep.is_some(),
+    };
+    let template = Template::parse(&config.command, config.force_shell, &schema)
+        .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
+    if config.dry_run {
+        return dry_run(&config, &template, reader, &cancel);
+    }
+    execute(&config, &template, reader, &cancel)
+}
+
+fn source_text(config: &Config) -> String {
+    config
+        .command
+        .iter()
+        .map(|w| w.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether an error is a closed stdout, which ends a run quietly.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn subcommand(sub: Sub) -> anyhow::Result<u8> {
+    let mut stdout = io::stdout().lock();
+    match sub {
+        Sub::Completions { shell } => {
+            clap_complete::generate(shell, &mut Args::command(), "fanout", &mut stdout);
+        }
+        Sub::Man => {
+            clap_mangen::Man::new(Args::command())
+                .render(&mut stdout)
+                .context("failed to write the man page")?;
+        }
+    }
+    stdout.flush().context("failed to write to stdout")?;
+    Ok(exit::SUCCESS)
+}
+
+/// Lets `-k` windows and many jobs hold their capture files: raise the soft
+/// open-file limit to the hard one, as far as the system allows.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+}
+
+fn open_reader(config: &Config, cancel: &CancelToken) -> anyhow::Result<Reader> {
+    let colsep = config.colsep.clone();
+    let reader = match &config.source {
+        Source::Args(items) => Reader::from_args(items.clone(), colsep),
+        Source::Stdin => Reader::new(
+            Box::new(CancellableRead::new(io::stdin(), cancel.clone())),
+            "<stdin>",
+            config.format,
+            colsep,
+        )?,
+        Source::File(path) => {
+            let file = File::open(path)
+                .with_context(|| format!("failed to open input `{}`", path.display()))?;
+            Reader::new(
+                Box::new(CancellableRead::new(file, cancel.clone())),
+                &path.display().to_string(),
+                config.format,
+                colsep,
+            )?
+        }
+    };
+    Ok(reader)
+}
+
+/// `--dry-run`: render and print every command; nothing runs, so no pool.
+fn dry_run(
+    config: &Config,
+    template: &Template,
+    reader: Reader,
+    cancel: &CancelToken,
+) -> anyhow::Result<u8> {
+    let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+    let mut bad = 0u64;
+    for item in reader {
+        if cancel.is_stopping() {
+            break;
+        }
+        let item = item?;
+        let slot = ((item.seq - 1) % config.jobs as u64) as usize + 1;
+        let rendered = match &item.data {
+            ItemData::Bad(message) => Err(message.clone()),
+            _ => template.render(&item, slot).map_err(|m| format!("line {}: {m}", item.line)),
+        };
+        match rendered {
+            Ok(spec) => {
+                let mut text = spec.display().into_bytes();
+                text.push(b'\n');
+                if let Err(e) = out.write_all(&text) {
+                    return dry_run_write_error(e);
+                }
+            }
+            Err(message) => {
+                bad += 1;
+                eprintln!("fanout: bad input: {message}");
+            }
+        }
+    }
+    if let Err(e) = out.flush() {
+        return dry_run_write_error(e);
+    }
+    if let Some(StopReason::Signal(sig)) = cancel.reason() {
+        return Ok(exit::for_signal(sig));
+    }
+    Ok(if bad > 0 { exit::ITEMS_FAILED } else { exit::SUCCESS })
+}
+
+fn dry_run_write_error(e: io::Error) -> anyhow::Result<u8> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return Ok(exit::SUCCESS);
+    }
+    Err(e).context("failed to write to stdout")
+}
+
+/// Hands items to the engine: numbers them, honours the stop flag and the
+/// `-k` window, and remembers a fatal input error.
+struct Dispatcher<'a> {
+    reader: Reader,
+    cancel: &'a CancelToken,
+    next_ticket: u64,
+    window: Option<Sender<()>>,
+    exhausted: bool,
+    error: Option<InputError>,
+}
+
+impl Iterator for Dispatcher<'_> {
+    type Item = Dispatch;
+
+    fn next(&mut self) -> Option<Dispatch> {
+        if self.cancel.is_stopping() {
+            return None;
+        }
+        if let Some(window) = &self.window {
+            // Backpressure: wait while the reorder window is full.
+            loop {
+                match window.send_timeout((), Duration::from_millis(100)) {
+                    Ok(()) => break,
+                    Err(crossbeam_channel::SendTimeoutError::Timeout(())) => {
+                        if self.cancel.is_stopping() {
+                            return None;
+                        }
+                    }
+                    Err(crossbeam_channel::SendTimeoutError::Disconnected(())) => break,
+                }
+            }
+        }
+        match self.reader.next() {
+            None => {
+                // A cancelled read also ends the input: that is not its end.
+                self.exhausted = !self.cancel.is_stopping();
+                None
+            }
+            Some(Err(e)) => {
+                self.error = Some(e);
+                self.cancel.fatal(false);
+                None
+            }
+            Some(Ok(item)) => {
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                Some(Dispatch { ticket, item })
+            }
+        }
+    }
+}
+
+/// A `Read` that fails once `stop` is set, so a background count ends with
+/// the run.
+struct StopRead<'a> {
+    inner: File,
+    stop: &'a AtomicBool,
+}
+
+impl io::Read for StopRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(io::Error::other("count no longer needed"));
+        }
+        self.inner.read(buf)
+    }
+}
+
+fn execute(
+    config: &Config,
+    template: &Template,
+    reader: Reader,
+    cancel: &CancelToken,
+) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let jobs = config.jobs;
+    // Ungroup cannot tag raw output, so tagged ungroup streams lines; line
+    // mode cannot keep order without buffering, so `-k` groups.
+    let output = match (config.output, config.tag, config.keep_order) {
+        (OutputMode::Ungroup, true, _) => OutputMode::Line,
+        (OutputMode::Line, _, true) => OutputMode::Group,
+        (mode, _, _) => mode,
+    };
+    let capture = match output {
+        OutputMode::Group => Capture::Files,
+        OutputMode::Line => Capture::Lines,
+        OutputMode::Ungroup => Capture::Inherit,
+    };
+    let keep_order = config.keep_order && output != OutputMode::Ungroup;
+    let runner: Box<dyn Runner> = if config.fake_runner {
+        Box::new(FakeRunner)
+    } else {
+        Box::new(ProcessRunner::new(SpawnOptions {
+            capture,
+            grace: config.grace,
+            temp_dir: config.temp_dir.clone(),
+        }))
+    };
+    let known_total = match &config.source {
+        Source::Args(items) => Some(items.len() as u64),
+        _ => None,
+    };
+    let progress = match config.progress {
+        ProgressMode::Off => Progress::Off,
+        ProgressMode::Bars => Progress::bars(jobs, known_total),
+        ProgressMode::Plain => Progress::plain(),
+    };
+    let (events_tx, events_rx) = bounded::<Event>(jobs * 4 + 16);
+    let (window_tx, window_rx) = if keep_order {
+        let (tx, rx) = bounded::<()>((jobs * 8).clamp(32, 512));
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    if let Some(total) = known_total {
+        let _ = events_tx.send(Event::Total(total));
+    }
+    let count_stop = AtomicBool::new(false);
+    let mut dispatcher = Dispatcher {
+        reader,
+        cancel,
+        next_ticket: 0,
+        window: window_tx,
+        exhausted: false,
+        error: None,
+    };
+    let (engine_result, report) = thread::scope(|scope| {
+        let collector = Collector::new(
+            CollectorOptions {
+                output,
+                keep_order,
+                tag: config.tag,
+            },
+            cancel,
+            progress,
+            window_rx,
+        );
+        let collector = thread::Builder::new()
+            .name("fanout-collector".into())
+            .spawn_scoped(scope, move || collector.run(events_rx));
+        if let (Source::File(path), false) = (&config.source, config.progress == ProgressMode::Off) {
+            let tx = events_tx.clone();
+            let stop = &count_stop;
+            let format = config.format;
+            let _ = thread::Builder::new()
+                .name("fanout-count".into())
+                .spawn_scoped(scope, move || {
+                    let Ok(inner) = File::open(path) else { return };
+                    if let Ok(total) = input::count_records(StopRead { inner, stop }, format) {
+                        let _ = tx.send(Event::Total(total));
+                    }
+                });
+        }
+        let work = Work {
+            template,
+            runner: runner.as_ref(),
+            cancel,
+            events: events_tx,
+            labels: config.progress != ProgressMode::Off,
+            tags: config.tag && output == OutputMode::Line,
+        };
+        let engine_result = engine::run(config.engine, jobs, &mut dispatcher, &work);
+        drop(work);
+        count_stop.store(true, Ordering::Relaxed);
+        let report = match collector {
+            Ok(handle) => handle.join().unwrap_or_else(|_| CollectorReport {
+                output_error: Some("internal error: the collector panicked".into()),
+                ..CollectorReport::default()
+            }),
+            Err(e) => CollectorReport {
+                output_error: Some(format!("failed to start the collector thread: {e}")),
+                ..CollectorReport::default()
+            },
+        };
+        (engine_result, report)
+    });
+    let mut fatal = false;
+    if let Some(e) = &dispatcher.error {
+        eprintln!("fanout: error: {}", error_chain(e));
+        fatal = true;
+    }
+    if let Err(e) = &engine_result {
+        eprintln!("fanout: error: {e:#}");
+        fatal = true;
+    }
+    if let Some(e) = &report.output_error {
+        eprintln!("fanout: error: {e}");
+        fatal = true;
+    }
+    fatal |= report.counts.internal > 0;
+    let counts = report.counts.clone();
+    let unread = if dispatcher.exhausted {
+        Some(0)
+    } else {
+        report.total.map(|total| total.saturating_sub(counts.seen()))
+    };
+    let stop = cancel.reason();
+    let summary = Summary {
+        counts,
+        failures: report.failures,
+        elapsed: started.elapsed(),
+        stop,
+        unread,
+        fatal,
+    };
+    let quiet_ok = config.quiet && summary.counts.failures() == 0 && stop.is_none() && !fatal;
+    let broken_pipe = stop == Some(StopReason::BrokenPipe);
+    if !quiet_ok && !(broken_pipe && summary.counts.failures() == 0) {
+        eprint!("{}", summary.render());
+    }
+    Ok(match stop {
+        Some(StopReason::Signal(sig)) => exit::for_signal(sig),
+        _ if fatal => exit::FATAL,
+        _ if summary.counts.failures() > 0 => exit::ITEMS_FAILED,
+        _ => exit::SUCCESS,
+    })
+}
+
+/// An error and its causes, `: `-separated, as anyhow's `{:#}` prints them.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

@@ -1,0 +1,306 @@
+//! Cancellation as a value. A [`CancelToken`] holds the run's state
+//! (running → draining → stopping → killing) in atomics, plus three latches
+//! that wake threads blocked in `poll`: the dispatcher (stop reading input),
+//! and every worker (forward the signal to your job's group; kill it now).
+//! Signal handlers only call [`CancelToken::signal`]; nothing else is global.
+
+use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, Ordering};
+
+/// Where the run is on its way to stopping. Ordered by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum RunState {
+    /// Items are being dispatched.
+    Running = 0,
+    /// No new item starts; running jobs finish undisturbed.
+    Draining = 1,
+    /// No new item starts; running jobs got the signal and a grace period.
+    Stopping = 2,
+    /// Running jobs' process groups are being killed now.
+    Killing = 3,
+}
+
+/// Why the run stopped early, when it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// A signal (SIGINT, SIGTERM, SIGHUP) from the user or the system.
+    Signal(i32),
+    /// Our stdout was closed by its reader (`fanout ... | head`).
+    BrokenPipe,
+    /// fanout hit an error it cannot continue after (internal error, full disk).
+    Fatal,
+}
+
+/// A flag that can also wake a `poll`: once set, its pipe stays readable.
+#[derive(Debug)]
+struct Latch {
+    set: AtomicBool,
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+impl Latch {
+    fn new() -> io::Result<Latch> {
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        Ok(Latch {
+            set: AtomicBool::new(false),
+            read,
+            write,
+        })
+    }
+
+    fn set(&self) {
+        if !self.set.swap(true, Ordering::SeqCst) {
+            // The pipe is never drained, so one byte keeps it readable for
+            // every poller. A failed write cannot be handled in a signal path;
+            // pollers also re-check the flag after every wake-up.
+            let _ = rustix::io::write(&self.write, b"x");
+        }
+    }
+
+    fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: AtomicU8,
+    /// The first signal received, 0 for none: what is forwarded to jobs.
+    signal: AtomicI32,
+    signals: AtomicU32,
+    broken_pipe: AtomicBool,
+    fatal: AtomicBool,
+    drain: Latch,
+    forward: Latch,
+    kill: Latch,
+}
+
+/// Shared, cheaply clonable cancellation state of one run.
+#[derive(Debug, Clone)]
+pub struct CancelToken {
+    inner: Arc<Inner>,
+}
+
+impl CancelToken {
+    /// A token in the running state.
+    pub fn new() -> io::Result<CancelToken> {
+        Ok(CancelToken {
+            inner: Arc::new(Inner {
+                state: AtomicU8::new(RunState::Running as u8),
+                signal: AtomicI32::new(0),
+                signals: AtomicU32::new(0),
+                broken_pipe: AtomicBool::new(false),
+                fatal: AtomicBool::new(false),
+                drain: Latch::new()?,
+                forward: Latch::new()?,
+                kill: Latch::new()?,
+            }),
+        })
+    }
+
+    /// Records a received signal and escalates: the first stops dispatch and
+    /// forwards `signal` to running jobs; the second kills them now. Returns
+    /// how many signals have been received, this one included.
+    pub fn signal(&self, signal: i32) -> u32 {
+        let count = self.inner.signals.fetch_add(1, Ordering::SeqCst) + 1;
+        if count == 1 {
+            let _ = self.inner.signal.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+            self.raise(RunState::Stopping);
+        } else {
+            self.raise(RunState::Killing);
+        }
+        count
+    }
+
+    /// Stops dispatch and lets running jobs finish (halt soon, internal error).
+    pub fn drain(&self) {
+        self.raise(RunState::Draining);
+    }
+
+    /// Something went wrong that makes the run fail with exit 2: stop
+    /// dispatch, and when `stop_jobs`, terminate running jobs as SIGTERM
+    /// would (their output has nowhere to go); otherwise let them finish.
+    pub fn fatal(&self, stop_jobs: bool) {
+        self.inner.fatal.store(true, Ordering::SeqCst);
+        if stop_jobs {
+            self.raise(RunState::Stopping);
+        } else {
+            self.drain();
+        }
+    }
+
+    /// Our stdout is gone: stop quietly, terminating running jobs.
+    pub fn broken_pipe(&self) {
+        self.inner.broken_pipe.store(true, Ordering::SeqCst);
+        let _ = self.inner.signal.compare_exchange(
+            0,
+            rustix::process::Signal::TERM.as_raw(),
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        self.raise(RunState::Stopping);
+    }
+
+    fn raise(&self, to: RunState) {
+        let previous = self.inner.state.fetch_max(to as u8, Ordering::SeqCst);
+        if previous >= to as u8 {
+            return;
+        }
+        self.inner.drain.set();
+        if to >= RunState::Stopping {
+            self.inner.forward.set();
+        }
+        if to >= RunState::Killing {
+            self.inner.kill.set();
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> RunState {
+        match self.inner.state.load(Ordering::SeqCst) {
+            0 => RunState::Running,
+            1 => RunState::Draining,
+            2 => RunState::Stopping,
+            _ => RunState::Killing,
+        }
+    }
+
+    /// Whether new items must not start.
+    pub fn is_stopping(&self) -> bool {
+        self.inner.drain.is_set()
+    }
+
+    /// Whether running jobs got a signal from fanout.
+    pub fn is_forwarding(&self) -> bool {
+        self.inner.forward.is_set()
+    }
+
+    /// Whether running jobs must be killed now.
+    pub fn is_killing(&self) -> bool {
+        self.inner.kill.is_set()
+    }
+
+    /// The signal to forward to running jobs (the first one received).
+    pub fn forward_signal(&self) -> i32 {
+        match self.inner.signal.load(Ordering::SeqCst) {
+            0 => rustix::process::Signal::TERM.as_raw(),
+            s => s,
+        }
+    }
+
+    /// Why the run stopped early, if it did.
+    pub fn reason(&self) -> Option<StopReason> {
+        if self.inner.fatal.load(Ordering::SeqCst) {
+            return Some(StopReason::Fatal);
+        }
+        if self.inner.broken_pipe.load(Ordering::SeqCst) {
+            return Some(StopReason::BrokenPipe);
+        }
+        match self.inner.signal.load(Ordering::SeqCst) {
+            0 => None,
+            s => Some(StopReason::Signal(s)),
+        }
+    }
+
+    /// Readable once dispatch must stop.
+    pub fn drain_fd(&self) -> BorrowedFd<'_> {
+        self.inner.drain.read.as_fd()
+    }
+
+    /// Readable once running jobs must get the forwarded signal.
+    pub fn forward_fd(&self) -> BorrowedFd<'_> {
+        self.inner.forward.read.as_fd()
+    }
+
+    /// Readable once running jobs must be killed.
+    pub fn kill_fd(&self) -> BorrowedFd<'_> {
+        self.inner.kill.read.as_fd()
+    }
+}
+
+/// A reader that gives up, with [`io::ErrorKind::Interrupted`] turned into a
+/// clean end of input, as soon as dispatch must stop, even while blocked on a
+/// pipe or terminal that sends nothing.
+pub struct CancellableRead<R> {
+    inner: R,
+    cancel: CancelToken,
+}
+
+impl<R: Read + AsFd> CancellableRead<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R, cancel: CancelToken) -> Self {
+        CancellableRead { inner, cancel }
+    }
+}
+
+impl<R: Read + AsFd> Read for CancellableRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use rustix::event::{PollFd, PollFlags, poll};
+        loop {
+            if self.cancel.is_stopping() {
+                return Ok(0);
+            }
+            let mut fds = [
+                PollFd::new(&self.inner, PollFlags::IN),
+                PollFd::from_borrowed_fd(self.cancel.drain_fd(), PollFlags::IN),
+            ];
+            match poll(&mut fds, None) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            if !fds[1].revents().is_empty() {
+                return Ok(0);
+            }
+            if !fds[0].revents().is_empty() {
+                return self.inner.read(buf);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escalates() {
+        let token = CancelToken::new().unwrap();
+        assert_eq!(token.state(), RunState::Running);
+        assert!(!token.is_stopping());
+        assert_eq!(token.signal(2), 1);
+        assert_eq!(token.state(), RunState::Stopping);
+        assert!(token.is_stopping() && token.is_forwarding() && !token.is_killing());
+        assert_eq!(token.signal(15), 2);
+        assert!(token.is_killing());
+        assert_eq!(token.forward_signal(), 2);
+        assert_eq!(token.reason(), Some(StopReason::Signal(2)));
+    }
+
+    #[test]
+    fn drain_does_not_forward() {
+        let token = CancelToken::new().unwrap();
+        token.drain();
+        assert!(token.is_stopping());
+        assert!(!token.is_forwarding());
+        token.drain();
+        assert_eq!(token.state(), RunState::Draining);
+    }
+
+    #[test]
+    fn cancellable_read_ends_on_drain() {
+        let (read, _write) = rustix::pipe::pipe().unwrap();
+        let token = CancelToken::new().unwrap();
+        let mut reader = CancellableRead::new(std::fs::File::from(read), token.clone());
+        let t = std::thread::spawn(move || {
+            let mut buf = [0u8; 8];
+            reader.read(&mut buf).unwrap()
+        });
+        token.drain();
+        assert_eq!(t.join().unwrap(), 0);
+    }
+}

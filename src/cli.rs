@@ -1,0 +1,163 @@
+//! The command line, as plain clap data. No logic lives here:
+//! [`crate::config::Config::from_args`] validates and resolves it.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+use crate::engine::EngineKind;
+use crate::item::Format;
+
+/// Run a command for every item, in parallel, safely, and never lose a result.
+#[derive(Debug, Parser)]
+#[command(
+    name = "fanout",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Items come from -a FILE, from `::: A B C`, or from stdin.\n\
+Several words run directly (no shell); one word with shell syntax runs under /bin/sh -c,\n\
+with every substituted value quoted. Exit: 0 all ok, 1 some failed, 2 usage or fatal error,\n\
+130/143 interrupted by SIGINT/SIGTERM."
+)]
+pub struct Args {
+    /// Extra commands (completions, man page).
+    #[command(subcommand)]
+    pub subcommand: Option<Sub>,
+
+    /// Where items come from and how they are read.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// How jobs run.
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    /// What the user sees.
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// The command template, then optionally `::: ITEMS...`.
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        num_args = 1..,
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Input options.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin.
+    #[arg(short = 'a', long = "input", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Item format [default: by extension (.csv .tsv .jsonl), else lines].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// NUL-separated items (same as --format null).
+    #[arg(short = '0', long = "null", conflicts_with = "format")]
+    pub null: bool,
+
+    /// Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP.
+    #[arg(long, value_name = "SEP")]
+    pub colsep: Option<String>,
+}
+
+/// Execution options.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Execution")]
+pub struct ExecArgs {
+    /// Parallel jobs: N, or N% of the CPUs [default: CPUs].
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<String>,
+
+    /// Worker pool.
+    #[arg(long, value_enum, default_value = "threads")]
+    pub engine: EngineKind,
+
+    /// Run the command under /bin/sh -c even when it has several words.
+    #[arg(long)]
+    pub shell: bool,
+
+    /// How long a signalled job gets before SIGKILL.
+    #[arg(long, value_name = "DUR", default_value = "10s")]
+    pub grace: String,
+
+    /// Print the commands that would run, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Testing aid: run items with the scripted fake runner, spawning nothing.
+    #[arg(long, hide = true)]
+    pub debug_fake_runner: bool,
+}
+
+/// How job output is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+    /// Each job's stdout, then stderr, written whole when it ends.
+    Group,
+    /// Whole lines, jobs interleaved, as they are written.
+    Line,
+    /// Raw: jobs write straight to fanout's stdout and stderr.
+    Ungroup,
+}
+
+/// When progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum When {
+    /// Bars when stderr is a terminal, nothing otherwise.
+    Auto,
+    /// Always: bars on a terminal, a plain status line otherwise (or under CI=true).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Output options.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Output grouping.
+    #[arg(long, value_enum, default_value = "group", value_name = "MODE")]
+    pub output: OutputMode,
+
+    /// Write output in input order (jobs still run in parallel).
+    #[arg(short = 'k', long)]
+    pub keep_order: bool,
+
+    /// Prefix each output line with the item and a tab.
+    #[arg(long)]
+    pub tag: bool,
+
+    /// Show progress [WHEN: auto, always, never; bare --progress = always].
+    #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always")]
+    pub progress: Option<When>,
+
+    /// Never show progress.
+    #[arg(long, conflicts_with = "progress")]
+    pub no_progress: bool,
+
+    /// No summary when every item succeeded.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

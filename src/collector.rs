@@ -1,0 +1,425 @@
+//! The collector: the single thread that owns stdout, stderr, the progress
+//! display and the counts. It consumes [`Event`]s from the result channel,
+//! writes each job's output (whole, in input order with `-k`, or line by
+//! line), notes failures for the summary, and hands back a
+//! [`CollectorReport`]. Workers never print.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use crate::cancel::CancelToken;
+use crate::cli::OutputMode;
+use crate::event::{Event, Finished, Stream};
+use crate::outcome::Captured;
+use crate::progress::{Progress, Status};
+use crate::summary::{Counts, FailureNote, SHOWN_FAILURES};
+
+/// How much of a failed job's stderr is read for its tail.
+const TAIL_BYTES: u64 = 4096;
+/// How many stderr lines a failure note keeps.
+const TAIL_LINES: usize = 5;
+/// Longest stderr line kept in a failure note.
+const TAIL_LINE_MAX: usize = 200;
+/// Longest item label in failure notes.
+const LABEL_MAX: usize = 80;
+
+/// Collector settings.
+#[derive(Debug, Clone)]
+pub struct CollectorOptions {
+    /// Effective output mode.
+    pub output: OutputMode,
+    /// Write output in dispatch order.
+    pub keep_order: bool,
+    /// Prefix output lines with the item and a tab.
+    pub tag: bool,
+}
+
+/// What the collector learned, for the summary and the exit code.
+#[derive(Debug, Default)]
+pub struct CollectorReport {
+    /// Items per outcome.
+    pub counts: Counts,
+    /// The first failures.
+    pub failures: Vec<FailureNote>,
+    /// The total number of items, when a count finished.
+    pub total: Option<u64>,
+    /// A write error on stdout other than a closed pipe.
+    pub output_error: Option<String>,
+}
+
+/// The single owner of the terminal during a run.
+pub struct Collector<'a> {
+    opts: CollectorOptions,
+    cancel: &'a CancelToken,
+    progress: Progress,
+    out: BufWriter<io::Stdout>,
+    stdout_closed: bool,
+    report: CollectorReport,
+    /// `-k`: finished items waiting for their turn, by ticket.
+    reorder: BTreeMap<u64, Box<Finished>>,
+    next_ticket: u64,
+    /// `-k`: one permit per item in the reorder window, released on emission.
+    window: Option<Receiver<()>>,
+    /// Streamed output of items whose output is not written live.
+    pending: HashMap<u64, Vec<(Stream, Vec<u8>)>>,
+    /// Last stderr lines of running jobs whose output is streamed.
+    tails: HashMap<u64, VecDeque<String>>,
+    /// `--tag` prefixes of running jobs whose lines are written live.
+    live_tags: HashMap<u64, Vec<u8>>,
+    /// Running jobs (for the plain status line): label and start.
+    running: HashMap<u64, (String, Instant)>,
+    start: Instant,
+}
+
+impl<'a> Collector<'a> {
+    /// A collector writing to this process's stdout and stderr.
+    pub fn new(
+        opts: CollectorOptions,
+        cancel: &'a CancelToken,
+        progress: Progress,
+        window: Option<Receiver<()>>,
+    ) -> Collector<'a> {
+        Collector {
+            opts,
+            cancel,
+            progress,
+            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
+            stdout_closed: false,
+            report: CollectorReport::default(),
+            reorder: BTreeMap::new(),
+            next_ticket: 0,
+            window,
+            pending: HashMap::new(),
+            tails: HashMap::new(),
+            live_tags: HashMap::new(),
+            running: HashMap::new(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Consumes events until every sender is gone, then flushes what is left.
+    pub fn run(mut self, events: Receiver<Event>) -> CollectorReport {
+        let tick = matches!(self.progress, Progress::Plain { .. });
+        loop {
+            let event = if tick {
+                match events.recv_timeout(Duration::from_millis(500)) {
+                    Ok(event) => Some(event),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match events.recv() {
+                    Ok(event) => Some(event),
+                    Err(_) => break,
+                }
+            };
+            if let Some(event) = event {
+                self.handle(event);
+            }
+            if tick {
+                let status = self.status();
+                self.progress.tick(|| status);
+            }
+            // Batch terminal writes: flush only when no event is waiting.
+            if events.is_empty() {
+                self.flush();
+            }
+        }
+        // Items whose turn never came (cannot happen with contiguous
+        // tickets, but never drop output).
+        for (_, finished) in std::mem::take(&mut self.reorder) {
+            self.emit(finished);
+        }
+        self.flush();
+        self.progress.finish();
+        self.report
+    }
+
+    fn status(&self) -> Status {
+        let longest = self
+            .running
+            .values()
+            .min_by_key(|(_, started)| *started)
+            .map(|(label, started)| (label.clone(), started.elapsed()));
+        Status {
+            done: self.report.counts.seen(),
+            total: self.report.total,
+            failed: self.report.counts.failures(),
+            elapsed: self.start.elapsed(),
+            longest,
+        }
+    }
+
+    fn live_lines(&self) -> bool {
+        self.opts.output == OutputMode::Line && !self.opts.keep_order
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Total(total) => {
+                self.report.total = Some(total);
+                self.progress.set_total(total);
+            }
+            Event::Started {
+                ticket,
+                slot,
+                label,
+                tag,
+            } => {
+                if let Some(tag) = tag {
+                    self.live_tags.insert(ticket, tag);
+                }
+                if let Some(label) = label {
+                    self.progress.started(slot, &label);
+                    self.running.insert(ticket, (label, Instant::now()));
+                }
+            }
+            Event::Output {
+                ticket,
+                stream,
+                bytes,
+            } => {
+                if stream == Stream::Stderr {
+                    let tail = self.tails.entry(ticket).or_default();
+                    push_tail(tail, &bytes);
+                }
+                if self.live_lines() {
+                    let tag = self.live_tags.remove(&ticket);
+                    self.write_chunk(stream, &bytes, tag.as_deref());
+                    if let Some(tag) = tag {
+                        self.live_tags.insert(ticket, tag);
+                    }
+                } else {
+                    self.pending.entry(ticket).or_default().push((stream, bytes));
+                }
+            }
+            Event::Finished(finished) => self.finished(finished),
+        }
+    }
+
+    fn finished(&mut self, mut finished: Box<Finished>) {
+        let outcome = &finished.outcome;
+        self.report.counts.add(outcome);
+        self.running.remove(&finished.ticket);
+        self.live_tags.remove(&finished.ticket);
+        let failed = outcome.is_failure();
+        self.progress.finished(finished.slot, failed);
+        let tail = self.tails.remove(&finished.ticket);
+        if failed && self.report.failures.len() < SHOWN_FAILURES {
+            let stderr_tail = match (&finished.captured.stderr, tail) {
+                (Some(file), _) => file_tail(file),
+                (None, Some(tail)) => tail.into_iter().collect(),
+                (None, None) => Vec::new(),
+            };
+            let note = FailureNote {
+                seq: finished.item.seq,
+                label: finished.item.label(LABEL_MAX),
+                what: outcome.describe(),
+                command: finished.command.take(),
+                stderr_tail,
+            };
+            self.progress
+                .println(&format!("fanout: FAIL #{} `{}`: {}", note.seq, note.label, note.what));
+            self.report.failures.push(note);
+        }
+        if self.opts.keep_order {
+            self.reorder.insert(finished.ticket, finished);
+            while let Some(next) = self.reorder.remove(&self.next_ticket) {
+                self.next_ticket += 1;
+                self.emit(next);
+            }
+        } else {
+            self.emit(finished);
+        }
+    }
+
+    /// Writes an item's output and releases its place in the window.
+    fn emit(&mut self, finished: Box<Finished>) {
+        let Finished {
+            ticket,
+            item,
+            captured,
+            ..
+        } = *finished;
+        let tag = self.opts.tag.then_some(item.raw.as_slice());
+        let Captured { stdout, stderr } = captured;
+        let chunks = self.pending.remove(&ticket).unwrap_or_default();
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let file = if stream == Stream::Stdout { &stdout } else { &stderr };
+            if let Some(file) = file {
+                self.write_file(stream, file, tag);
+            }
+            for (s, bytes) in &chunks {
+                if *s == stream {
+                    self.write_chunk(stream, bytes, tag);
+                }
+            }
+        }
+        if let Some(window) = &self.window {
+            let _ = window.try_recv();
+        }
+    }
+
+    fn write_file(&mut self, stream: Stream, file: &File, tag: Option<&[u8]>) {
+        // An empty capture costs one fstat, not a copy.
+        match file.metadata() {
+            Ok(meta) if meta.len() == 0 => return,
+            Ok(_) => {}
+            Err(e) => return self.output_failed(stream, e),
+        }
+        let mut file = file;
+        if let Err(e) = file.rewind() {
+            return self.output_failed(stream, e);
+        }
+        let result = if stream == Stream::Stdout {
+            if self.stdout_closed {
+                return;
+            }
+            let out = &mut self.out;
+            self.progress.suspend(|| copy_tagged(file, out, tag))
+        } else {
+            // Keep stdout and stderr of fanout in the order jobs wrote them.
+            let _ = self.out.flush();
+            let mut err = io::stderr().lock();
+            self.progress.suspend(|| copy_tagged(file, &mut err, tag))
+        };
+        if let Err(e) = result {
+            self.output_failed(stream, e);
+        }
+    }
+
+    fn write_chunk(&mut self, stream: Stream, bytes: &[u8], tag: Option<&[u8]>) {
+        let result = if stream == Stream::Stdout {
+            if self.stdout_closed {
+                return;
+            }
+            let out = &mut self.out;
+            self.progress.suspend(|| write_tagged(bytes, out, tag))
+        } else {
+            let _ = self.out.flush();
+            let mut err = io::stderr().lock();
+            self.progress.suspend(|| write_tagged(bytes, &mut err, tag))
+        };
+        if let Err(e) = result {
+            self.output_failed(stream, e);
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.stdout_closed {
+            return;
+        }
+        if let Err(e) = self.out.flush() {
+            self.output_failed(Stream::Stdout, e);
+        }
+    }
+
+    fn output_failed(&mut self, stream: Stream, e: io::Error) {
+        if stream == Stream::Stderr {
+            // Nowhere left to report it; stdout and the exit code still work.
+            return;
+        }
+        self.stdout_closed = true;
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            self.cancel.broken_pipe();
+        } else if self.report.output_error.is_none() {
+            self.report.output_error = Some(format!("failed to write to stdout: {e}"));
+            self.cancel.fatal(true);
+        }
+    }
+}
+
+/// Copies a capture file, prefixing every line with `tag` and a tab if given.
+fn copy_tagged(file: &File, out: &mut dyn Write, tag: Option<&[u8]>) -> io::Result<()> {
+    let Some(tag) = tag else {
+        let mut file = file;
+        io::copy(&mut file, out)?;
+        return Ok(());
+    };
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        write_tagged(&line, out, Some(tag))?;
+    }
+}
+
+/// Writes `bytes`, prefixing every line with `tag` and a tab if given.
+fn write_tagged(bytes: &[u8], out: &mut dyn Write, tag: Option<&[u8]>) -> io::Result<()> {
+    let Some(tag) = tag else {
+        return out.write_all(bytes);
+    };
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        out.write_all(tag)?;
+        out.write_all(b"\t")?;
+        out.write_all(line)?;
+    }
+    Ok(())
+}
+
+/// The last lines of a capture file, read from its end without moving it.
+fn file_tail(file: &File) -> Vec<String> {
+    let len = file.metadata().map_or(0, |m| m.len());
+    let from = len.saturating_sub(TAIL_BYTES);
+    let mut buf = vec![0u8; (len - from) as usize];
+    if file.read_exact_at(&mut buf, from).is_err() {
+        return Vec::new();
+    }
+    let mut tail = VecDeque::new();
+    push_tail(&mut tail, &buf);
+    tail.into_iter().collect()
+}
+
+/// Adds the lines of `bytes` to a bounded tail of non-empty lines.
+fn push_tail(tail: &mut VecDeque<String>, bytes: &[u8]) {
+    for line in bytes.split(|&b| b == b'\n') {
+        let text = crate::item::label(line, TAIL_LINE_MAX);
+        if text.trim().is_empty() {
+            continue;
+        }
+        if tail.len() == TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagged_lines() {
+        let mut out = Vec::new();
+        write_tagged(b"a\nb\nc", &mut out, Some(b"x y")).unwrap();
+        assert_eq!(out, b"x y\ta\nx y\tb\nx y\tc");
+        let mut out = Vec::new();
+        write_tagged(b"a\n", &mut out, None).unwrap();
+        assert_eq!(out, b"a\n");
+    }
+
+    #[test]
+    fn tail_keeps_last_nonempty_lines() {
+        let mut tail = VecDeque::new();
+        push_tail(&mut tail, b"1\n2\n\n3\n4\n5\n6\n7\n");
+        assert_eq!(Vec::from(tail), vec!["3", "4", "5", "6", "7"]);
+    }
+
+    #[test]
+    fn tail_of_file() {
+        let mut file = tempfile::tempfile().unwrap();
+        for i in 0..2000 {
+            writeln!(file, "line {i}").unwrap();
+        }
+        assert_eq!(file_tail(&file).last().map(String::as_str), Some("line 1999"));
+        assert_eq!(file_tail(&file).len(), TAIL_LINES);
+    }
+}

@@ -1,0 +1,216 @@
+//! Turns parsed [`Args`] into a validated [`Config`]: jobs resolved, the
+//! `:::` items split off the command, durations parsed, progress decided.
+//! Nothing downstream sees clap types.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::cli::{Args, OutputMode, When};
+use crate::duration;
+use crate::engine::EngineKind;
+use crate::input;
+use crate::item::Format;
+
+/// Where items come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// Standard input.
+    Stdin,
+    /// A file.
+    File(PathBuf),
+    /// `:::` arguments.
+    Args(Vec<OsString>),
+}
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// Not at all.
+    Off,
+    /// indicatif bars on the terminal.
+    Bars,
+    /// A plain status line every few seconds (not a terminal, or CI).
+    Plain,
+}
+
+/// A validated run configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Item source.
+    pub source: Source,
+    /// Item format.
+    pub format: Format,
+    /// Column separator for lines/null/`:::` items.
+    pub colsep: Option<Vec<u8>>,
+    /// The command template words.
+    pub command: Vec<OsString>,
+    /// `--shell`.
+    pub force_shell: bool,
+    /// Worker count.
+    pub jobs: usize,
+    /// Worker pool.
+    pub engine: EngineKind,
+    /// Output grouping.
+    pub output: OutputMode,
+    /// `-k`.
+    pub keep_order: bool,
+    /// `--tag`.
+    pub tag: bool,
+    /// Progress display.
+    pub progress: ProgressMode,
+    /// Grace period before SIGKILL.
+    pub grace: Duration,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// `--debug-fake-runner`.
+    pub fake_runner: bool,
+    /// `-q`.
+    pub quiet: bool,
+    /// Where capture files go.
+    pub temp_dir: PathBuf,
+}
+
+impl Config {
+    /// Validates and resolves the command line.
+    pub fn from_args(args: Args) -> anyhow::Result<Config> {
+        let (command, items) = split_items(args.command)?;
+        if command.is_empty() {
+            bail!("no command given (usage: fanout [OPTIONS] COMMAND [ARGS...] [::: ITEMS...])");
+        }
+        let source = match (items, args.input.input) {
+            (Some(_), Some(_)) => bail!("give items either with `:::` or with -a/--input, not both"),
+            (Some(items), None) => Source::Args(items),
+            (None, Some(path)) if path.as_os_str() == "-" => Source::Stdin,
+            (None, Some(path)) => Source::File(path),
+            (None, None) => Source::Stdin,
+        };
+        let format = if args.input.null {
+            Format::Null
+        } else if let Some(format) = args.input.format {
+            format
+        } else if let Source::File(path) = &source {
+            input::detect_format(path).unwrap_or(Format::Lines)
+        } else {
+            Format::Lines
+        };
+        if matches!(source, Source::Args(_)) && !matches!(format, Format::Lines | Format::Null) {
+            bail!("`:::` items are plain values; --format {} needs -a FILE or stdin", format.as_str());
+        }
+        let colsep = match args.input.colsep {
+            Some(sep) if sep.is_empty() => bail!("--colsep needs a non-empty separator"),
+            Some(_) if format.has_header() || format == Format::Jsonl => {
+                bail!("--colsep applies to lines and NUL records, not --format {}", format.as_str())
+            }
+            Some(sep) => Some(sep.into_bytes()),
+            None => None,
+        };
+        let jobs = parse_jobs(args.exec.jobs.as_deref())?;
+        let grace = duration::parse(&args.exec.grace).map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
+        let stderr_tty = std::io::stderr().is_terminal();
+        let ci = std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1");
+        let when = if args.output.no_progress {
+            When::Never
+        } else {
+            args.output.progress.unwrap_or(When::Auto)
+        };
+        let progress = match when {
+            When::Never => ProgressMode::Off,
+            When::Auto if stderr_tty && !ci => ProgressMode::Bars,
+            When::Auto if ci => ProgressMode::Plain,
+            When::Auto => ProgressMode::Off,
+            When::Always if stderr_tty && !ci => ProgressMode::Bars,
+            When::Always => ProgressMode::Plain,
+        };
+        Ok(Config {
+            source,
+            format,
+            colsep,
+            command,
+            force_shell: args.exec.shell,
+            jobs,
+            engine: args.exec.engine,
+            output: args.output.output,
+            keep_order: args.output.keep_order,
+            tag: args.output.tag,
+            progress,
+            grace,
+            dry_run: args.exec.dry_run,
+            fake_runner: args.exec.debug_fake_runner,
+            quiet: args.output.quiet,
+            temp_dir: std::env::temp_dir(),
+        })
+    }
+}
+
+/// The command and the `:::` items, if any.
+type Split = (Vec<OsString>, Option<Vec<OsString>>);
+
+/// Splits `cmd args ::: a b c` into the command and the items (if any).
+fn split_items(words: Vec<OsString>) -> anyhow::Result<Split> {
+    let Some(at) = words.iter().position(|w| w == ":::") else {
+        return Ok((words, None));
+    };
+    let mut command = words;
+    let mut items = command.split_off(at);
+    items.remove(0);
+    if items.iter().any(|w| w == ":::") {
+        // GNU parallel combines several groups into every combination;
+        // silently doing something else would surprise its users.
+        bail!("only one `:::` group is supported (use --colsep to give several columns)");
+    }
+    Ok((command, Some(items)))
+}
+
+/// Parses `-j`: `N` (at least 1) or `N%` of the CPUs (at least 1).
+pub fn parse_jobs(text: Option<&str>) -> anyhow::Result<usize> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let Some(text) = text else { return Ok(cpus) };
+    let parsed = if let Some(percent) = text.strip_suffix('%') {
+        let p: f64 = percent
+            .parse()
+            .with_context(|| format!("-j/--jobs: `{text}` is not a number or percentage"))?;
+        if !(p > 0.0) {
+            bail!("-j/--jobs: `{text}` must be more than 0%");
+        }
+        ((cpus as f64 * p / 100.0).floor() as usize).max(1)
+    } else {
+        text.parse::<usize>()
+            .with_context(|| format!("-j/--jobs: `{text}` is not a number or percentage"))?
+    };
+    if parsed == 0 {
+        bail!("-j/--jobs: must be at least 1");
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(parse_jobs(Some("3")).unwrap(), 3);
+        assert_eq!(parse_jobs(None).unwrap(), cpus);
+        assert_eq!(parse_jobs(Some("100%")).unwrap(), cpus);
+        assert_eq!(parse_jobs(Some("1%")).unwrap(), 1);
+        assert!(parse_jobs(Some("0")).is_err());
+        assert!(parse_jobs(Some("x")).is_err());
+        assert!(parse_jobs(Some("-5%")).is_err());
+    }
+
+    #[test]
+    fn items_split() {
+        let w = |s: &[&str]| s.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(split_items(w(&["echo", "{}"])).unwrap(), (w(&["echo", "{}"]), None));
+        assert_eq!(
+            split_items(w(&["echo", ":::", "a", "b"])).unwrap(),
+            (w(&["echo"]), Some(w(&["a", "b"])))
+        );
+        assert!(split_items(w(&["echo", ":::", "a", ":::", "c"])).is_err());
+    }
+}

@@ -1,0 +1,155 @@
+//! The engine: N workers run items as the dispatcher hands them over, and
+//! every outcome goes out as an [`Event`] on one result channel. Two
+//! backends share [`Work::execute`], so they differ only in how items reach a
+//! worker: [`threads`] (explicit crossbeam worker threads, the default) and
+//! [`rayon`] (a rayon pool). Neither prints anything.
+
+pub mod rayon;
+pub mod threads;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crossbeam_channel::Sender;
+
+use crate::cancel::CancelToken;
+use crate::event::{Event, Finished, Stamp};
+use crate::item::{Item, ItemData};
+use crate::job::{Job, Runner};
+use crate::outcome::Outcome;
+use crate::template::Template;
+
+/// Which worker pool runs the jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineKind {
+    /// Explicit worker threads fed by a bounded crossbeam channel.
+    Threads,
+    /// A rayon thread pool.
+    Rayon,
+}
+
+/// An item on its way to a worker, numbered in dispatch order.
+#[derive(Debug)]
+pub struct Dispatch {
+    /// Dispatch order, 0-based and contiguous.
+    pub ticket: u64,
+    /// The item.
+    pub item: Item,
+}
+
+/// What every worker needs to turn an item into an outcome event.
+pub struct Work<'a> {
+    /// The parsed command template.
+    pub template: &'a Template,
+    /// Runs the rendered command.
+    pub runner: &'a dyn Runner,
+    /// The run's cancellation state.
+    pub cancel: &'a CancelToken,
+    /// The result channel to the collector.
+    pub events: Sender<Event>,
+    /// Whether `Started` events carry a label (progress is shown).
+    pub labels: bool,
+    /// Whether `Started` events carry the item bytes (streamed lines with `--tag`).
+    pub tags: bool,
+}
+
+/// Longest item label sent for progress lines.
+const LABEL_MAX: usize = 60;
+
+impl Work<'_> {
+    /// Runs one item on worker `slot` and reports it. Never panics: a panic
+    /// inside the runner becomes an internal-error outcome and drains the run.
+    pub fn execute(&self, dispatch: Dispatch, slot: usize) {
+        let Dispatch { ticket, item } = dispatch;
+        if self.cancel.is_stopping() {
+            self.finish(Finished::without_run(ticket, item, Outcome::NotStarted));
+            return;
+        }
+        if let ItemData::Bad(message) = &item.data {
+            let outcome = Outcome::BadInput {
+                message: message.clone(),
+            };
+            self.finish(Finished::without_run(ticket, item, outcome));
+            return;
+        }
+        let spec = match self.template.render(&item, slot) {
+            Ok(spec) => spec,
+            Err(message) => {
+                let message = format!("line {}: {message}", item.line);
+                self.finish(Finished::without_run(ticket, item, Outcome::BadInput { message }));
+                return;
+            }
+        };
+        let _ = self.events.send(Event::Started {
+            ticket,
+            slot,
+            label: self.labels.then(|| item.label(LABEL_MAX)),
+            tag: self.tags.then(|| item.raw.clone()),
+        });
+        let start = Stamp::now();
+        let job = Job {
+            item: &item,
+            spec: &spec,
+            slot,
+        };
+        let events = &self.events;
+        let mut lines = |stream, bytes| {
+            let _ = events.send(Event::Output {
+                ticket,
+                stream,
+                bytes,
+            });
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            self.runner.run(&job, self.cancel, &mut lines)
+        }));
+        let (outcome, captured) = match result {
+            Ok(result) => (result.outcome, result.captured),
+            Err(payload) => {
+                self.cancel.fatal(false);
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a worker panicked".to_owned());
+                (Outcome::Internal { message }, Default::default())
+            }
+        };
+        let command = (!outcome.is_success()).then(|| spec.display());
+        self.finish(Finished {
+            ticket,
+            item,
+            slot,
+            outcome,
+            captured,
+            started_at: start.wall,
+            duration: start.instant.elapsed(),
+            command,
+        });
+    }
+
+    fn finish(&self, finished: Finished) {
+        // A closed channel means the collector is gone; there is no one left
+        // to tell, and the run is ending anyway.
+        let _ = self.events.send(Event::Finished(Box::new(finished)));
+    }
+}
+
+/// Runs every dispatched item with `jobs` workers of the chosen backend and
+/// returns when all have been reported.
+pub fn run(
+    kind: EngineKind,
+    jobs: usize,
+    items: &mut dyn Iterator<Item = Dispatch>,
+    work: &Work<'_>,
+) -> anyhow::Result<()> {
+    match kind {
+        EngineKind::Threads => {
+            threads::run(jobs, items, work);
+            Ok(())
+        }
+        EngineKind::Rayon => rayon::run(jobs, items, work),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,42 @@
+//! The rayon backend: a pool of `jobs` rayon threads, joined when the run ends
+//! (`build_scoped`). The dispatcher spawns one task per item into a scope, at
+//! most 2 per thread in flight so the input never runs further ahead than
+//! with the threads backend. `{%}` is the rayon thread index plus one.
+
+use anyhow::Context;
+use crossbeam_channel::bounded;
+
+use super::{Dispatch, Work};
+
+/// Runs every item from `items` on a scoped rayon pool of `jobs` threads.
+pub fn run(
+    jobs: usize,
+    items: &mut dyn Iterator<Item = Dispatch>,
+    work: &Work<'_>,
+) -> anyhow::Result<()> {
+    // A permit channel: the dispatcher sends one per task and blocks when
+    // 2 * jobs are in flight; each task takes one back when done.
+    let (permit_tx, permit_rx) = bounded::<()>(jobs * 2);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("fanout-rayon-{}", i + 1))
+        .build_scoped(
+            |thread| thread.run(),
+            |pool| {
+                pool.in_place_scope_fifo(|scope| {
+                    for dispatch in items {
+                        if permit_tx.send(()).is_err() {
+                            break;
+                        }
+                        let permit_rx = &permit_rx;
+                        scope.spawn_fifo(move |_| {
+                            let slot = rayon::current_thread_index().map_or(1, |i| i + 1);
+                            work.execute(dispatch, slot);
+                            let _ = permit_rx.recv();
+                        });
+                    }
+                });
+            },
+        )
+        .context("failed to start the rayon thread pool")
+}

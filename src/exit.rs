@@ -1,0 +1,17 @@
+//! The documented exit codes, in one place.
+
+/// Every item succeeded.
+pub const SUCCESS: u8 = 0;
+/// One or more items failed (exit code, signal, timeout, spawn error, bad input row).
+pub const ITEMS_FAILED: u8 = 1;
+/// Usage or fatal error: bad flags, unreadable input, unwritable output, internal error.
+pub const FATAL: u8 = 2;
+/// Interrupted by SIGINT (128 + 2); partial results were written.
+pub const INTERRUPTED: u8 = 130;
+/// Interrupted by SIGTERM or SIGHUP (128 + 15); partial results were written.
+pub const TERMINATED: u8 = 143;
+
+/// The exit code for a run that was interrupted by `signal`.
+pub fn for_signal(signal: i32) -> u8 {
+    if signal == 2 { INTERRUPTED } else { TERMINATED }
+}

@@ -1,0 +1,124 @@
+//! The unit of work: one input record, as bytes, with whatever structure its
+//! format gave it (CSV/TSV columns, a parsed JSON value) or the reason it could
+//! not be parsed. Readers produce items; templates render them; the collector
+//! reports them.
+
+use std::fmt;
+
+/// One input record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// 1-based position in the input, bad records included. `{#}` renders it.
+    pub seq: u64,
+    /// 1-based line of the input where the record starts (for `:::` items,
+    /// the argument's position). Error messages name it.
+    pub line: u64,
+    /// The item's bytes, without its terminator. `{}` renders it.
+    pub raw: Vec<u8>,
+    /// Structure the format gave the record.
+    pub data: ItemData,
+}
+
+/// Structure of a record beyond its raw bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemData {
+    /// A plain line or NUL record (or a `:::` argument).
+    Plain,
+    /// CSV/TSV fields, or a line split by `--colsep`.
+    Columns(Vec<Vec<u8>>),
+    /// A parsed JSON-lines record.
+    Json(serde_json::Value),
+    /// The record could not be parsed; the reason names what is wrong. Such an
+    /// item never runs: it becomes a failed outcome.
+    Bad(String),
+}
+
+impl Item {
+    /// A plain item (used by `:::` arguments and tests).
+    pub fn plain(seq: u64, raw: impl Into<Vec<u8>>) -> Item {
+        Item {
+            seq,
+            line: seq,
+            raw: raw.into(),
+            data: ItemData::Plain,
+        }
+    }
+
+    /// The item's text for people: lossy UTF-8, control characters escaped,
+    /// shortened to `max` characters with an ellipsis.
+    pub fn label(&self, max: usize) -> String {
+        label(&self.raw, max)
+    }
+}
+
+/// Lossy, single-line rendering of item bytes for progress lines and summaries.
+pub fn label(raw: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = String::with_capacity(text.len().min(max + 3));
+    for (n, c) in text.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&c.escape_default().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label(usize::MAX))
+    }
+}
+
+/// The input formats fanout reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// One item per line; LF or CRLF endings.
+    Lines,
+    /// NUL-separated records (`-0`).
+    Null,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// One JSON value per line.
+    Jsonl,
+}
+
+impl Format {
+    /// Whether records of this format carry a header with column names.
+    pub fn has_header(self) -> bool {
+        matches!(self, Format::Csv | Format::Tsv)
+    }
+
+    /// Lowercase name, as on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Lines => "lines",
+            Format::Null => "null",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_escapes_and_truncates() {
+        assert_eq!(label(b"a\nb\tc", 10), "a\\nb\\tc");
+        assert_eq!(label(b"abcdef", 3), "abc…");
+        assert_eq!(label(b"\xff", 3), "\u{fffd}");
+    }
+}

@@ -1,0 +1,136 @@
+//! How one item ended. Per-item failure is data: workers return an
+//! [`Outcome`], never an `Err`, and the exit code is derived from the counts.
+
+use std::fs::File;
+
+/// The result of running (or not running) one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The job exited 0.
+    Success,
+    /// The job exited with a non-zero code.
+    Failed {
+        /// The exit code.
+        code: i32,
+    },
+    /// The job was killed by a signal that fanout did not send.
+    Signaled {
+        /// The signal number.
+        signal: i32,
+    },
+    /// The job could not be started (not found, not executable, ...).
+    SpawnFailed {
+        /// Why, as the OS said it.
+        message: String,
+    },
+    /// The record could not be parsed or rendered; nothing ran.
+    BadInput {
+        /// Why, naming the file and line where known.
+        message: String,
+    },
+    /// The job was stopped by fanout because the run was cancelled.
+    Interrupted,
+    /// The item was read but never started because the run was stopping.
+    NotStarted,
+    /// fanout itself failed while handling the item (a bug): exit 2.
+    Internal {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the item succeeded.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Success)
+    }
+
+    /// Whether the item counts as a failure for the exit code and the summary.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed { .. }
+                | Outcome::Signaled { .. }
+                | Outcome::SpawnFailed { .. }
+                | Outcome::BadInput { .. }
+                | Outcome::Internal { .. }
+        )
+    }
+
+    /// A short stable name, used in summaries and reports.
+    pub fn as_static_str(&self) -> &'static str {
+        match self {
+            Outcome::Success => "ok",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Signaled { .. } => "signal",
+            Outcome::SpawnFailed { .. } => "spawn-error",
+            Outcome::BadInput { .. } => "bad-input",
+            Outcome::Interrupted => "interrupted",
+            Outcome::NotStarted => "not-started",
+            Outcome::Internal { .. } => "internal-error",
+        }
+    }
+
+    /// One line for people: "exit code 3", "killed by SIGKILL", ...
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Success => "ok".to_owned(),
+            Outcome::Failed { code } => format!("exit code {code}"),
+            Outcome::Signaled { signal } => format!("killed by {}", signal_name(*signal)),
+            Outcome::SpawnFailed { message } => format!("could not start: {message}"),
+            Outcome::BadInput { message } => format!("bad input: {message}"),
+            Outcome::Interrupted => "interrupted".to_owned(),
+            Outcome::NotStarted => "not started".to_owned(),
+            Outcome::Internal { message } => format!("internal error: {message}"),
+        }
+    }
+}
+
+/// The conventional name of a signal number ("SIGTERM"), or "signal N".
+pub fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_owned()
+}
+
+/// What a job wrote, captured for the collector. Files are anonymous
+/// (`O_TMPFILE`): they never hold RAM and vanish when closed, on every exit path.
+#[derive(Debug, Default)]
+pub struct Captured {
+    /// The job's stdout, positioned anywhere; `None` when not captured.
+    pub stdout: Option<File>,
+    /// The job's stderr.
+    pub stderr: Option<File>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_classes() {
+        assert!(Outcome::Success.is_success());
+        assert!(!Outcome::Success.is_failure());
+        assert!(Outcome::Failed { code: 1 }.is_failure());
+        assert!(Outcome::BadInput { message: String::new() }.is_failure());
+        assert!(!Outcome::Interrupted.is_failure());
+        assert!(!Outcome::NotStarted.is_failure());
+        assert_eq!(Outcome::Signaled { signal: 9 }.describe(), "killed by SIGKILL");
+        assert_eq!(signal_name(64), "signal 64");
+    }
+}

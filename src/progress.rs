@@ -1,0 +1,234 @@
+//! Progress display, driven only by the collector. [`Progress::Bars`] is an
+//! indicatif overall bar (done/total, rate, ETA, failures) plus one line per
+//! worker slot with its item and elapsed time; [`Progress::Plain`] prints a
+//! status line every few seconds for logs and CI; [`Progress::Off`] does
+//! nothing. Anything else written to the terminal goes through
+//! [`Progress::suspend`] so it lands above the bars, never through them.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::summary::format_duration;
+
+/// How often the plain status line is printed.
+pub const PLAIN_INTERVAL: Duration = Duration::from_secs(10);
+
+/// What the status line reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Status {
+    /// Items finished.
+    pub done: u64,
+    /// Total items, when known.
+    pub total: Option<u64>,
+    /// Failures so far.
+    pub failed: u64,
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// The longest-running job: its label and how long it has run.
+    pub longest: Option<(String, Duration)>,
+}
+
+/// The plain status line (no terminal control), for logs and CI.
+pub fn status_line(status: &Status) -> String {
+    let secs = status.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 { status.done as f64 / secs } else { 0.0 };
+    let mut line = match status.total {
+        Some(total) => format!("fanout: {}/{} done", status.done, total),
+        None => format!("fanout: {} done", status.done),
+    };
+    line.push_str(&format!(", {rate:.1}/s, {} failed", status.failed));
+    if let Some((label, running)) = &status.longest {
+        line.push_str(&format!(", longest: `{label}` {}", format_duration(*running)));
+    }
+    line
+}
+
+/// The progress display of one run.
+pub enum Progress {
+    /// Nothing shown.
+    Off,
+    /// Periodic plain lines on stderr.
+    Plain {
+        /// When the last line was printed.
+        last: Instant,
+    },
+    /// indicatif bars on stderr.
+    Bars(Box<Bars>),
+}
+
+/// The indicatif state.
+pub struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    slots: Vec<ProgressBar>,
+    running_style: ProgressStyle,
+    idle_style: ProgressStyle,
+    failed: u64,
+}
+
+fn style(template: &str) -> ProgressStyle {
+    // The templates are constants, checked by the unit test below.
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+fn colored() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+const BAR_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} {per_sec} ETA {eta} {msg}";
+const BAR_TEMPLATE_PLAIN: &str = "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}";
+const SPINNER_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {pos} done {per_sec} {msg}";
+const SLOT_TEMPLATE: &str = "  {prefix:>3} {elapsed:>4} {wide_msg}";
+const IDLE_TEMPLATE: &str = "  {prefix:>3}    - idle";
+
+impl Progress {
+    /// Bars for `slots` workers, with the total if already known.
+    pub fn bars(slots: usize, total: Option<u64>) -> Progress {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let overall = multi.add(ProgressBar::no_length());
+        let mut bars = Bars {
+            multi,
+            overall,
+            slots: Vec::new(),
+            running_style: style(SLOT_TEMPLATE),
+            idle_style: style(IDLE_TEMPLATE),
+            failed: 0,
+        };
+        bars.set_total(total);
+        for slot in 1..=slots {
+            let bar = bars.multi.add(ProgressBar::new_spinner());
+            bar.set_style(bars.idle_style.clone());
+            bar.set_prefix(slot.to_string());
+            bars.slots.push(bar);
+        }
+        bars.overall.enable_steady_tick(Duration::from_millis(100));
+        Progress::Bars(Box::new(bars))
+    }
+
+    /// The plain status-line display.
+    pub fn plain() -> Progress {
+        Progress::Plain {
+            last: Instant::now(),
+        }
+    }
+
+    /// The total became known.
+    pub fn set_total(&mut self, total: u64) {
+        if let Progress::Bars(bars) = self {
+            bars.set_total(Some(total));
+        }
+    }
+
+    /// A job started on `slot`.
+    pub fn started(&mut self, slot: usize, label: &str) {
+        if let Progress::Bars(bars) = self
+            && let Some(bar) = slot.checked_sub(1).and_then(|i| bars.slots.get(i))
+        {
+            bar.set_style(bars.running_style.clone());
+            bar.set_message(label.to_owned());
+            bar.reset_elapsed();
+        }
+    }
+
+    /// An item reached its outcome (slot 0: it never ran).
+    pub fn finished(&mut self, slot: usize, failed: bool) {
+        if let Progress::Bars(bars) = self {
+            if let Some(bar) = slot.checked_sub(1).and_then(|i| bars.slots.get(i)) {
+                bar.set_style(bars.idle_style.clone());
+                bar.set_message("");
+            }
+            if failed {
+                bars.failed += 1;
+                bars.overall.set_message(format!("{} failed", bars.failed));
+            }
+            bars.overall.inc(1);
+        }
+    }
+
+    /// Prints a line above the bars (or nothing when progress is off).
+    pub fn println(&self, line: &str) {
+        if let Progress::Bars(bars) = self {
+            bars.multi.suspend(|| eprintln!("{line}"));
+        }
+    }
+
+    /// Runs `f` (which writes to the terminal) with the bars out of the way.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self {
+            Progress::Bars(bars) => bars.multi.suspend(f),
+            _ => f(),
+        }
+    }
+
+    /// Whether bars are on screen (so terminal writes must be suspended).
+    pub fn is_bars(&self) -> bool {
+        matches!(self, Progress::Bars(_))
+    }
+
+    /// Plain mode: prints the status line when it is due.
+    pub fn tick(&mut self, status: impl FnOnce() -> Status) {
+        if let Progress::Plain { last } = self
+            && last.elapsed() >= PLAIN_INTERVAL
+        {
+            *last = Instant::now();
+            eprintln!("{}", status_line(&status()));
+        }
+    }
+
+    /// Removes the bars before the summary is printed.
+    pub fn finish(&mut self) {
+        if let Progress::Bars(bars) = self {
+            for bar in &bars.slots {
+                bar.finish_and_clear();
+            }
+            bars.overall.finish_and_clear();
+            let _ = bars.multi.clear();
+        }
+    }
+}
+
+impl Bars {
+    fn set_total(&mut self, total: Option<u64>) {
+        match total {
+            Some(total) => {
+                self.overall.set_length(total);
+                self.overall.set_style(
+                    style(if colored() { BAR_TEMPLATE } else { BAR_TEMPLATE_PLAIN })
+                        .progress_chars("=> "),
+                );
+            }
+            None => self.overall.set_style(style(SPINNER_TEMPLATE)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_parse() {
+        for t in [BAR_TEMPLATE, BAR_TEMPLATE_PLAIN, SPINNER_TEMPLATE, SLOT_TEMPLATE, IDLE_TEMPLATE] {
+            assert!(ProgressStyle::with_template(t).is_ok(), "{t}");
+        }
+    }
+
+    #[test]
+    fn plain_line() {
+        let status = Status {
+            done: 50,
+            total: Some(200),
+            failed: 2,
+            elapsed: Duration::from_secs(10),
+            longest: Some(("big.png".into(), Duration::from_millis(4200))),
+        };
+        insta::assert_snapshot!(status_line(&status), @"fanout: 50/200 done, 5.0/s, 2 failed, longest: `big.png` 4.20s");
+        let status = Status {
+            total: None,
+            longest: None,
+            ..status
+        };
+        assert_eq!(status_line(&status), "fanout: 50 done, 5.0/s, 2 failed");
+    }
+}

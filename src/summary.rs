@@ -1,0 +1,249 @@
+//! The end-of-run summary: counts per outcome, the first failures with their
+//! stderr tail, and why the run stopped. [`Summary::render`] is pure text so
+//! it is tested without a clock or a terminal.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::cancel::StopReason;
+use crate::outcome::{Outcome, signal_name};
+
+/// How many failures the summary lists in full.
+pub const SHOWN_FAILURES: usize = 5;
+
+/// Items per outcome.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counts {
+    /// Succeeded.
+    pub ok: u64,
+    /// Exited non-zero.
+    pub failed: u64,
+    /// Killed by a signal fanout did not send.
+    pub signaled: u64,
+    /// Could not start.
+    pub spawn_failed: u64,
+    /// Bad input record.
+    pub bad_input: u64,
+    /// Stopped by fanout on cancellation.
+    pub interrupted: u64,
+    /// Read but never started.
+    pub not_started: u64,
+    /// Internal errors.
+    pub internal: u64,
+}
+
+impl Counts {
+    /// Counts one outcome.
+    pub fn add(&mut self, outcome: &Outcome) {
+        let slot = match outcome {
+            Outcome::Success => &mut self.ok,
+            Outcome::Failed { .. } => &mut self.failed,
+            Outcome::Signaled { .. } => &mut self.signaled,
+            Outcome::SpawnFailed { .. } => &mut self.spawn_failed,
+            Outcome::BadInput { .. } => &mut self.bad_input,
+            Outcome::Interrupted => &mut self.interrupted,
+            Outcome::NotStarted => &mut self.not_started,
+            Outcome::Internal { .. } => &mut self.internal,
+        };
+        *slot += 1;
+    }
+
+    /// Items that count as failures for the exit code.
+    pub fn failures(&self) -> u64 {
+        self.failed + self.signaled + self.spawn_failed + self.bad_input + self.internal
+    }
+
+    /// Items that reached an outcome after running or being rejected.
+    pub fn done(&self) -> u64 {
+        self.ok + self.failures() + self.interrupted
+    }
+
+    /// Every item reported, not-started ones included.
+    pub fn seen(&self) -> u64 {
+        self.done() + self.not_started
+    }
+}
+
+/// One failure, as the summary lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureNote {
+    /// The item's sequence number.
+    pub seq: u64,
+    /// The item, shortened.
+    pub label: String,
+    /// What happened ("exit code 3").
+    pub what: String,
+    /// The command that ran, if any.
+    pub command: Option<String>,
+    /// The last lines of its stderr.
+    pub stderr_tail: Vec<String>,
+}
+
+/// Everything the summary says.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Items per outcome.
+    pub counts: Counts,
+    /// The first failures, in the order they happened.
+    pub failures: Vec<FailureNote>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Why the run stopped early, if it did.
+    pub stop: Option<StopReason>,
+    /// Items in the input that were never read, when known (`None`: unknown,
+    /// `Some(0)`: all read).
+    pub unread: Option<u64>,
+    /// A run-fatal error, already reported, that ended the run.
+    pub fatal: bool,
+}
+
+impl Summary {
+    /// Items never started: read but skipped, plus never read (when known).
+    pub fn not_started(&self) -> u64 {
+        self.counts.not_started + self.unread.unwrap_or(0)
+    }
+
+    /// The summary text, one or more lines, each ending in `\n`.
+    pub fn render(&self) -> String {
+        let c = &self.counts;
+        let status = match self.stop {
+            Some(StopReason::Signal(sig)) => format!("interrupted by {}", signal_name(sig)),
+            Some(StopReason::BrokenPipe) => "stopped: output closed".to_owned(),
+            Some(StopReason::Fatal) => "stopped by an error".to_owned(),
+            None if self.fatal => "stopped by an error".to_owned(),
+            None if c.failures() > 0 => "failed".to_owned(),
+            None => "done".to_owned(),
+        };
+        let mut parts = Vec::new();
+        let mut part = |n: u64, what: &str| {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        };
+        part(c.ok, "ok");
+        part(c.failed, "failed");
+        part(c.signaled, "killed by a signal");
+        part(c.spawn_failed, "could not start");
+        part(c.bad_input, "bad input");
+        part(c.interrupted, "interrupted");
+        part(self.not_started(), "not started");
+        part(c.internal, "internal errors");
+        if parts.is_empty() {
+            parts.push("no items".to_owned());
+        }
+        let total = c.done() + self.not_started();
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "fanout: {status}: {total} item{} in {}: {}",
+            if total == 1 { "" } else { "s" },
+            format_duration(self.elapsed),
+            parts.join(", ")
+        );
+        if self.stop.is_some() && self.unread.is_none() {
+            out.push_str(" (the rest of the input was not read)");
+        }
+        out.push('\n');
+        for note in &self.failures {
+            let _ = writeln!(out, "  FAIL #{} `{}`: {}", note.seq, note.label, note.what);
+            if let Some(command) = &note.command {
+                let _ = writeln!(out, "    command: {command}");
+            }
+            for line in &note.stderr_tail {
+                let _ = writeln!(out, "    stderr: {line}");
+            }
+        }
+        let more = c.failures().saturating_sub(self.failures.len() as u64);
+        if more > 0 {
+            let _ = writeln!(out, "  ... and {more} more failure{}", if more == 1 { "" } else { "s" });
+        }
+        out
+    }
+}
+
+/// `0.42s`, `12.3s`, `2m05s`, `1h02m`.
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 10.0 {
+        format!("{secs:.2}s")
+    } else if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else if secs < 3600.0 {
+        let s = d.as_secs();
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        let s = d.as_secs();
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(counts: Counts) -> Summary {
+        Summary {
+            counts,
+            elapsed: Duration::from_millis(420),
+            unread: Some(0),
+            ..Summary::default()
+        }
+    }
+
+    #[test]
+    fn all_ok() {
+        let s = summary(Counts {
+            ok: 3,
+            ..Counts::default()
+        });
+        assert_eq!(s.render(), "fanout: done: 3 items in 0.42s: 3 ok\n");
+    }
+
+    #[test]
+    fn failures_listed_with_tail() {
+        let mut s = summary(Counts {
+            ok: 1,
+            failed: 7,
+            ..Counts::default()
+        });
+        s.failures.push(FailureNote {
+            seq: 2,
+            label: "b".into(),
+            what: "exit code 3".into(),
+            command: Some("sh -c 'exit 3'".into()),
+            stderr_tail: vec!["oops".into()],
+        });
+        insta::assert_snapshot!(s.render(), @r"
+        fanout: failed: 8 items in 0.42s: 1 ok, 7 failed
+          FAIL #2 `b`: exit code 3
+            command: sh -c 'exit 3'
+            stderr: oops
+          ... and 6 more failures
+        ");
+    }
+
+    #[test]
+    fn interrupted_counts_unread() {
+        let mut s = summary(Counts {
+            ok: 2,
+            interrupted: 2,
+            not_started: 1,
+            ..Counts::default()
+        });
+        s.stop = Some(StopReason::Signal(2));
+        s.unread = Some(5);
+        assert_eq!(
+            s.render(),
+            "fanout: interrupted by SIGINT: 10 items in 0.42s: 2 ok, 2 interrupted, 6 not started\n"
+        );
+        s.unread = None;
+        assert!(s.render().contains("the rest of the input was not read"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
+        assert_eq!(format_duration(Duration::from_secs(3720)), "1h02m");
+        assert_eq!(format_duration(Duration::from_millis(12_340)), "12.3s");
+    }
+}
