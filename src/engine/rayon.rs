@@ -25,6 +25,11 @@ pub fn run(
             |pool| {
                 pool.in_place_scope_fifo(|scope| {
                     for dispatch in items {
+                        if work.cancel.is_stopping() {
+                            // Pulled but never to run: it still gets its outcome.
+                            work.execute(dispatch, 0);
+                            break;
+                        }
                         if permit_tx.send(()).is_err() {
                             break;
                         }

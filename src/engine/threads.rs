@@ -29,6 +29,11 @@ pub fn run(jobs: usize, items: &mut dyn Iterator<Item = Dispatch>, work: &Work<'
         }
         drop(rx);
         for dispatch in items {
+            if work.cancel.is_stopping() {
+                // Pulled but never to run: it still gets its outcome.
+                work.execute(dispatch, 0);
+                break;
+            }
             if tx.send(dispatch).is_err() {
                 break;
             }
