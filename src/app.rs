@@ -136,7 +136,9 @@ fn dry_run(
         let slot = ((item.seq - 1) % config.jobs as u64) as usize + 1;
         let rendered = match &item.data {
             ItemData::Bad(message) => Err(message.clone()),
-            _ => template.render(&item, slot).map_err(|m| format!("line {}: {m}", item.line)),
+            _ => template
+                .render(&item, slot)
+                .map_err(|m| format!("line {}: {m}", item.line)),
         };
         match rendered {
             Ok(spec) => {
@@ -158,7 +160,11 @@ fn dry_run(
     if let Some(StopReason::Signal(sig)) = cancel.reason() {
         return Ok(exit::for_signal(sig));
     }
-    Ok(if bad > 0 { exit::ITEMS_FAILED } else { exit::SUCCESS })
+    Ok(if bad > 0 {
+        exit::ITEMS_FAILED
+    } else {
+        exit::SUCCESS
+    })
 }
 
 fn dry_run_write_error(e: io::Error) -> anyhow::Result<u8> {
@@ -308,7 +314,8 @@ fn execute(
         let collector = thread::Builder::new()
             .name("fanout-collector".into())
             .spawn_scoped(scope, move || collector.run(events_rx));
-        if let (Source::File(path), false) = (&config.source, config.progress == ProgressMode::Off) {
+        if let (Source::File(path), false) = (&config.source, config.progress == ProgressMode::Off)
+        {
             let tx = events_tx.clone();
             let stop = &count_stop;
             let format = config.format;
@@ -362,7 +369,9 @@ fn execute(
     let unread = if dispatcher.exhausted {
         Some(0)
     } else {
-        report.total.map(|total| total.saturating_sub(counts.seen()))
+        report
+            .total
+            .map(|total| total.saturating_sub(counts.seen()))
     };
     let stop = cancel.reason();
     let summary = Summary {
@@ -374,8 +383,9 @@ fn execute(
         fatal,
     };
     let quiet_ok = config.quiet && summary.counts.failures() == 0 && stop.is_none() && !fatal;
-    let broken_pipe = stop == Some(StopReason::BrokenPipe);
-    if !quiet_ok && !(broken_pipe && summary.counts.failures() == 0) {
+    // A closed stdout ends the run quietly unless something had failed.
+    let quiet_pipe = stop == Some(StopReason::BrokenPipe) && summary.counts.failures() == 0;
+    if !quiet_ok && !quiet_pipe {
         eprint!("{}", summary.render());
     }
     Ok(match stop {

@@ -108,7 +108,10 @@ impl CancelToken {
     pub fn signal(&self, signal: i32) -> u32 {
         let count = self.inner.signals.fetch_add(1, Ordering::SeqCst) + 1;
         if count == 1 {
-            let _ = self.inner.signal.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+            let _ =
+                self.inner
+                    .signal
+                    .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
             self.raise(RunState::Stopping);
         } else {
             self.raise(RunState::Killing);

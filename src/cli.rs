@@ -43,7 +43,6 @@ pub struct Args {
     #[arg(
         value_name = "COMMAND",
         trailing_var_arg = true,
-        allow_hyphen_values = true,
         num_args = 1..,
     )]
     pub command: Vec<OsString>,

@@ -195,7 +195,10 @@ impl<'a> Collector<'a> {
                         self.live_tags.insert(ticket, tag);
                     }
                 } else {
-                    self.pending.entry(ticket).or_default().push((stream, bytes));
+                    self.pending
+                        .entry(ticket)
+                        .or_default()
+                        .push((stream, bytes));
                 }
             }
             Event::Finished(finished) => self.finished(finished),
@@ -223,8 +226,10 @@ impl<'a> Collector<'a> {
                 command: finished.command.take(),
                 stderr_tail,
             };
-            self.progress
-                .println(&format!("fanout: FAIL #{} `{}`: {}", note.seq, note.label, note.what));
+            self.progress.println(&format!(
+                "fanout: FAIL #{} `{}`: {}",
+                note.seq, note.label, note.what
+            ));
             self.report.failures.push(note);
         }
         if self.opts.keep_order {
@@ -239,7 +244,9 @@ impl<'a> Collector<'a> {
     }
 
     /// Writes an item's output and releases its place in the window.
+    #[allow(clippy::boxed_local)]
     fn emit(&mut self, finished: Box<Finished>) {
+        // Boxed because it travels boxed through the channel and the window.
         let Finished {
             ticket,
             item,
@@ -250,7 +257,11 @@ impl<'a> Collector<'a> {
         let Captured { stdout, stderr } = captured;
         let chunks = self.pending.remove(&ticket).unwrap_or_default();
         for stream in [Stream::Stdout, Stream::Stderr] {
-            let file = if stream == Stream::Stdout { &stdout } else { &stderr };
+            let file = if stream == Stream::Stdout {
+                &stdout
+            } else {
+                &stderr
+            };
             if let Some(file) = file {
                 self.write_file(stream, file, tag);
             }
@@ -419,7 +430,10 @@ mod tests {
         for i in 0..2000 {
             writeln!(file, "line {i}").unwrap();
         }
-        assert_eq!(file_tail(&file).last().map(String::as_str), Some("line 1999"));
+        assert_eq!(
+            file_tail(&file).last().map(String::as_str),
+            Some("line 1999")
+        );
         assert_eq!(file_tail(&file).len(), TAIL_LINES);
     }
 }

@@ -82,7 +82,9 @@ impl Config {
             bail!("no command given (usage: fanout [OPTIONS] COMMAND [ARGS...] [::: ITEMS...])");
         }
         let source = match (items, args.input.input) {
-            (Some(_), Some(_)) => bail!("give items either with `:::` or with -a/--input, not both"),
+            (Some(_), Some(_)) => {
+                bail!("give items either with `:::` or with -a/--input, not both")
+            }
             (Some(items), None) => Source::Args(items),
             (None, Some(path)) if path.as_os_str() == "-" => Source::Stdin,
             (None, Some(path)) => Source::File(path),
@@ -98,18 +100,25 @@ impl Config {
             Format::Lines
         };
         if matches!(source, Source::Args(_)) && !matches!(format, Format::Lines | Format::Null) {
-            bail!("`:::` items are plain values; --format {} needs -a FILE or stdin", format.as_str());
+            bail!(
+                "`:::` items are plain values; --format {} needs -a FILE or stdin",
+                format.as_str()
+            );
         }
         let colsep = match args.input.colsep {
             Some(sep) if sep.is_empty() => bail!("--colsep needs a non-empty separator"),
             Some(_) if format.has_header() || format == Format::Jsonl => {
-                bail!("--colsep applies to lines and NUL records, not --format {}", format.as_str())
+                bail!(
+                    "--colsep applies to lines and NUL records, not --format {}",
+                    format.as_str()
+                )
             }
             Some(sep) => Some(sep.into_bytes()),
             None => None,
         };
         let jobs = parse_jobs(args.exec.jobs.as_deref())?;
-        let grace = duration::parse(&args.exec.grace).map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
+        let grace =
+            duration::parse(&args.exec.grace).map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
         let stderr_tty = std::io::stderr().is_terminal();
         let ci = std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1");
         let when = if args.output.no_progress {
@@ -173,7 +182,7 @@ pub fn parse_jobs(text: Option<&str>) -> anyhow::Result<usize> {
         let p: f64 = percent
             .parse()
             .with_context(|| format!("-j/--jobs: `{text}` is not a number or percentage"))?;
-        if !(p > 0.0) {
+        if p.is_nan() || p <= 0.0 {
             bail!("-j/--jobs: `{text}` must be more than 0%");
         }
         ((cpus as f64 * p / 100.0).floor() as usize).max(1)
@@ -206,7 +215,10 @@ mod tests {
     #[test]
     fn items_split() {
         let w = |s: &[&str]| s.iter().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(split_items(w(&["echo", "{}"])).unwrap(), (w(&["echo", "{}"]), None));
+        assert_eq!(
+            split_items(w(&["echo", "{}"])).unwrap(),
+            (w(&["echo", "{}"]), None)
+        );
         assert_eq!(
             split_items(w(&["echo", ":::", "a", "b"])).unwrap(),
             (w(&["echo"]), Some(w(&["a", "b"])))

@@ -181,7 +181,20 @@ impl Runner for ProcessRunner {
                 message: format!("failed to wait for the job: {e}"),
             },
         };
-        JobResult { outcome, captured }
+        JobResult {
+            outcome,
+            captured: drop_empty(captured),
+        }
+    }
+}
+
+/// Closes capture files the job wrote nothing to, so the collector and the
+/// `-k` window do not hold descriptors for empty output.
+fn drop_empty(captured: Captured) -> Captured {
+    let keep = |file: Option<File>| file.filter(|f| f.metadata().is_ok_and(|m| m.len() > 0));
+    Captured {
+        stdout: keep(captured.stdout),
+        stderr: keep(captured.stderr),
     }
 }
 
@@ -421,9 +434,17 @@ impl Runner for FakeRunner {
                 signal: arg.parse().unwrap_or(9),
             },
             "out" | "err" => {
-                let stream = if verb == "out" { Stream::Stdout } else { Stream::Stderr };
+                let stream = if verb == "out" {
+                    Stream::Stdout
+                } else {
+                    Stream::Stderr
+                };
                 lines(stream, format!("{arg}\n").into_bytes());
-                if verb == "out" { Outcome::Success } else { Outcome::Failed { code: 1 } }
+                if verb == "out" {
+                    Outcome::Success
+                } else {
+                    Outcome::Failed { code: 1 }
+                }
             }
             "panic" => panic!("fake runner asked to panic"),
             _ => Outcome::Success,

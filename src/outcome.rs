@@ -127,10 +127,18 @@ mod tests {
         assert!(Outcome::Success.is_success());
         assert!(!Outcome::Success.is_failure());
         assert!(Outcome::Failed { code: 1 }.is_failure());
-        assert!(Outcome::BadInput { message: String::new() }.is_failure());
+        assert!(
+            Outcome::BadInput {
+                message: String::new()
+            }
+            .is_failure()
+        );
         assert!(!Outcome::Interrupted.is_failure());
         assert!(!Outcome::NotStarted.is_failure());
-        assert_eq!(Outcome::Signaled { signal: 9 }.describe(), "killed by SIGKILL");
+        assert_eq!(
+            Outcome::Signaled { signal: 9 }.describe(),
+            "killed by SIGKILL"
+        );
         assert_eq!(signal_name(64), "signal 64");
     }
 }

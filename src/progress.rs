@@ -32,14 +32,21 @@ pub struct Status {
 /// The plain status line (no terminal control), for logs and CI.
 pub fn status_line(status: &Status) -> String {
     let secs = status.elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { status.done as f64 / secs } else { 0.0 };
+    let rate = if secs > 0.0 {
+        status.done as f64 / secs
+    } else {
+        0.0
+    };
     let mut line = match status.total {
         Some(total) => format!("fanout: {}/{} done", status.done, total),
         None => format!("fanout: {} done", status.done),
     };
     line.push_str(&format!(", {rate:.1}/s, {} failed", status.failed));
     if let Some((label, running)) = &status.longest {
-        line.push_str(&format!(", longest: `{label}` {}", format_duration(*running)));
+        line.push_str(&format!(
+            ", longest: `{label}` {}",
+            format_duration(*running)
+        ));
     }
     line
 }
@@ -76,8 +83,10 @@ fn colored() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-const BAR_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} {per_sec} ETA {eta} {msg}";
-const BAR_TEMPLATE_PLAIN: &str = "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}";
+const BAR_TEMPLATE: &str =
+    "{spinner} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} {per_sec} ETA {eta} {msg}";
+const BAR_TEMPLATE_PLAIN: &str =
+    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}";
 const SPINNER_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {pos} done {per_sec} {msg}";
 const SLOT_TEMPLATE: &str = "  {prefix:>3} {elapsed:>4} {wide_msg}";
 const IDLE_TEMPLATE: &str = "  {prefix:>3}    - idle";
@@ -194,8 +203,12 @@ impl Bars {
             Some(total) => {
                 self.overall.set_length(total);
                 self.overall.set_style(
-                    style(if colored() { BAR_TEMPLATE } else { BAR_TEMPLATE_PLAIN })
-                        .progress_chars("=> "),
+                    style(if colored() {
+                        BAR_TEMPLATE
+                    } else {
+                        BAR_TEMPLATE_PLAIN
+                    })
+                    .progress_chars("=> "),
                 );
             }
             None => self.overall.set_style(style(SPINNER_TEMPLATE)),
@@ -209,7 +222,13 @@ mod tests {
 
     #[test]
     fn templates_parse() {
-        for t in [BAR_TEMPLATE, BAR_TEMPLATE_PLAIN, SPINNER_TEMPLATE, SLOT_TEMPLATE, IDLE_TEMPLATE] {
+        for t in [
+            BAR_TEMPLATE,
+            BAR_TEMPLATE_PLAIN,
+            SPINNER_TEMPLATE,
+            SLOT_TEMPLATE,
+            IDLE_TEMPLATE,
+        ] {
             assert!(ProgressStyle::with_template(t).is_ok(), "{t}");
         }
     }

@@ -39,7 +39,8 @@ pub fn install(kind: SignalKind, cancel: &CancelToken) -> anyhow::Result<SignalG
         token.signal(SIGINT);
     })
     .context("failed to install the SIGINT handler")?;
-    let mut signals = Signals::new([SIGTERM, SIGHUP]).context("failed to install signal handlers")?;
+    let mut signals =
+        Signals::new([SIGTERM, SIGHUP]).context("failed to install signal handlers")?;
     let handle = signals.handle();
     let token = cancel.clone();
     let thread = std::thread::Builder::new()

@@ -155,7 +155,11 @@ impl Summary {
         }
         let more = c.failures().saturating_sub(self.failures.len() as u64);
         if more > 0 {
-            let _ = writeln!(out, "  ... and {more} more failure{}", if more == 1 { "" } else { "s" });
+            let _ = writeln!(
+                out,
+                "  ... and {more} more failure{}",
+                if more == 1 { "" } else { "s" }
+            );
         }
         out
     }

@@ -1,21 +1,1965 @@
-//! TEMPORARY STUB
+//! Command templates: this module owns parsing the command words once, before
+//! any job runs (placeholders resolved against the input's schema, argv or
+//! shell mode chosen, the shell quoting context of every placeholder worked
+//! out), and rendering them per item into a [`CommandSpec`]. It is the one
+//! place where item bytes meet a command line, so it also owns the safety
+//! rule: in argv mode each word becomes exactly one argument; in shell mode
+//! every substituted value is quoted for the context it lands in, and a
+//! placeholder whose context cannot be quoted safely is refused at parse time.
+
+use std::borrow::Cow;
 use std::ffi::OsString;
-use crate::item::{Format, Item};
-pub struct Schema<'a> { pub format: Format, pub headers: Option<&'a [String]>, pub colsep: bool }
-#[derive(Debug, Clone)]
-pub struct Template { words: Vec<OsString> }
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommandSpec { pub program: OsString, pub args: Vec<OsString>, pub shell: bool }
-#[derive(Debug, thiserror::Error)]
-pub enum TemplateError { #[error("empty")] Empty }
-impl Template {
-    pub fn parse(words: &[OsString], _force_shell: bool, _schema: &Schema) -> Result<Template, TemplateError> { if words.is_empty() { return Err(TemplateError::Empty) } Ok(Template { words: words.to_vec() }) }
-    pub fn render(&self, item: &Item, _slot: usize) -> Result<CommandSpec, String> {
-        use std::os::unix::ffi::OsStringExt;
-        let mut args: Vec<OsString> = self.words[1..].to_vec(); args.push(OsString::from_vec(item.raw.clone()));
-        Ok(CommandSpec { program: self.words[0].clone(), args, shell: false }) }
-    pub fn is_shell(&self) -> bool { false }
-    pub fn source(&self) -> String { String::new() }
-    pub fn uses_slot(&self) -> bool { false }
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use serde_json::Value;
+
+use crate::item::{Format, Item, ItemData};
+
+/// What the input looks like, so placeholders can be checked before anything runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Schema<'a> {
+    /// The input format.
+    pub format: Format,
+    /// The CSV/TSV header names, when the input has a header row.
+    pub headers: Option<&'a [String]>,
+    /// Whether `--colsep` splits lines (or NUL records) into columns.
+    pub colsep: bool,
 }
-impl CommandSpec { pub fn display(&self) -> String { let mut s = self.program.to_string_lossy().into_owned(); for a in &self.args { s.push(' '); s.push_str(&a.to_string_lossy()); } s } }
+
+/// A parsed command template, ready to render once per item.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// argv mode: one entry per argument (program first); shell mode: exactly
+    /// one entry, the command line.
+    words: Vec<Word>,
+    shell: bool,
+    source: String,
+    uses_slot: bool,
+}
+
+/// One rendered command: what a job runner spawns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandSpec {
+    /// The program to execute (`/bin/sh` in shell mode).
+    pub program: OsString,
+    /// Its arguments (`-c LINE` in shell mode).
+    pub args: Vec<OsString>,
+    /// Whether this runs a shell command line.
+    pub shell: bool,
+}
+
+/// Why a template was rejected before anything ran.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// No command words were given.
+    #[error("no command given")]
+    Empty,
+    /// The first word of an argv command is empty.
+    #[error("the command name is empty")]
+    EmptyProgram,
+    /// A `{` without a closing `}` in the same word.
+    #[error("unclosed `{{` in `{word}` (write `{{{{` for a literal brace)")]
+    Unclosed {
+        /// The word holding the brace.
+        word: String,
+    },
+    /// A `}` that closes nothing.
+    #[error("lone `}}` in `{word}` (write `}}}}` for a literal brace)")]
+    LoneClose {
+        /// The word holding the brace.
+        word: String,
+    },
+    /// A placeholder fanout does not know.
+    #[error("unknown placeholder `{placeholder}`{hint}")]
+    Unknown {
+        /// The placeholder as written, braces included.
+        placeholder: String,
+        /// Extra advice, starting with a space, or empty.
+        hint: &'static str,
+    },
+    /// `{name}` names no column of the CSV/TSV header.
+    #[error("column `{placeholder}` is not in the header (columns: {columns})")]
+    NotInHeader {
+        /// The placeholder as written.
+        placeholder: String,
+        /// The header's column names, comma separated.
+        columns: String,
+    },
+    /// `{name}` with a CSV/TSV input that has no header row.
+    #[error("column `{placeholder}` cannot be resolved: the input has no header row")]
+    NoHeader {
+        /// The placeholder as written.
+        placeholder: String,
+    },
+    /// `{N}` past the last column of the CSV/TSV header.
+    #[error("column `{placeholder}` is past the end of the header ({count} columns: {columns})")]
+    ColumnOutOfRange {
+        /// The placeholder as written.
+        placeholder: String,
+        /// How many columns the header has.
+        count: usize,
+        /// The header's column names, comma separated.
+        columns: String,
+    },
+    /// `{0}`: columns are numbered from 1.
+    #[error("column `{placeholder}` does not exist: columns are numbered from 1")]
+    ZeroColumn {
+        /// The placeholder as written.
+        placeholder: String,
+    },
+    /// `{2}` and up on lines/NUL records that are not split into columns.
+    #[error("column `{placeholder}` needs --colsep to split {format} records into columns")]
+    NeedsColsep {
+        /// The placeholder as written.
+        placeholder: String,
+        /// The input format's name.
+        format: &'static str,
+    },
+    /// `{2}` and up on JSON records, which have fields, not columns.
+    #[error("`{placeholder}` needs columns, but jsonl records have none (use `{{.field}}`)")]
+    NoColumns {
+        /// The placeholder as written.
+        placeholder: String,
+    },
+    /// `{.field}` with an input that is not JSON lines.
+    #[error(
+        "`{placeholder}` reads a JSON field, which needs --format jsonl (the input format is {format})"
+    )]
+    NeedsJsonl {
+        /// The placeholder as written.
+        placeholder: String,
+        /// The input format's name.
+        format: &'static str,
+    },
+    /// A JSON path with an empty segment, such as `{.a..b}`.
+    #[error("invalid JSON path `{placeholder}`: a field name is empty")]
+    BadJsonPath {
+        /// The placeholder as written.
+        placeholder: String,
+    },
+    /// A shell-mode placeholder in a spot where no quoting keeps the value literal.
+    #[error("cannot quote {what} safely in this shell command: {reason}")]
+    Unsafe {
+        /// Which placeholder, for example "`{}`" or "the appended `{}`".
+        what: String,
+        /// Where it is.
+        reason: &'static str,
+    },
+}
+
+impl Template {
+    /// Parses the command words once, checking every placeholder against the schema.
+    pub fn parse(
+        words: &[OsString],
+        force_shell: bool,
+        schema: &Schema,
+    ) -> Result<Template, TemplateError> {
+        if words
+            .iter()
+            .all(|w| w.as_bytes().iter().all(u8::is_ascii_whitespace))
+        {
+            return Err(TemplateError::Empty);
+        }
+        let source = words
+            .iter()
+            .map(|w| w.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let toks = words
+            .iter()
+            .map(|w| tokenize(w.as_bytes(), schema))
+            .collect::<Result<Vec<_>, _>>()?;
+        let has_hole = toks.iter().flatten().any(|t| matches!(t, Tok::Hole(..)));
+        let uses_slot = toks
+            .iter()
+            .flatten()
+            .any(|t| matches!(t, Tok::Hole(Ph::Slot, _)));
+        // Characters inside placeholders and `{{`/`}}` are not the user's
+        // shell syntax, so only literal bytes decide the mode.
+        let shell = force_shell
+            || (words.len() == 1
+                && toks.first().is_some_and(|word| {
+                    word.iter()
+                        .any(|t| matches!(t, Tok::Lit(b) if b.iter().copied().any(is_shell_byte)))
+                }));
+        let words = if shell {
+            vec![shell_word(toks, has_hole)?]
+        } else {
+            argv_words(toks, has_hole)?
+        };
+        Ok(Template {
+            words,
+            shell,
+            source,
+            uses_slot,
+        })
+    }
+
+    /// Renders the command for one item; `Err` says what this item lacks.
+    pub fn render(&self, item: &Item, slot: usize) -> Result<CommandSpec, String> {
+        if let ItemData::Bad(reason) = &item.data {
+            return Err(reason.clone());
+        }
+        if self.shell {
+            let line = match self.words.first() {
+                Some(word) => word.render(item, slot)?,
+                None => Vec::new(),
+            };
+            return Ok(CommandSpec {
+                program: OsString::from("/bin/sh"),
+                args: vec![OsString::from("-c"), OsString::from_vec(line)],
+                shell: true,
+            });
+        }
+        let mut rendered = self
+            .words
+            .iter()
+            .map(|w| w.render(item, slot).map(OsString::from_vec));
+        let program = rendered.next().transpose()?.unwrap_or_default();
+        let args = rendered.collect::<Result<Vec<_>, _>>()?;
+        Ok(CommandSpec {
+            program,
+            args,
+            shell: false,
+        })
+    }
+
+    /// Whether commands run under `/bin/sh -c`.
+    pub fn is_shell(&self) -> bool {
+        self.shell
+    }
+
+    /// The template as the user gave it, words joined by spaces.
+    pub fn source(&self) -> String {
+        self.source.clone()
+    }
+
+    /// Whether the template uses the worker slot `{%}`.
+    pub fn uses_slot(&self) -> bool {
+        self.uses_slot
+    }
+}
+
+impl CommandSpec {
+    /// Copy-pasteable shell text for this command (for `--dry-run` and messages).
+    pub fn display(&self) -> String {
+        if self.shell {
+            return self
+                .args
+                .last()
+                .map(|line| line.to_string_lossy().into_owned())
+                .unwrap_or_default();
+        }
+        let mut out = Vec::new();
+        let program = self.program.as_bytes();
+        // A bare first word holding `=` would read as a variable assignment.
+        if program.contains(&b'=') {
+            quote_into(&mut out, program);
+        } else {
+            out.extend_from_slice(&shell_quote(program));
+        }
+        for arg in &self.args {
+            out.push(b' ');
+            out.extend_from_slice(&shell_quote(arg.as_bytes()));
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Quotes bytes as one POSIX sh word; plain words are returned bare.
+pub fn shell_quote(value: &[u8]) -> Vec<u8> {
+    if !value.is_empty() && value.iter().all(|&b| is_plain_byte(b)) {
+        return value.to_vec();
+    }
+    let mut out = Vec::with_capacity(value.len() + 2);
+    quote_into(&mut out, value);
+    out
+}
+
+/// Bytes that never need quoting in a POSIX sh word.
+fn is_plain_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"_./:=@%+,-".contains(&b)
+}
+
+/// Bytes that make a single-word template a shell command line.
+fn is_shell_byte(b: u8) -> bool {
+    b.is_ascii_whitespace() || b"|&;<>()$`\\\"'*?[]~#".contains(&b)
+}
+
+/// `'value'`, with each `'` written as `'\''`.
+fn quote_into(out: &mut Vec<u8>, value: &[u8]) {
+    out.push(b'\'');
+    single_quoted_body(out, value);
+    out.push(b'\'');
+}
+
+/// The value as it goes between single quotes: each `'` closes, escapes and reopens.
+fn single_quoted_body(out: &mut Vec<u8>, value: &[u8]) {
+    let mut start = 0;
+    for at in memchr::memchr_iter(b'\'', value) {
+        out.extend_from_slice(&value[start..at]);
+        out.extend_from_slice(b"'\\''");
+        start = at + 1;
+    }
+    out.extend_from_slice(&value[start..]);
+}
+
+// ---------------------------------------------------------------------------
+// Parsed form
+
+/// What a placeholder stands for, resolved at parse time.
+#[derive(Debug, Clone, PartialEq)]
+enum Ph {
+    Whole,
+    NoExt,
+    Base,
+    Dir,
+    BaseNoExt,
+    Seq,
+    Slot,
+    /// 0-based column index.
+    Column(usize),
+    Json(JsonPath),
+}
+
+/// A dotted path into a JSON record.
+#[derive(Debug, Clone, PartialEq)]
+struct JsonPath {
+    segments: Vec<JsonSegment>,
+    /// `.a.b`, for messages.
+    text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct JsonSegment {
+    key: String,
+    /// Set when the segment is a number, so it can index arrays.
+    index: Option<usize>,
+}
+
+/// How a substituted value must be written where it lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// argv mode: the value is the argument, no quoting.
+    Raw,
+    Unquoted,
+    Single,
+    Double,
+}
+
+/// One argument (argv mode) or the command line (shell mode).
+#[derive(Debug, Clone, Default)]
+struct Word {
+    pieces: Vec<Piece>,
+    lit_len: usize,
+    holes: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Lit(Vec<u8>),
+    Hole {
+        ph: Ph,
+        ctx: Ctx,
+        /// How many levels of backticks enclose the placeholder; each needs
+        /// one more level of backslash escaping.
+        ticks: usize,
+    },
+}
+
+impl Word {
+    fn push_lit(&mut self, bytes: &[u8]) {
+        self.lit_len += bytes.len();
+        if let Some(Piece::Lit(last)) = self.pieces.last_mut() {
+            last.extend_from_slice(bytes);
+        } else {
+            self.pieces.push(Piece::Lit(bytes.to_vec()));
+        }
+    }
+
+    fn push_hole(&mut self, ph: Ph, ctx: Ctx, ticks: usize) {
+        self.holes += 1;
+        self.pieces.push(Piece::Hole { ph, ctx, ticks });
+    }
+
+    fn render(&self, item: &Item, slot: usize) -> Result<Vec<u8>, String> {
+        let mut out = Vec::with_capacity(self.lit_len + self.holes * (item.raw.len() + 8));
+        for piece in &self.pieces {
+            match piece {
+                Piece::Lit(bytes) => out.extend_from_slice(bytes),
+                Piece::Hole { ph, ctx, ticks } => {
+                    let mut digits = [0u8; 20];
+                    let value = value(ph, item, slot, &mut digits)?;
+                    // The OS cannot carry a NUL inside an argument; say so
+                    // here rather than fail obscurely at spawn.
+                    if memchr::memchr(0, &value).is_some() {
+                        return Err(
+                            "the item contains a NUL byte, which a command argument cannot hold"
+                                .to_string(),
+                        );
+                    }
+                    if *ticks == 0 {
+                        put(&mut out, &value, *ctx);
+                    } else {
+                        let mut text = Vec::with_capacity(value.len() + 8);
+                        put(&mut text, &value, *ctx);
+                        for _ in 0..*ticks {
+                            text = backtick_escape(&text);
+                        }
+                        out.extend_from_slice(&text);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Writes a value so the shell reads it back as exactly these bytes.
+fn put(out: &mut Vec<u8>, value: &[u8], ctx: Ctx) {
+    match ctx {
+        Ctx::Raw => out.extend_from_slice(value),
+        Ctx::Unquoted => quote_into(out, value),
+        Ctx::Single => single_quoted_body(out, value),
+        Ctx::Double => {
+            // Close the user's double quote, single-quote the value, reopen:
+            // inside "..." a value could still expand `$` and backticks.
+            out.extend_from_slice(b"\"'");
+            single_quoted_body(out, value);
+            out.extend_from_slice(b"'\"");
+        }
+    }
+}
+
+/// Escapes text for one level of backticks: the shell removes a backslash
+/// before `\`, `` ` `` and `$` when it collects a backtick body.
+fn backtick_escape(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 8);
+    for &b in text {
+        if matches!(b, b'\\' | b'`' | b'$') {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// The bytes a placeholder stands for in this item.
+fn value<'a>(
+    ph: &Ph,
+    item: &'a Item,
+    slot: usize,
+    digits: &'a mut [u8; 20],
+) -> Result<Cow<'a, [u8]>, String> {
+    let raw = item.raw.as_slice();
+    Ok(Cow::Borrowed(match ph {
+        Ph::Whole => raw,
+        Ph::NoExt => without_ext(raw),
+        Ph::Base => basename(raw),
+        Ph::Dir => dirname(raw),
+        Ph::BaseNoExt => strip_ext(basename(raw)),
+        Ph::Seq => write_number(digits, item.seq),
+        Ph::Slot => write_number(digits, slot as u64),
+        Ph::Column(index) => match &item.data {
+            ItemData::Columns(fields) => match fields.get(*index) {
+                Some(field) => field,
+                None => return Err(missing_column(*index, fields.len())),
+            },
+            _ if *index == 0 => raw,
+            _ => return Err(missing_column(*index, 1)),
+        },
+        Ph::Json(path) => {
+            let found = match &item.data {
+                ItemData::Json(record) => lookup(record, path),
+                _ => None,
+            };
+            match found {
+                Some(Value::String(s)) => s.as_bytes(),
+                Some(Value::Null) => b"",
+                Some(Value::Bool(true)) => b"true",
+                Some(Value::Bool(false)) => b"false",
+                Some(Value::Number(n)) => return Ok(Cow::Owned(n.to_string().into_bytes())),
+                Some(other) => {
+                    return Ok(Cow::Owned(
+                        serde_json::to_vec(other).map_err(|e| e.to_string())?,
+                    ));
+                }
+                None => return Err(format!("no field `{}` in this record", path.text)),
+            }
+        }
+    }))
+}
+
+fn missing_column(index: usize, count: usize) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!(
+        "no column {} in this row ({count} column{plural})",
+        index + 1
+    )
+}
+
+fn lookup<'v>(record: &'v Value, path: &JsonPath) -> Option<&'v Value> {
+    let mut current = record;
+    for segment in &path.segments {
+        current = match current {
+            Value::Object(map) => map.get(&segment.key)?,
+            Value::Array(values) => values.get(segment.index?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+fn write_number(digits: &mut [u8; 20], mut n: u64) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[at..]
+}
+
+/// `{/}`: the last path component, trailing slashes ignored (POSIX basename).
+fn basename(path: &[u8]) -> &[u8] {
+    let end = trim_trailing_slashes(path);
+    if end == 1 && path[0] == b'/' {
+        return b"/";
+    }
+    let start = memchr::memrchr(b'/', &path[..end]).map_or(0, |at| at + 1);
+    &path[start..end]
+}
+
+/// `{//}`: everything before the last component (POSIX dirname, as GNU parallel).
+fn dirname(path: &[u8]) -> &[u8] {
+    let end = trim_trailing_slashes(path);
+    let Some(slash) = memchr::memrchr(b'/', &path[..end]) else {
+        return b".";
+    };
+    let mut stop = slash;
+    while stop > 0 && path[stop - 1] == b'/' {
+        stop -= 1;
+    }
+    if stop == 0 { b"/" } else { &path[..stop] }
+}
+
+/// Length of the path without trailing slashes, keeping one for `/`.
+fn trim_trailing_slashes(path: &[u8]) -> usize {
+    let mut end = path.len();
+    while end > 1 && path[end - 1] == b'/' {
+        end -= 1;
+    }
+    end
+}
+
+/// `{.}`: the path with its last component's extension removed.
+fn without_ext(path: &[u8]) -> &[u8] {
+    let start = memchr::memrchr(b'/', path).map_or(0, |at| at + 1);
+    let kept = strip_ext(&path[start..]).len();
+    &path[..start + kept]
+}
+
+/// A file name without its last `.ext`; dotfiles and a trailing dot stay.
+fn strip_ext(name: &[u8]) -> &[u8] {
+    match memchr::memrchr(b'.', name) {
+        Some(dot) if dot > 0 && dot + 1 < name.len() => &name[..dot],
+        _ => name,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+/// A word split into literal bytes and resolved placeholders.
+#[derive(Debug)]
+enum Tok {
+    Lit(Vec<u8>),
+    /// The placeholder and its text as written, for messages.
+    Hole(Ph, String),
+}
+
+fn tokenize(word: &[u8], schema: &Schema) -> Result<Vec<Tok>, TemplateError> {
+    let mut toks = Vec::new();
+    let mut lit = Vec::new();
+    let mut at = 0;
+    while at < word.len() {
+        let Some(brace) = memchr::memchr2(b'{', b'}', &word[at..]).map(|i| at + i) else {
+            lit.extend_from_slice(&word[at..]);
+            break;
+        };
+        lit.extend_from_slice(&word[at..brace]);
+        let open = word[brace] == b'{';
+        if word.get(brace + 1) == Some(&word[brace]) {
+            lit.push(word[brace]);
+            at = brace + 2;
+            continue;
+        }
+        let lossy = || String::from_utf8_lossy(word).into_owned();
+        // A `{` followed by white space (or ending the word), and a `}` that
+        // starts the word or follows white space or `;`, are shell syntax
+        // such as `{ cmd; }`, not placeholders: keep them literal.
+        let shell_brace = if open {
+            word.get(brace + 1).is_none_or(u8::is_ascii_whitespace)
+        } else {
+            brace == 0 || matches!(word[brace - 1], b' ' | b'\t' | b'\n' | b';')
+        };
+        if shell_brace {
+            lit.push(word[brace]);
+            at = brace + 1;
+            continue;
+        }
+        if !open {
+            return Err(TemplateError::LoneClose { word: lossy() });
+        }
+        let Some(close) = memchr::memchr(b'}', &word[brace + 1..]).map(|i| brace + 1 + i) else {
+            return Err(TemplateError::Unclosed { word: lossy() });
+        };
+        if !lit.is_empty() {
+            toks.push(Tok::Lit(std::mem::take(&mut lit)));
+        }
+        let content = &word[brace + 1..close];
+        let text = format!("{{{}}}", String::from_utf8_lossy(content));
+        toks.push(Tok::Hole(resolve(content, &text, schema)?, text));
+        at = close + 1;
+    }
+    if !lit.is_empty() {
+        toks.push(Tok::Lit(lit));
+    }
+    Ok(toks)
+}
+
+/// Turns the text between braces into a placeholder, or says why it cannot be one.
+fn resolve(content: &[u8], text: &str, schema: &Schema) -> Result<Ph, TemplateError> {
+    let placeholder = || text.to_string();
+    match content {
+        b"" => return Ok(Ph::Whole),
+        b"." => return Ok(Ph::NoExt),
+        b"/" => return Ok(Ph::Base),
+        b"//" => return Ok(Ph::Dir),
+        b"/." => return Ok(Ph::BaseNoExt),
+        b"#" => return Ok(Ph::Seq),
+        b"%" => return Ok(Ph::Slot),
+        _ => {}
+    }
+    let unknown = |hint| TemplateError::Unknown {
+        placeholder: placeholder(),
+        hint,
+    };
+    let brace_hint = " (write `{{` and `}}` for literal braces)";
+    let Ok(content) = std::str::from_utf8(content) else {
+        return Err(unknown(brace_hint));
+    };
+    let format = schema.format;
+    if content.bytes().all(|b| b.is_ascii_digit()) {
+        let Ok(n) = content.parse::<usize>() else {
+            return Err(unknown(""));
+        };
+        if n == 0 {
+            return Err(TemplateError::ZeroColumn {
+                placeholder: placeholder(),
+            });
+        }
+        return match format {
+            Format::Csv | Format::Tsv => match schema.headers {
+                Some(headers) if n > headers.len() => Err(TemplateError::ColumnOutOfRange {
+                    placeholder: placeholder(),
+                    count: headers.len(),
+                    columns: headers.join(", "),
+                }),
+                _ => Ok(Ph::Column(n - 1)),
+            },
+            Format::Jsonl if n > 1 => Err(TemplateError::NoColumns {
+                placeholder: placeholder(),
+            }),
+            Format::Lines | Format::Null if n > 1 && !schema.colsep => {
+                Err(TemplateError::NeedsColsep {
+                    placeholder: placeholder(),
+                    format: format.as_str(),
+                })
+            }
+            _ => Ok(Ph::Column(n - 1)),
+        };
+    }
+    if let Some(path) = content.strip_prefix('.') {
+        if format != Format::Jsonl {
+            return Err(TemplateError::NeedsJsonl {
+                placeholder: placeholder(),
+                format: format.as_str(),
+            });
+        }
+        if path.split('.').any(str::is_empty) {
+            return Err(TemplateError::BadJsonPath {
+                placeholder: placeholder(),
+            });
+        }
+        return Ok(Ph::Json(json_path(path.split('.'))));
+    }
+    match format {
+        Format::Csv | Format::Tsv => {
+            let Some(headers) = schema.headers else {
+                return if is_name(content) {
+                    Err(TemplateError::NoHeader {
+                        placeholder: placeholder(),
+                    })
+                } else {
+                    Err(unknown(brace_hint))
+                };
+            };
+            // An exact header match wins, whatever characters it holds.
+            if let Some(index) = headers.iter().position(|h| h == content) {
+                Ok(Ph::Column(index))
+            } else if is_name(content) {
+                Err(TemplateError::NotInHeader {
+                    placeholder: placeholder(),
+                    columns: headers.join(", "),
+                })
+            } else {
+                Err(unknown(brace_hint))
+            }
+        }
+        Format::Jsonl if is_name(content) => Ok(Ph::Json(json_path(std::iter::once(content)))),
+        Format::Lines | Format::Null if is_name(content) => {
+            Err(unknown(" (named columns need --format csv, tsv or jsonl)"))
+        }
+        _ => Err(unknown(brace_hint)),
+    }
+}
+
+/// Whether placeholder text looks like a column or field name (not code).
+fn is_name(text: &str) -> bool {
+    !text.is_empty()
+        && !text.starts_with('-')
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+fn json_path<'s>(segments: impl Iterator<Item = &'s str>) -> JsonPath {
+    let segments: Vec<JsonSegment> = segments
+        .map(|key| JsonSegment {
+            key: key.to_string(),
+            index: if key.bytes().all(|b| b.is_ascii_digit()) {
+                key.parse().ok()
+            } else {
+                None
+            },
+        })
+        .collect();
+    let text = segments.iter().map(|s| format!(".{}", s.key)).collect();
+    JsonPath { segments, text }
+}
+
+fn argv_words(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Vec<Word>, TemplateError> {
+    if toks.first().is_none_or(|first| first.is_empty()) {
+        return Err(TemplateError::EmptyProgram);
+    }
+    let mut words: Vec<Word> = toks
+        .into_iter()
+        .map(|word_toks| {
+            let mut word = Word::default();
+            for tok in word_toks {
+                match tok {
+                    Tok::Lit(bytes) => word.push_lit(&bytes),
+                    Tok::Hole(ph, _) => word.push_hole(ph, Ctx::Raw, 0),
+                }
+            }
+            word
+        })
+        .collect();
+    if !has_hole {
+        let mut word = Word::default();
+        word.push_hole(Ph::Whole, Ctx::Raw, 0);
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// Appends literal shell text, letting the context model see it.
+fn lit(line: &mut Word, scan: &mut Scan, bytes: &[u8]) {
+    for &b in bytes {
+        scan.byte(b);
+    }
+    line.push_lit(bytes);
+}
+
+fn shell_word(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Word, TemplateError> {
+    let mut scan = Scan::new();
+    let mut line = Word::default();
+    for (n, word_toks) in toks.into_iter().enumerate() {
+        if n > 0 {
+            lit(&mut line, &mut scan, b" ");
+        }
+        for tok in word_toks {
+            match tok {
+                Tok::Lit(bytes) => lit(&mut line, &mut scan, &bytes),
+                Tok::Hole(ph, text) => {
+                    let (ctx, ticks) = scan.hole().map_err(|reason| TemplateError::Unsafe {
+                        what: format!("`{text}`"),
+                        reason,
+                    })?;
+                    line.push_hole(ph, ctx, ticks);
+                }
+            }
+        }
+    }
+    if !has_hole {
+        lit(&mut line, &mut scan, b" ");
+        let (ctx, ticks) = scan.hole().map_err(|reason| TemplateError::Unsafe {
+            what: "the appended `{}`".to_string(),
+            reason,
+        })?;
+        line.push_hole(Ph::Whole, ctx, ticks);
+    }
+    Ok(line)
+}
+
+// ---------------------------------------------------------------------------
+// Shell quoting context
+//
+// A small model of the POSIX sh lexer, fed the literal bytes of the command
+// line, that knows at each placeholder whether the shell is outside quotes,
+// inside '...', or inside "...", and how many backtick levels enclose it.
+// Where the model is unsure (here-documents, `case` inside `$(...)`, `${...}`
+// with nested quoting, `$'...'`, comments), a placeholder is refused rather
+// than guessed: a wrong guess would let item text run as code.
+
+const AFTER_BACKSLASH: &str = "it follows a backslash";
+const AFTER_DOLLAR: &str = "it follows `$`";
+const IN_PARAM: &str = "it is inside `${...}`";
+const IN_ANSI: &str = "it is inside `$'...'`";
+const IN_COMMENT: &str = "it is inside a shell comment";
+const AFTER_HEREDOC: &str =
+    "it follows a here-document (`<<`), whose quoting fanout does not track";
+const AFTER_CASE: &str =
+    "it follows `case` inside `$(...)`, whose parentheses fanout does not track";
+const AFTER_PARAM: &str =
+    "it follows a `${...}` holding quotes, braces or substitutions, which fanout does not track";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameKind {
+    Top,
+    /// `$(...)` (and `$((...))`): a nested unquoted context.
+    CmdSubst,
+    /// `${...}`.
+    ParamExp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    None,
+    Single,
+    Double,
+    /// `$'...'`, where `\'` does not end the string.
+    DollarSingle,
+    /// From `#` to the end of the line.
+    Comment,
+}
+
+#[derive(Debug)]
+struct Frame {
+    kind: FrameKind,
+    quote: Quote,
+    /// Open `(` inside a `$(`, so the matching `)` is found.
+    parens: u32,
+    /// The previous byte was an unescaped backslash.
+    backslash: bool,
+    /// The previous byte was an unescaped `$`.
+    dollar: bool,
+    /// Consecutive `<` just seen (2 means a here-document starts).
+    lt: u8,
+    /// At the start of a word, where `#` begins a comment.
+    word_start: bool,
+    /// Bytes of the current unquoted word matched so far against `case`.
+    word_len: usize,
+    word_is_case: bool,
+}
+
+impl Frame {
+    fn new(kind: FrameKind) -> Frame {
+        Frame {
+            kind,
+            quote: Quote::None,
+            parens: 0,
+            backslash: false,
+            dollar: false,
+            lt: 0,
+            word_start: true,
+            word_len: 0,
+            word_is_case: true,
+        }
+    }
+
+    /// Marks the current word as not a plain keyword.
+    fn in_word(&mut self) {
+        self.word_start = false;
+        self.word_is_case = false;
+    }
+}
+
+/// What an unquoted byte does to the frame stack.
+enum Act {
+    Nothing,
+    Push(FrameKind),
+    Pop,
+    Tick(bool),
+    Lost(&'static str),
+    Boundary,
+    BoundaryThenPop,
+}
+
+#[derive(Debug)]
+struct Scan {
+    /// Never empty: the `Top` frame is never popped.
+    frames: Vec<Frame>,
+    /// An open backtick body, parsed by its own lexer after unescaping.
+    tick: Option<Box<Tick>>,
+    /// Set once the model can no longer be trusted; later placeholders are refused.
+    lost: Option<&'static str>,
+}
+
+#[derive(Debug)]
+struct Tick {
+    /// The previous byte was a backslash not yet resolved.
+    escape: bool,
+    /// The backticks opened inside "...", where `\"` also unescapes.
+    in_dq: bool,
+    inner: Scan,
+}
+
+impl Scan {
+    fn new() -> Scan {
+        Scan {
+            frames: vec![Frame::new(FrameKind::Top)],
+            tick: None,
+            lost: None,
+        }
+    }
+
+    fn byte(&mut self, b: u8) {
+        if let Some(tick) = self.tick.as_mut() {
+            if tick.escape {
+                tick.escape = false;
+                let unescapes = matches!(b, b'\\' | b'`' | b'$') || (tick.in_dq && b == b'"');
+                if !unescapes {
+                    tick.inner.byte(b'\\');
+                }
+                tick.inner.byte(b);
+            } else if b == b'\\' {
+                tick.escape = true;
+            } else if b == b'`' {
+                if let Some(reason) = tick.inner.lost {
+                    self.lost.get_or_insert(reason);
+                }
+                self.tick = None;
+            } else {
+                tick.inner.byte(b);
+            }
+            return;
+        }
+        let in_cmdsubst = self.frames.iter().any(|f| f.kind == FrameKind::CmdSubst);
+        let Some(frame) = self.frames.last_mut() else {
+            return;
+        };
+        let act = match frame.quote {
+            Quote::Single => {
+                if b == b'\'' {
+                    frame.quote = Quote::None;
+                }
+                Act::Nothing
+            }
+            Quote::DollarSingle => {
+                if frame.backslash {
+                    frame.backslash = false;
+                } else if b == b'\\' {
+                    frame.backslash = true;
+                } else if b == b'\'' {
+                    frame.quote = Quote::None;
+                }
+                Act::Nothing
+            }
+            Quote::Comment => {
+                if b == b'\n' {
+                    frame.quote = Quote::None;
+                    frame.word_start = true;
+                }
+                Act::Nothing
+            }
+            Quote::Double => double_quoted(frame, b),
+            Quote::None => unquoted(frame, b),
+        };
+        match act {
+            Act::Nothing => {}
+            Act::Push(kind) => self.frames.push(Frame::new(kind)),
+            Act::Pop => self.pop(),
+            Act::Tick(in_dq) => {
+                self.tick = Some(Box::new(Tick {
+                    escape: false,
+                    in_dq,
+                    inner: Scan::new(),
+                }));
+            }
+            Act::Lost(reason) => {
+                self.lost.get_or_insert(reason);
+            }
+            Act::Boundary | Act::BoundaryThenPop => {
+                if frame.word_is_case && frame.word_len == 4 && in_cmdsubst {
+                    self.lost.get_or_insert(AFTER_CASE);
+                }
+                frame.word_start = true;
+                frame.word_len = 0;
+                frame.word_is_case = true;
+                if matches!(act, Act::BoundaryThenPop) {
+                    self.pop();
+                }
+            }
+        }
+    }
+
+    fn pop(&mut self) {
+        if self.frames.len() > 1 {
+            self.frames.pop();
+        }
+    }
+
+    /// The quoting context for a placeholder here, and its backtick depth.
+    fn hole(&mut self) -> Result<(Ctx, usize), &'static str> {
+        if let Some(reason) = self.lost {
+            return Err(reason);
+        }
+        if let Some(tick) = self.tick.as_mut() {
+            if tick.escape {
+                return Err(AFTER_BACKSLASH);
+            }
+            let (ctx, ticks) = tick.inner.hole()?;
+            return Ok((ctx, ticks + 1));
+        }
+        let Some(frame) = self.frames.last_mut() else {
+            return Err(AFTER_HEREDOC);
+        };
+        if frame.lt == 2 {
+            self.lost = Some(AFTER_HEREDOC);
+            return Err(AFTER_HEREDOC);
+        }
+        frame.lt = 0;
+        if frame.backslash {
+            return Err(AFTER_BACKSLASH);
+        }
+        if frame.dollar {
+            return Err(AFTER_DOLLAR);
+        }
+        match frame.quote {
+            Quote::None if frame.kind == FrameKind::ParamExp => Err(IN_PARAM),
+            Quote::None => {
+                frame.in_word();
+                Ok((Ctx::Unquoted, 0))
+            }
+            Quote::Single => Ok((Ctx::Single, 0)),
+            Quote::Double => Ok((Ctx::Double, 0)),
+            Quote::DollarSingle => Err(IN_ANSI),
+            Quote::Comment => Err(IN_COMMENT),
+        }
+    }
+}
+
+/// A byte inside "...": only `\`, `"`, `` ` `` and `$` matter.
+fn double_quoted(frame: &mut Frame, b: u8) -> Act {
+    if frame.backslash {
+        frame.backslash = false;
+        return Act::Nothing;
+    }
+    if std::mem::take(&mut frame.dollar) {
+        match b {
+            b'(' => return Act::Push(FrameKind::CmdSubst),
+            b'{' => return Act::Push(FrameKind::ParamExp),
+            _ => {}
+        }
+    }
+    match b {
+        b'\\' => frame.backslash = true,
+        b'"' => frame.quote = Quote::None,
+        b'`' => return Act::Tick(true),
+        b'$' => frame.dollar = true,
+        _ => {}
+    }
+    Act::Nothing
+}
+
+/// A byte outside quotes (at top level, in `$(...)` or in `${...}`).
+fn unquoted(frame: &mut Frame, b: u8) -> Act {
+    if frame.backslash {
+        frame.backslash = false;
+        frame.in_word();
+        return Act::Nothing;
+    }
+    let heredoc = frame.lt == 2 && b != b'<';
+    frame.lt = if b == b'<' {
+        frame.lt.saturating_add(1)
+    } else {
+        0
+    };
+    if heredoc {
+        return Act::Lost(AFTER_HEREDOC);
+    }
+    if std::mem::take(&mut frame.dollar) {
+        if frame.kind == FrameKind::ParamExp && matches!(b, b'(' | b'{') {
+            return Act::Lost(AFTER_PARAM);
+        }
+        match b {
+            b'(' => return Act::Push(FrameKind::CmdSubst),
+            b'{' => return Act::Push(FrameKind::ParamExp),
+            b'\'' => {
+                frame.quote = Quote::DollarSingle;
+                return Act::Nothing;
+            }
+            _ => {}
+        }
+    }
+    if frame.kind == FrameKind::ParamExp {
+        return match b {
+            b'}' => Act::Pop,
+            b'\'' | b'"' | b'`' | b'\\' | b'{' => Act::Lost(AFTER_PARAM),
+            b'$' => {
+                frame.dollar = true;
+                Act::Nothing
+            }
+            _ => Act::Nothing,
+        };
+    }
+    match b {
+        b'\\' => frame.backslash = true,
+        b'\'' => frame.quote = Quote::Single,
+        b'"' => frame.quote = Quote::Double,
+        b'`' => {
+            frame.in_word();
+            return Act::Tick(false);
+        }
+        b'$' => frame.dollar = true,
+        b'#' if frame.word_start => {
+            frame.quote = Quote::Comment;
+            return Act::Nothing;
+        }
+        b'(' => {
+            if frame.kind == FrameKind::CmdSubst {
+                frame.parens += 1;
+            }
+            return Act::Boundary;
+        }
+        b')' => {
+            if frame.kind == FrameKind::CmdSubst {
+                if frame.parens == 0 {
+                    return Act::BoundaryThenPop;
+                }
+                frame.parens -= 1;
+            }
+            return Act::Boundary;
+        }
+        b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' => return Act::Boundary,
+        _ => {
+            frame.word_start = false;
+            frame.word_is_case &= b"case".get(frame.word_len) == Some(&b);
+            frame.word_len += 1;
+            return Act::Nothing;
+        }
+    }
+    frame.in_word();
+    Act::Nothing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::process::Command;
+
+    fn os(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    fn schema(format: Format) -> Schema<'static> {
+        Schema {
+            format,
+            headers: None,
+            colsep: false,
+        }
+    }
+
+    fn lines() -> Schema<'static> {
+        schema(Format::Lines)
+    }
+
+    fn parse(words: &[&str]) -> Template {
+        match Template::parse(&os(words), false, &lines()) {
+            Ok(t) => t,
+            Err(e) => panic!("{words:?}: {e}"),
+        }
+    }
+
+    fn parse_err(words: &[&str], schema: &Schema) -> String {
+        match Template::parse(&os(words), false, schema) {
+            Ok(t) => panic!("{words:?} parsed: {t:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Program and arguments of an argv-mode render, as bytes.
+    fn argv(t: &Template, item: &Item) -> Vec<Vec<u8>> {
+        let spec = t.render(item, 1).expect("render");
+        assert!(!spec.shell);
+        std::iter::once(&spec.program)
+            .chain(&spec.args)
+            .map(|w| w.as_bytes().to_vec())
+            .collect()
+    }
+
+    /// The one rendered value of `echo {...}` for this item.
+    fn one(placeholder: &str, raw: &[u8]) -> Vec<u8> {
+        let t = parse(&["echo", placeholder]);
+        argv(&t, &Item::plain(1, raw)).remove(1)
+    }
+
+    fn shell_line(template: &str, item: &Item) -> String {
+        let t = parse(&[template]);
+        assert!(t.is_shell(), "{template} should be shell mode");
+        let spec = t.render(item, 1).expect("render");
+        assert_eq!(spec.program, "/bin/sh");
+        assert_eq!(spec.args[0], "-c");
+        spec.display()
+    }
+
+    fn item_with(data: ItemData, raw: &[u8]) -> Item {
+        Item {
+            seq: 1,
+            line: 1,
+            raw: raw.to_vec(),
+            data,
+        }
+    }
+
+    #[test]
+    fn template_can_be_shared_by_workers() {
+        fn shared<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        shared::<Template>();
+        shared::<CommandSpec>();
+    }
+
+    // --- placeholders -----------------------------------------------------
+
+    #[test]
+    fn every_placeholder_renders() {
+        let t = parse(&["x", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", "{1}"]);
+        let mut item = Item::plain(7, "dir/sub/file.tar.gz");
+        item.seq = 42;
+        let spec = t.render(&item, 3).unwrap();
+        let args: Vec<_> = spec.args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(
+            args,
+            [
+                "dir/sub/file.tar.gz",
+                "dir/sub/file.tar",
+                "file.tar.gz",
+                "dir/sub",
+                "file.tar",
+                "42",
+                "3",
+                "dir/sub/file.tar.gz"
+            ]
+        );
+    }
+
+    #[test]
+    fn placeholders_inside_words() {
+        let t = parse(&["convert", "{}", "out/{/.}.webp", "--seq={#}"]);
+        let got = argv(&t, &Item::plain(5, "in/cat.png"));
+        assert_eq!(
+            got,
+            [&b"convert"[..], b"in/cat.png", b"out/cat.webp", b"--seq=5"]
+        );
+    }
+
+    #[test]
+    fn without_extension_edge_cases() {
+        for (input, want) in [
+            ("a/b.tar.gz", "a/b.tar"),
+            ("a.b/c", "a.b/c"),
+            (".bashrc", ".bashrc"),
+            ("a/.bashrc", "a/.bashrc"),
+            ("file.txt", "file"),
+            ("a.", "a."),
+            ("..", ".."),
+            ("a/b.c/", "a/b.c/"),
+            ("", ""),
+            ("noext", "noext"),
+        ] {
+            assert_eq!(
+                one("{.}", input.as_bytes()),
+                want.as_bytes(),
+                "{{.}} of {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn basename_edge_cases() {
+        for (input, base, base_no_ext) in [
+            ("a/b/c.txt", "c.txt", "c"),
+            ("c", "c", "c"),
+            ("/a", "a", "a"),
+            ("/", "/", "/"),
+            ("a/b/", "b", "b"),
+            ("a.b/c", "c", "c"),
+            ("x/.bashrc", ".bashrc", ".bashrc"),
+            ("x/a.tar.gz", "a.tar.gz", "a.tar"),
+            ("", "", ""),
+        ] {
+            assert_eq!(
+                one("{/}", input.as_bytes()),
+                base.as_bytes(),
+                "{{/}} of {input:?}"
+            );
+            assert_eq!(
+                one("{/.}", input.as_bytes()),
+                base_no_ext.as_bytes(),
+                "{{/.}} of {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dirname_edge_cases() {
+        for (input, want) in [
+            ("a/b/c", "a/b"),
+            ("c", "."),
+            ("/a", "/"),
+            ("/", "/"),
+            ("a/b/", "a"),
+            ("a//b", "a"),
+            ("//a", "/"),
+            ("", "."),
+            ("./x", "."),
+        ] {
+            assert_eq!(
+                one("{//}", input.as_bytes()),
+                want.as_bytes(),
+                "{{//}} of {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn path_ops_keep_invalid_utf8() {
+        assert_eq!(one("{/}", b"d\xff/f\xfe.x"), b"f\xfe.x");
+        assert_eq!(one("{.}", b"d\xff/f\xfe.x"), b"d\xff/f\xfe");
+        assert_eq!(one("{}", b"\xff\r"), b"\xff\r");
+    }
+
+    #[test]
+    fn literal_braces() {
+        let t = parse(&["echo", "{{}}", "a{{b}}c", "{{{}}}"]);
+        let got = argv(&t, &Item::plain(1, "X"));
+        assert_eq!(got, [&b"echo"[..], b"{}", b"a{b}c", b"{X}"]);
+    }
+
+    #[test]
+    fn literal_braces_alone_do_not_count_as_placeholder() {
+        let t = parse(&["echo", "{{}}"]);
+        let got = argv(&t, &Item::plain(1, "X"));
+        assert_eq!(got, [&b"echo"[..], b"{}", b"X"]);
+    }
+
+    #[test]
+    fn appends_item_in_argv_mode() {
+        let t = parse(&["echo"]);
+        assert!(!t.is_shell());
+        assert_eq!(argv(&t, &Item::plain(1, "a b")), [&b"echo"[..], b"a b"]);
+        let t = parse(&["gzip", "-9"]);
+        assert_eq!(argv(&t, &Item::plain(1, "f")), [&b"gzip"[..], b"-9", b"f"]);
+    }
+
+    #[test]
+    fn appends_item_in_shell_mode() {
+        let item = Item::plain(1, "it's");
+        assert_eq!(shell_line("echo hi >&2", &item), r"echo hi >&2 'it'\''s'");
+        let t = Template::parse(&os(&["echo"]), true, &lines()).unwrap();
+        assert_eq!(t.render(&item, 1).unwrap().display(), r"echo 'it'\''s'");
+    }
+
+    #[test]
+    fn no_append_when_only_seq_or_slot_is_used() {
+        let t = parse(&["echo", "{#}"]);
+        assert_eq!(argv(&t, &Item::plain(9, "x")), [&b"echo"[..], b"9"]);
+        let t = parse(&["echo", "{%}"]);
+        assert!(t.uses_slot());
+        assert_eq!(t.render(&Item::plain(9, "x"), 4).unwrap().args, ["4"]);
+        assert!(!parse(&["echo", "{}"]).uses_slot());
+    }
+
+    #[test]
+    fn numbered_columns() {
+        let colsep = Schema {
+            colsep: true,
+            ..lines()
+        };
+        let t = Template::parse(&os(&["p", "{2}", "{1}"]), false, &colsep).unwrap();
+        let row = item_with(
+            ItemData::Columns(vec![b"a".to_vec(), b"b\xff".to_vec()]),
+            b"a,b\xff",
+        );
+        assert_eq!(argv(&t, &row), [&b"p"[..], b"b\xff", b"a"]);
+        let t = Template::parse(&os(&["p", "{3}"]), false, &colsep).unwrap();
+        assert_eq!(
+            t.render(&row, 1).unwrap_err(),
+            "no column 3 in this row (2 columns)"
+        );
+        let t = Template::parse(&os(&["p", "{2}"]), false, &colsep).unwrap();
+        assert_eq!(
+            t.render(&Item::plain(1, "whole"), 1).unwrap_err(),
+            "no column 2 in this row (1 column)"
+        );
+        // `{1}` of a plain item is the whole item.
+        let t = parse(&["p", "{1}"]);
+        assert_eq!(argv(&t, &Item::plain(1, "a b")), [&b"p"[..], b"a b"]);
+    }
+
+    #[test]
+    fn csv_header_names_and_indices() {
+        let headers = vec![
+            "name".to_string(),
+            "city".to_string(),
+            "first name".to_string(),
+        ];
+        for format in [Format::Csv, Format::Tsv] {
+            let schema = Schema {
+                format,
+                headers: Some(&headers),
+                colsep: false,
+            };
+            let t = Template::parse(
+                &os(&["p", "{city}", "{1}", "{name}-{3}", "{first name}"]),
+                false,
+                &schema,
+            )
+            .unwrap();
+            let row = item_with(
+                ItemData::Columns(vec![b"ann".to_vec(), b"oslo".to_vec(), b"a".to_vec()]),
+                b"ann,oslo,a",
+            );
+            assert_eq!(argv(&t, &row), [&b"p"[..], b"oslo", b"ann", b"ann-a", b"a"]);
+            // A short row is this item's problem, found at render time.
+            let short = item_with(ItemData::Columns(vec![b"bo".to_vec()]), b"bo");
+            assert_eq!(
+                t.render(&short, 1).unwrap_err(),
+                "no column 2 in this row (1 column)"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_header_errors() {
+        let headers = vec!["name".to_string(), "city".to_string()];
+        let csv = Schema {
+            format: Format::Csv,
+            headers: Some(&headers),
+            colsep: false,
+        };
+        assert_eq!(
+            parse_err(&["p", "{age}"], &csv),
+            "column `{age}` is not in the header (columns: name, city)"
+        );
+        assert_eq!(
+            parse_err(&["p", "{3}"], &csv),
+            "column `{3}` is past the end of the header (2 columns: name, city)"
+        );
+        assert_eq!(
+            parse_err(&["p", "{0}"], &csv),
+            "column `{0}` does not exist: columns are numbered from 1"
+        );
+        let no_header = schema(Format::Csv);
+        assert_eq!(
+            parse_err(&["p", "{name}"], &no_header),
+            "column `{name}` cannot be resolved: the input has no header row"
+        );
+        // Without a header, numbered columns are checked per row.
+        assert!(Template::parse(&os(&["p", "{9}"]), false, &no_header).is_ok());
+    }
+
+    fn json_item(text: &str) -> Item {
+        item_with(
+            ItemData::Json(serde_json::from_str(text).unwrap()),
+            text.as_bytes(),
+        )
+    }
+
+    fn jsonl(words: &[&str]) -> Template {
+        Template::parse(&os(words), false, &schema(Format::Jsonl)).unwrap()
+    }
+
+    #[test]
+    fn json_paths() {
+        let item = json_item(
+            r#"{"name":"a'b","user":{"id":7,"tags":["x","y"],"ok":true},"n":null,"f":1.5,"o":{"k":[1,{"z":2}]}}"#,
+        );
+        let t = jsonl(&[
+            "p",
+            "{name}",
+            "{.user.id}",
+            "{.user.tags.1}",
+            "{.user.ok}",
+            "{.n}",
+            "{.f}",
+            "{.user.tags}",
+            "{.o}",
+            "{.o.k.1.z}",
+            "{1}",
+        ]);
+        let got = argv(&t, &item);
+        let want: Vec<&[u8]> = vec![
+            b"p",
+            b"a'b",
+            b"7",
+            b"y",
+            b"true",
+            b"",
+            b"1.5",
+            br#"["x","y"]"#,
+            br#"{"k":[1,{"z":2}]}"#,
+            b"2",
+            item.raw.as_slice(),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn json_missing_fields_fail_the_item() {
+        let item = json_item(r#"{"a":{"b":[1]},"s":"str"}"#);
+        for (placeholder, path) in [
+            ("{.a.c}", ".a.c"),
+            ("{.a.b.1}", ".a.b.1"),
+            ("{.a.b.x}", ".a.b.x"),
+            ("{.s.len}", ".s.len"),
+            ("{missing}", ".missing"),
+        ] {
+            let t = jsonl(&["p", placeholder]);
+            assert_eq!(
+                t.render(&item, 1).unwrap_err(),
+                format!("no field `{path}` in this record")
+            );
+        }
+        // A numeric segment is also a key of an object.
+        let t = jsonl(&["p", "{.m.0}"]);
+        assert_eq!(argv(&t, &json_item(r#"{"m":{"0":"z"}}"#))[1], b"z");
+    }
+
+    #[test]
+    fn json_placeholder_errors() {
+        let jsonl = schema(Format::Jsonl);
+        assert_eq!(
+            parse_err(&["p", "{.a..b}"], &jsonl),
+            "invalid JSON path `{.a..b}`: a field name is empty"
+        );
+        assert!(parse_err(&["p", "{.a.}"], &jsonl).starts_with("invalid JSON path"));
+        assert_eq!(
+            parse_err(&["p", "{2}"], &jsonl),
+            "`{2}` needs columns, but jsonl records have none (use `{.field}`)"
+        );
+        assert_eq!(
+            parse_err(&["p", "{.a}"], &schema(Format::Csv)),
+            "`{.a}` reads a JSON field, which needs --format jsonl (the input format is csv)"
+        );
+        assert!(parse_err(&["p", "{.a}"], &lines()).contains("needs --format jsonl"));
+    }
+
+    #[test]
+    fn bad_items_and_nul_bytes_fail_at_render() {
+        let t = parse(&["echo", "{}"]);
+        let bad = item_with(ItemData::Bad("unterminated quote".into()), b"\"x");
+        assert_eq!(t.render(&bad, 1).unwrap_err(), "unterminated quote");
+        let err = t.render(&Item::plain(1, "a\0b"), 1).unwrap_err();
+        assert!(err.contains("NUL"), "{err}");
+        // A NUL the template does not use does no harm.
+        let t = parse(&["echo", "{#}"]);
+        assert!(t.render(&Item::plain(1, "a\0b"), 1).is_ok());
+    }
+
+    #[test]
+    fn shell_brace_groups_stay_literal() {
+        let t = parse(&["[ {} = x ] || { echo no; exit 4; }"]);
+        assert!(t.is_shell());
+        let spec = t.render(&Item::plain(1, &b"y"[..]), 1).unwrap();
+        assert_eq!(spec.args[1], "[ 'y' = x ] || { echo no; exit 4; }");
+        assert_eq!(
+            argv(&parse(&["echo", "}", "{"]), &Item::plain(1, &b"i"[..]))[1..],
+            [b"}".to_vec(), b"{".to_vec(), b"i".to_vec()]
+        );
+    }
+
+    #[test]
+    fn parse_errors() {
+        let l = lines();
+        let cases: &[(&[&str], &str)] = &[
+            (&["echo", "{foo}"], "unknown placeholder `{foo}`"),
+            (&["echo", "{?}"], "unknown placeholder `{?}`"),
+            (&["echo", "{1.}"], "unknown placeholder `{1.}`"),
+            (&["awk", "{print $1}"], "unknown placeholder `{print $1}`"),
+            (&["echo", "{abc"], "unclosed `{` in `{abc`"),
+            (&["echo", "a{b"], "unclosed `{` in `a{b`"),
+            (&["echo", "a}"], "lone `}` in `a}`"),
+            (&["echo", "{}}"], "lone `}` in `{}}`"),
+            (&["echo", "{0}"], "column `{0}` does not exist"),
+            (
+                &["echo", "{2}"],
+                "column `{2}` needs --colsep to split lines records into columns",
+            ),
+            (&["echo", "{.f}"], "`{.f}` reads a JSON field"),
+            (&["", "x"], "the command name is empty"),
+        ];
+        for (words, want) in cases {
+            let got = parse_err(words, &l);
+            assert!(got.starts_with(want), "{words:?}: {got}");
+        }
+        assert!(parse_err(&["echo", "{2}"], &schema(Format::Null)).contains("--colsep"));
+        assert!(parse_err(&["echo", "{?}"], &schema(Format::Csv)).starts_with("unknown"));
+        assert!(parse_err(&["echo", "{?}"], &schema(Format::Jsonl)).starts_with("unknown"));
+        for words in [&[][..], &[""], &["  ", "\t"]] {
+            assert_eq!(parse_err(words, &l), "no command given");
+        }
+        // Errors are found before anything runs, whatever the mode.
+        assert!(parse_err(&["echo {nope} | cat"], &l).starts_with("unknown placeholder"));
+    }
+
+    #[test]
+    fn mode_detection() {
+        for (words, shell) in [
+            (&["echo"][..], false),
+            (&["{}"], false),
+            (&["./run.sh"], false),
+            (&["a{#}b"], false),
+            (&["x{{y}}"], false),
+            (&["echo", "a b", "$(x)"], false),
+            (&["sh", "-c", "echo \"$1\"", "_", "{}"], false),
+            (&["echo {}"], true),
+            (&["gzip -c {} > {}.gz"], true),
+            (&["ls;"], true),
+            (&["[x]"], true),
+            (&["~/bin/run"], true),
+            (&["a#b"], true),
+            (&["echo\t{}"], true),
+        ] {
+            assert_eq!(parse(words).is_shell(), shell, "{words:?}");
+        }
+        let t = Template::parse(&os(&["echo", "a b", "{}"]), true, &lines()).unwrap();
+        assert!(t.is_shell());
+        let spec = t.render(&Item::plain(1, "i"), 1).unwrap();
+        assert_eq!(spec.args, ["-c", "echo a b 'i'"]);
+    }
+
+    #[test]
+    fn argv_mode_never_splits_or_quotes() {
+        let t = parse(&["sh", "-c", "echo \"$1\"", "_", "{}"]);
+        let hostile = b"$(touch pwned); rm -rf x".to_vec();
+        let got = argv(&t, &Item::plain(1, hostile.clone()));
+        assert_eq!(got[1..], [&b"-c"[..], b"echo \"$1\"", b"_", &hostile]);
+    }
+
+    #[test]
+    fn source_is_the_user_text() {
+        let t = parse(&["convert", "{}", "{.}.webp"]);
+        assert_eq!(t.source(), "convert {} {.}.webp");
+        let t = parse(&["gzip -c {} > {}.gz"]);
+        assert_eq!(t.source(), "gzip -c {} > {}.gz");
+        let t = Template::parse(&[OsString::from_vec(b"e\xff".to_vec())], false, &lines()).unwrap();
+        assert_eq!(t.source(), "e\u{fffd}");
+    }
+
+    #[test]
+    fn shell_quote_words() {
+        for (input, want) in [
+            (
+                &b"plain-word_1.2/x:y=z@a%b+c,d"[..],
+                &b"plain-word_1.2/x:y=z@a%b+c,d"[..],
+            ),
+            (b"-n", b"-n"),
+            (b"", b"''"),
+            (b"a b", b"'a b'"),
+            (b"it's", br"'it'\''s'"),
+            (b"'", br"''\'''"),
+            (b"$(x)", b"'$(x)'"),
+            (b"~", b"'~'"),
+            (b"a\nb", b"'a\nb'"),
+            (b"\xff", b"'\xff'"),
+        ] {
+            assert_eq!(shell_quote(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn display_is_copy_pasteable() {
+        let t = parse(&["echo", "{}", "x"]);
+        let spec = t.render(&Item::plain(1, "it's a"), 1).unwrap();
+        assert_eq!(spec.display(), r"echo 'it'\''s a' x");
+        let spec = CommandSpec {
+            program: "A=b".into(),
+            args: vec!["".into()],
+            shell: false,
+        };
+        assert_eq!(spec.display(), "'A=b' ''");
+        let item = Item::plain(1, "a b");
+        assert_eq!(shell_line("wc -c {}", &item), "wc -c 'a b'");
+    }
+
+    #[test]
+    fn shell_rendering_per_context() {
+        let item = Item::plain(1, "a'b");
+        let cases = [
+            ("echo {}", r"echo 'a'\''b'"),
+            ("echo '{}'", r"echo 'a'\''b'"),
+            ("echo 'x {} y'", r"echo 'x a'\''b y'"),
+            ("echo \"{}\"", r#"echo ""'a'\''b'"""#),
+            (
+                "echo \"$(printf %s {})\"",
+                r#"echo "$(printf %s 'a'\''b')""#,
+            ),
+            (
+                "echo \"$(printf %s \"{}\")\"",
+                r#"echo "$(printf %s ""'a'\''b'"")""#,
+            ),
+            ("echo `printf %s {}`", r"echo `printf %s 'a'\\''b'`"),
+            ("echo \"it's {}\"", r#"echo "it's "'a'\''b'"""#),
+            ("echo $(( 1 + 2 )) {}", r"echo $(( 1 + 2 )) 'a'\''b'"),
+            ("echo $(echo ')') {}", r"echo $(echo ')') 'a'\''b'"),
+            ("cat <<< {}", r"cat <<< 'a'\''b'"),
+            ("echo ${{HOME}} {}", r"echo ${HOME} 'a'\''b'"),
+            ("echo \\$ {}", r"echo \$ 'a'\''b'"),
+            ("echo a#b {}", r"echo a#b 'a'\''b'"),
+            ("echo # c\necho {}", "echo # c\necho 'a'\\''b'"),
+            ("{{ echo {}; }}", r"{ echo 'a'\''b'; }"),
+        ];
+        for (template, want) in cases {
+            assert_eq!(shell_line(template, &item), want, "{template}");
+        }
+        // Digits and the empty value need no special case.
+        assert_eq!(
+            shell_line("echo {#} '{}' \"{}\" {}", &Item::plain(3, "")),
+            r#"echo '3' '' ""''"" ''"#
+        );
+    }
+
+    #[test]
+    fn unsafe_shell_contexts_are_refused() {
+        for (template, reason) in [
+            ("echo \\{}", AFTER_BACKSLASH),
+            ("echo \"\\{}\"", AFTER_BACKSLASH),
+            ("echo `echo \\{}`", AFTER_BACKSLASH),
+            ("echo ${}", AFTER_DOLLAR),
+            ("echo \"${}\"", AFTER_DOLLAR),
+            ("echo ${{x:-{}}}", IN_PARAM),
+            ("echo \"${{x:-{}}}\"", IN_PARAM),
+            ("echo $'{}'", IN_ANSI),
+            ("echo hi # {}", IN_COMMENT),
+            ("cat <<EOF\n{}\nEOF", AFTER_HEREDOC),
+            ("cat <<-EOF\nx\nEOF\necho {}", AFTER_HEREDOC),
+            ("x=$(case a in a) echo {};; esac)", AFTER_CASE),
+            ("echo ${{x:-'a'}} {}", AFTER_PARAM),
+        ] {
+            let err = Template::parse(&os(&[template]), false, &lines()).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("cannot quote `{{}}` safely in this shell command: {reason}"),
+                "{template}"
+            );
+        }
+        let err = Template::parse(&os(&["echo hi # note"]), false, &lines()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cannot quote the appended `{{}}` safely in this shell command: {IN_COMMENT}")
+        );
+    }
+
+    // --- the safety property, run for real ----------------------------------
+
+    const HOSTILE: &[&[u8]] = &[
+        b"plain",
+        b"",
+        b"$(touch pwned); rm -rf x",
+        b"'; touch x; '",
+        b"\"; touch x; \"",
+        b"`id`",
+        b"`touch pwned`",
+        b"a\"b",
+        b"-n",
+        b"a b",
+        b"x\ny",
+        b"\xff\xfe",
+        b"'",
+        b"\\",
+        b"a\\\nb",
+        b"\\'\\\"\\`\\$",
+        b"$HOME ${x} $((1+1)) $'\\x41'",
+        b"*",
+        b"); touch pwned; (",
+        b"'\"$(touch pwned)\"'",
+        b"\\`touch pwned\\`",
+        b"# comment\ntouch pwned",
+    ];
+
+    /// Shell templates writing the item to `out`, with text the output
+    /// should carry before and after the item.
+    const CONTEXTS: &[(&str, &str, &str)] = &[
+        ("printf %s {} > out", "", ""),
+        ("printf %s '{}' > out", "", ""),
+        ("printf '%s' \"{}\" > out", "", ""),
+        ("printf %s pre{}post > out", "pre", "post"),
+        ("printf %s 'pre {} post' > out", "pre ", " post"),
+        ("printf %s \"pre {} post\" > out", "pre ", " post"),
+        ("printf %s \"$(printf %s {})\" > out", "", ""),
+        ("printf %s \"$(printf %s '{}')\" > out", "", ""),
+        ("printf %s \"$(printf %s \"{}\")\" > out", "", ""),
+        (
+            "printf %s \"$(printf %s \"$(printf %s {})\")\" > out",
+            "",
+            "",
+        ),
+        ("x=$(printf %s {}); printf %s \"$x\" > out", "", ""),
+        ("printf %s \"`printf %s {}`\" > out", "", ""),
+        ("printf %s \"`printf %s '{}'`\" > out", "", ""),
+        ("printf %s \"`printf %s \\\"{}\\\"`\" > out", "", ""),
+        ("x=`printf %s {}`; printf %s \"$x\" > out", "", ""),
+        ("x=`printf %s \"{}\"`; printf %s \"$x\" > out", "", ""),
+        (
+            "printf %s \"`printf %s \\\"\\`printf %s {}\\`\\\"`\" > out",
+            "",
+            "",
+        ),
+        (
+            "printf %s \"$(printf %s \"`printf %s {}`\")\" > out",
+            "",
+            "",
+        ),
+        ("cat > out <<< {}", "", "\n"),
+        ("printf %s ${{NOPE:-}}{} > out", "", ""),
+        ("printf %s {} > out # done", "", ""),
+        ("printf %s \"$(printf %s {} # )\n)\" > out", "", ""),
+    ];
+
+    /// `/bin/sh` plus bash and dash where installed, each once.
+    fn shells() -> Vec<&'static str> {
+        let mut seen = Vec::new();
+        let mut shells = Vec::new();
+        for shell in [
+            "/bin/sh",
+            "/bin/bash",
+            "/usr/bin/bash",
+            "/bin/dash",
+            "/usr/bin/dash",
+        ] {
+            if let Ok(real) = std::fs::canonicalize(shell)
+                && !seen.contains(&real)
+            {
+                seen.push(real);
+                shells.push(shell);
+            }
+        }
+        shells
+    }
+
+    /// Files in `dir` other than `out`.
+    fn stray_files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "out")
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Runs one rendered shell command in a fresh directory and checks that
+    /// it wrote exactly `want` to `out` and created nothing else.
+    fn run_shell_case(shell: &str, template: &str, spec: &CommandSpec, raw: &[u8], want: &[u8]) {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new(shell)
+            .args(&spec.args)
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        let context = format!(
+            "{shell} template {template:?} item {:?}: {}",
+            String::from_utf8_lossy(raw),
+            spec.display()
+        );
+        assert!(status.success(), "{context}");
+        let got = std::fs::read(dir.path().join("out")).unwrap();
+        assert_eq!(got, want, "{context}");
+        assert_eq!(stray_files(dir.path()), Vec::<String>::new(), "{context}");
+    }
+
+    #[test]
+    fn shell_mode_keeps_hostile_items_literal() {
+        let shells = shells();
+        // One thread per context keeps the ~1000 shell runs quick.
+        std::thread::scope(|scope| {
+            for &(template, before, after) in CONTEXTS {
+                let shells = &shells;
+                scope.spawn(move || {
+                    let t = parse(&[template]);
+                    assert!(t.is_shell(), "{template}");
+                    for &raw in HOSTILE {
+                        let spec = t.render(&Item::plain(1, raw), 1).unwrap();
+                        let want = [before.as_bytes(), raw, after.as_bytes()].concat();
+                        // `<<<` is not POSIX; only bash runs that template.
+                        for shell in shells
+                            .iter()
+                            .filter(|s| !template.contains("<<<") || s.ends_with("bash"))
+                        {
+                            run_shell_case(shell, template, &spec, raw, &want);
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn shell_mode_quotes_derived_values_too() {
+        let t = Template::parse(
+            &os(&["printf '%s|%s|%s' {/} \"{.v}\" '{.w.0}' > out"]),
+            false,
+            &schema(Format::Jsonl),
+        )
+        .unwrap();
+        let item = json_item(r#"{"v":"$(touch pwned)'\"","w":["`touch x`"]}"#);
+        let mut item = item;
+        item.raw = b"d/'; touch x; '".to_vec();
+        let dir = tempfile::tempdir().unwrap();
+        let spec = t.render(&item, 1).unwrap();
+        let status = Command::new(&spec.program)
+            .args(&spec.args)
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let got = std::fs::read(dir.path().join("out")).unwrap();
+        assert_eq!(got, b"'; touch x; '|$(touch pwned)'\"|`touch x`");
+        assert!(stray_files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn argv_mode_keeps_hostile_items_literal() {
+        let t = parse(&["printf", "%s", "{}"]);
+        assert!(!t.is_shell());
+        for &raw in HOSTILE {
+            let spec = t.render(&Item::plain(1, raw), 1).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let output = Command::new(&spec.program)
+                .args(&spec.args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(output.status.success());
+            assert_eq!(output.stdout, raw);
+            assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+        }
+    }
+}

@@ -75,7 +75,11 @@ impl Work<'_> {
             Ok(spec) => spec,
             Err(message) => {
                 let message = format!("line {}: {message}", item.line);
-                self.finish(Finished::without_run(ticket, item, Outcome::BadInput { message }));
+                self.finish(Finished::without_run(
+                    ticket,
+                    item,
+                    Outcome::BadInput { message },
+                ));
                 return;
             }
         };

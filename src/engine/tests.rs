@@ -101,7 +101,10 @@ fn check_invariants(events: &[Event], jobs: usize, items: usize) {
             _ => {}
         }
     }
-    assert!(done.iter().all(|&n| n == 1), "each item finishes exactly once: {done:?}");
+    assert!(
+        done.iter().all(|&n| n == 1),
+        "each item finishes exactly once: {done:?}"
+    );
 }
 
 #[test]
@@ -109,9 +112,18 @@ fn every_item_gets_one_outcome() {
     for kind in KINDS {
         let texts = ["ok", "exit:3", "signal:9", "exit:0", "sleep:5", "out:hello"];
         let cancel = CancelToken::new().unwrap();
-        let events = run_items(kind, 3, &mut dispatches(&texts).into_iter(), &cancel, &|_, _| {});
+        let events = run_items(
+            kind,
+            3,
+            &mut dispatches(&texts).into_iter(),
+            &cancel,
+            &|_, _| {},
+        );
         check_invariants(&events, 3, texts.len());
-        let mut outcomes: Vec<_> = finished(&events).iter().map(|f| (f.ticket, f.outcome.clone())).collect();
+        let mut outcomes: Vec<_> = finished(&events)
+            .iter()
+            .map(|f| (f.ticket, f.outcome.clone()))
+            .collect();
         outcomes.sort_by_key(|(t, _)| *t);
         let outcomes: Vec<_> = outcomes.into_iter().map(|(_, o)| o).collect();
         assert_eq!(
@@ -126,7 +138,11 @@ fn every_item_gets_one_outcome() {
             ],
             "{kind:?}"
         );
-        assert!(events.iter().any(|e| matches!(e, Event::Output { bytes, .. } if bytes == b"hello\n")));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Output { bytes, .. } if bytes == b"hello\n"))
+        );
     }
 }
 
@@ -138,10 +154,18 @@ fn bad_records_fail_without_running() {
         let cancel = CancelToken::new().unwrap();
         let events = run_items(kind, 2, &mut items.into_iter(), &cancel, &|_, _| {});
         check_invariants(&events, 2, 2);
-        let bad = finished(&events).into_iter().find(|f| f.ticket == 1).unwrap();
+        let bad = finished(&events)
+            .into_iter()
+            .find(|f| f.ticket == 1)
+            .unwrap();
         assert_eq!(bad.slot, 0);
-        assert!(matches!(&bad.outcome, Outcome::BadInput { message } if message.contains("line 3")));
-        let started = events.iter().filter(|e| matches!(e, Event::Started { .. })).count();
+        assert!(
+            matches!(&bad.outcome, Outcome::BadInput { message } if message.contains("line 3"))
+        );
+        let started = events
+            .iter()
+            .filter(|e| matches!(e, Event::Started { .. }))
+            .count();
         assert_eq!(started, 1, "{kind:?}");
     }
 }
@@ -154,7 +178,8 @@ fn cancel_interrupts_running_and_skips_the_rest() {
         let starts = AtomicU64::new(0);
         // Cancel once both workers are running a hanging item.
         let on_event = |e: &Event, c: &CancelToken| {
-            if matches!(e, Event::Started { .. }) && starts.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
+            if matches!(e, Event::Started { .. }) && starts.fetch_add(1, Ordering::SeqCst) + 1 == 2
+            {
                 c.signal(2);
             }
         };
@@ -164,13 +189,22 @@ fn cancel_interrupts_running_and_skips_the_rest() {
         });
         let events = run_items(kind, 2, &mut items, &cancel, &on_event);
         let done = finished(&events);
-        let interrupted = done.iter().filter(|f| f.outcome == Outcome::Interrupted).count();
-        let not_started = done.iter().filter(|f| f.outcome == Outcome::NotStarted).count();
+        let interrupted = done
+            .iter()
+            .filter(|f| f.outcome == Outcome::Interrupted)
+            .count();
+        let not_started = done
+            .iter()
+            .filter(|f| f.outcome == Outcome::NotStarted)
+            .count();
         assert_eq!(interrupted, 2, "{kind:?}");
         assert_eq!(done.len() as u64, pulled.load(Ordering::SeqCst), "{kind:?}");
         assert_eq!(interrupted + not_started, done.len());
         // The input ran ahead of the workers by a bounded window only.
-        assert!(pulled.load(Ordering::SeqCst) <= 2 + 2 * 2 + 2, "{kind:?} pulled too far ahead");
+        assert!(
+            pulled.load(Ordering::SeqCst) <= 2 + 2 * 2 + 2,
+            "{kind:?} pulled too far ahead"
+        );
     }
 }
 
@@ -179,12 +213,24 @@ fn a_panicking_job_is_an_internal_error_and_drains_the_run() {
     for kind in KINDS {
         let texts = ["panic", "sleep:1", "sleep:1", "sleep:1"];
         let cancel = CancelToken::new().unwrap();
-        let events = run_items(kind, 1, &mut dispatches(&texts).into_iter(), &cancel, &|_, _| {});
+        let events = run_items(
+            kind,
+            1,
+            &mut dispatches(&texts).into_iter(),
+            &cancel,
+            &|_, _| {},
+        );
         let done = finished(&events);
-        assert!(matches!(&done[0].outcome, Outcome::Internal { message } if message.contains("panic")));
+        assert!(
+            matches!(&done[0].outcome, Outcome::Internal { message } if message.contains("panic"))
+        );
         assert!(cancel.is_stopping(), "{kind:?}");
         assert!(!cancel.is_forwarding(), "a panic lets running jobs finish");
-        assert!(done.iter().skip(1).all(|f| f.outcome != Outcome::Interrupted));
+        assert!(
+            done.iter()
+                .skip(1)
+                .all(|f| f.outcome != Outcome::Interrupted)
+        );
     }
 }
 
@@ -193,7 +239,13 @@ fn slots_stay_within_jobs_and_all_are_used() {
     for kind in KINDS {
         let texts = vec!["sleep:3"; 40];
         let cancel = CancelToken::new().unwrap();
-        let events = run_items(kind, 4, &mut dispatches(&texts).into_iter(), &cancel, &|_, _| {});
+        let events = run_items(
+            kind,
+            4,
+            &mut dispatches(&texts).into_iter(),
+            &cancel,
+            &|_, _| {},
+        );
         check_invariants(&events, 4, texts.len());
         let mut slots: Vec<usize> = finished(&events).iter().map(|f| f.slot).collect();
         slots.sort_unstable();
