@@ -226,12 +226,16 @@ impl<'a> Collector<'a> {
                 command: finished.command.take(),
                 stderr_tail,
             };
-            self.progress.println(&format!(
-                "fanout: FAIL #{} `{}`: {}",
-                note.seq, note.label, note.what
-            ));
             self.report.failures.push(note);
         }
+        let live_note = (failed && self.progress.is_bars()).then(|| {
+            format!(
+                "fanout: FAIL #{} `{}`: {}",
+                finished.item.seq,
+                finished.item.label(LABEL_MAX),
+                finished.outcome.describe()
+            )
+        });
         if self.opts.keep_order {
             self.reorder.insert(finished.ticket, finished);
             while let Some(next) = self.reorder.remove(&self.next_ticket) {
@@ -240,6 +244,10 @@ impl<'a> Collector<'a> {
             }
         } else {
             self.emit(finished);
+        }
+        // After the job's own output, so the note follows what it explains.
+        if let Some(line) = live_note {
+            self.progress.println(&line);
         }
     }
 

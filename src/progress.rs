@@ -76,7 +76,14 @@ pub struct Bars {
 
 fn style(template: &str) -> ProgressStyle {
     // The templates are constants, checked by the unit test below.
-    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1}/s", state.per_sec());
+            },
+        )
 }
 
 fn colored() -> bool {
@@ -84,10 +91,10 @@ fn colored() -> bool {
 }
 
 const BAR_TEMPLATE: &str =
-    "{spinner} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} {per_sec} ETA {eta} {msg}";
+    "{spinner} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} {rate} ETA {eta} {msg}";
 const BAR_TEMPLATE_PLAIN: &str =
-    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}";
-const SPINNER_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {pos} done {per_sec} {msg}";
+    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {rate} ETA {eta} {msg}";
+const SPINNER_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {pos} done {rate} {msg}";
 const SLOT_TEMPLATE: &str = "  {prefix:>3} {elapsed:>4} {wide_msg}";
 const IDLE_TEMPLATE: &str = "  {prefix:>3}    - idle";
 
