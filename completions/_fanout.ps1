@@ -1,0 +1,83 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'fanout'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'fanout' {
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Item format [default: by extension (.csv .tsv .jsonl), else lines]')
+            [CompletionResult]::new('--colsep', '--colsep', [CompletionResultType]::ParameterName, 'Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Parallel jobs: N, or N% of the CPUs [default: CPUs]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Parallel jobs: N, or N% of the CPUs [default: CPUs]')
+            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Worker pool')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'How long a signalled job gets before SIGKILL')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output grouping')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Show progress [WHEN: auto, always, never; bare --progress = always]')
+            [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'NUL-separated items (same as --format null)')
+            [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'NUL-separated items (same as --format null)')
+            [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'Run the command under /bin/sh -c even when it has several words')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the commands that would run, and run nothing')
+            [CompletionResult]::new('--debug-fake-runner', '--debug-fake-runner', [CompletionResultType]::ParameterName, 'Testing aid: run items with the scripted fake runner, spawning nothing')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Write output in input order (jobs still run in parallel)')
+            [CompletionResult]::new('--keep-order', '--keep-order', [CompletionResultType]::ParameterName, 'Write output in input order (jobs still run in parallel)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Prefix each output line with the item and a tab')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show progress')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary when every item succeeded')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary when every item succeeded')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fanout;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'fanout;man' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'fanout;help' {
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fanout;help;completions' {
+            break
+        }
+        'fanout;help;man' {
+            break
+        }
+        'fanout;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

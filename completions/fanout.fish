@@ -1,0 +1,61 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_fanout_global_optspecs
+    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell grace= dry-run debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet h/help V/version
+end
+
+function __fish_fanout_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_fanout_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_fanout_using_subcommand
+    set -l cmd (__fish_fanout_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c fanout -n "__fish_fanout_needs_command" -s a -l input -d 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin' -r -F
+complete -c fanout -n "__fish_fanout_needs_command" -l format -d 'Item format [default: by extension (.csv .tsv .jsonl), else lines]' -r -f -a "lines\t'One item per line; LF or CRLF endings'
+null\t'NUL-separated records (`-0`)'
+csv\t'Comma-separated values with a header row'
+tsv\t'Tab-separated values with a header row'
+jsonl\t'One JSON value per line'"
+complete -c fanout -n "__fish_fanout_needs_command" -l colsep -d 'Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s j -l jobs -d 'Parallel jobs: N, or N% of the CPUs [default: CPUs]' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l engine -d 'Worker pool' -r -f -a "threads\t'Explicit worker threads fed by a bounded crossbeam channel'
+rayon\t'A rayon thread pool'"
+complete -c fanout -n "__fish_fanout_needs_command" -l grace -d 'How long a signalled job gets before SIGKILL' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l output -d 'Output grouping' -r -f -a "group\t'Each job\'s stdout, then stderr, written whole when it ends'
+line\t'Whole lines, jobs interleaved, as they are written'
+ungroup\t'Raw: jobs write straight to fanout\'s stdout and stderr'"
+complete -c fanout -n "__fish_fanout_needs_command" -l progress -d 'Show progress [WHEN: auto, always, never; bare --progress = always]' -r -f -a "auto\t'Bars when stderr is a terminal, nothing otherwise'
+always\t'Always: bars on a terminal, a plain status line otherwise (or under CI=true)'
+never\t'Never'"
+complete -c fanout -n "__fish_fanout_needs_command" -s 0 -l null -d 'NUL-separated items (same as --format null)'
+complete -c fanout -n "__fish_fanout_needs_command" -l shell -d 'Run the command under /bin/sh -c even when it has several words'
+complete -c fanout -n "__fish_fanout_needs_command" -l dry-run -d 'Print the commands that would run, and run nothing'
+complete -c fanout -n "__fish_fanout_needs_command" -l debug-fake-runner -d 'Testing aid: run items with the scripted fake runner, spawning nothing'
+complete -c fanout -n "__fish_fanout_needs_command" -s k -l keep-order -d 'Write output in input order (jobs still run in parallel)'
+complete -c fanout -n "__fish_fanout_needs_command" -l tag -d 'Prefix each output line with the item and a tab'
+complete -c fanout -n "__fish_fanout_needs_command" -l no-progress -d 'Never show progress'
+complete -c fanout -n "__fish_fanout_needs_command" -s q -l quiet -d 'No summary when every item succeeded'
+complete -c fanout -n "__fish_fanout_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fanout -n "__fish_fanout_needs_command" -s V -l version -d 'Print version'
+complete -c fanout -n "__fish_fanout_needs_command" -a "completions" -d 'Print a shell completion script'
+complete -c fanout -n "__fish_fanout_needs_command" -a "man" -d 'Print the man page (roff)'
+complete -c fanout -n "__fish_fanout_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fanout -n "__fish_fanout_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c fanout -n "__fish_fanout_using_subcommand man" -s h -l help -d 'Print help'
+complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
