@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use crate::cancel::CancelToken;
 use crate::cli::OutputMode;
 use crate::event::{Event, Finished, Stream};
-use crate::outcome::Captured;
+use crate::outcome::{Captured, Outcome};
 use crate::progress::{Progress, Status};
 use crate::summary::{Counts, FailureNote, SHOWN_FAILURES};
 
@@ -206,6 +206,16 @@ impl<'a> Collector<'a> {
     }
 
     fn finished(&mut self, mut finished: Box<Finished>) {
+        if self.opts.output == OutputMode::Ungroup
+            && finished.outcome == (Outcome::Signaled { signal: SIGPIPE })
+            && stdout_is_broken()
+        {
+            // The job wrote straight to our stdout, and its reader is gone:
+            // the run ends quietly, as if fanout had written the line itself.
+            self.stdout_closed = true;
+            self.cancel.broken_pipe();
+            finished.outcome = Outcome::Interrupted;
+        }
         let outcome = &finished.outcome;
         self.report.counts.add(outcome);
         self.running.remove(&finished.ticket);
@@ -351,6 +361,21 @@ impl<'a> Collector<'a> {
             self.cancel.fatal(true);
         }
     }
+}
+
+/// SIGPIPE's number.
+const SIGPIPE: i32 = 13;
+
+/// Whether our stdout is a pipe whose reader has gone away.
+fn stdout_is_broken() -> bool {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let stdout = io::stdout();
+    let mut fds = [PollFd::new(&stdout, PollFlags::OUT)];
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&zero)).is_ok() && fds[0].revents().contains(PollFlags::ERR)
 }
 
 /// Copies a capture file, prefixing every line with `tag` and a tab if given.

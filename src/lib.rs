@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! fanout: a parallel batch processor.
 //!
 //! Items flow in one direction. The [`input`] reader turns a file, stdin or

@@ -127,7 +127,10 @@ impl Summary {
         part(c.bad_input, "bad input");
         part(c.interrupted, "interrupted");
         part(self.not_started(), "not started");
-        part(c.internal, "internal errors");
+        part(
+            c.internal,
+            if c.internal == 1 { "internal error" } else { "internal errors" },
+        );
         if parts.is_empty() {
             parts.push("no items".to_owned());
         }
