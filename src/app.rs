@@ -4,9 +4,10 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::CommandFactory;
@@ -16,26 +17,54 @@ use crate::cancel::{CancelToken, CancellableRead, StopReason};
 use crate::cli::{Args, OutputMode, Sub};
 use crate::collector::{Collector, CollectorOptions, CollectorReport};
 use crate::config::{Config, ProgressMode, Source};
-use crate::engine::{self, Dispatch, Work};
+use crate::dispatch::{Dispatcher, retry_timer};
+use crate::engine::{self, Work};
 use crate::event::Event;
 use crate::exit;
 use crate::input::{self, InputError, Reader};
-use crate::item::ItemData;
-use crate::job::{Capture, FakeRunner, ProcessRunner, Runner, SpawnOptions};
+use crate::item::{Item, ItemData};
+use crate::job::{Capture, FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions};
 use crate::progress::Progress;
 use crate::signal::{self, SignalKind};
 use crate::summary::Summary;
 use crate::template::{Schema, Template};
 
-/// Runs fanout with parsed arguments and returns the exit code.
-pub fn run(args: Args) -> anyhow::Result<u8> {
+/// How fanout ends: an exit code, or death by the signal that interrupted
+/// the run (re-raised once everything is written, so a calling shell sees a
+/// real signal death and `$?` is 130 or 143).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    /// The exit code (128 + signal for a signal death that did not happen).
+    pub code: u8,
+    /// The signal to die by.
+    pub signal: Option<i32>,
+}
+
+impl Exit {
+    /// A plain exit code.
+    pub fn code(code: u8) -> Exit {
+        Exit { code, signal: None }
+    }
+
+    /// Death by `signal`.
+    pub fn signal(signal: i32) -> Exit {
+        Exit {
+            code: exit::for_signal(signal),
+            signal: Some(signal),
+        }
+    }
+}
+
+/// Runs fanout with parsed arguments and says how to end.
+pub fn run(args: Args) -> anyhow::Result<Exit> {
     if let Some(sub) = args.subcommand {
-        return subcommand(sub);
+        return subcommand(sub).map(Exit::code);
     }
     let config = Config::from_args(args)?;
     raise_fd_limit();
     let cancel = CancelToken::new().context("failed to set up cancellation")?;
-    let _signals = signal::install(SignalKind::Standard, &cancel)?;
+    let table = Arc::new(JobTable::new(config.jobs));
+    let _signals = signal::install(SignalKind::Standard, &cancel, &table)?;
     let reader = open_reader(&config, &cancel)?;
     let schema = Schema {
         format: config.format,
@@ -47,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if config.dry_run {
         return dry_run(&config, &template, reader, &cancel);
     }
-    execute(&config, &template, reader, &cancel)
+    execute(&config, &template, reader, &cancel, &table)
 }
 
 fn source_text(config: &Config) -> String {
@@ -125,7 +154,7 @@ fn dry_run(
     template: &Template,
     reader: Reader,
     cancel: &CancelToken,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut bad = 0u64;
     for item in reader {
@@ -158,72 +187,20 @@ fn dry_run(
         return dry_run_write_error(e);
     }
     if let Some(StopReason::Signal(sig)) = cancel.reason() {
-        return Ok(exit::for_signal(sig));
+        return Ok(Exit::signal(sig));
     }
-    Ok(if bad > 0 {
+    Ok(Exit::code(if bad > 0 {
         exit::ITEMS_FAILED
     } else {
         exit::SUCCESS
-    })
+    }))
 }
 
-fn dry_run_write_error(e: io::Error) -> anyhow::Result<u8> {
+fn dry_run_write_error(e: io::Error) -> anyhow::Result<Exit> {
     if e.kind() == io::ErrorKind::BrokenPipe {
-        return Ok(exit::SUCCESS);
+        return Ok(Exit::code(exit::SUCCESS));
     }
     Err(e).context("failed to write to stdout")
-}
-
-/// Hands items to the engine: numbers them, honours the stop flag and the
-/// `-k` window, and remembers a fatal input error.
-struct Dispatcher<'a> {
-    reader: Reader,
-    cancel: &'a CancelToken,
-    next_ticket: u64,
-    window: Option<Sender<()>>,
-    exhausted: bool,
-    error: Option<InputError>,
-}
-
-impl Iterator for Dispatcher<'_> {
-    type Item = Dispatch;
-
-    fn next(&mut self) -> Option<Dispatch> {
-        if self.cancel.is_stopping() {
-            return None;
-        }
-        if let Some(window) = &self.window {
-            // Backpressure: wait while the reorder window is full.
-            loop {
-                match window.send_timeout((), Duration::from_millis(100)) {
-                    Ok(()) => break,
-                    Err(crossbeam_channel::SendTimeoutError::Timeout(())) => {
-                        if self.cancel.is_stopping() {
-                            return None;
-                        }
-                    }
-                    Err(crossbeam_channel::SendTimeoutError::Disconnected(())) => break,
-                }
-            }
-        }
-        match self.reader.next() {
-            None => {
-                // A cancelled read also ends the input: that is not its end.
-                self.exhausted = !self.cancel.is_stopping();
-                None
-            }
-            Some(Err(e)) => {
-                self.error = Some(e);
-                self.cancel.fatal(false);
-                None
-            }
-            Some(Ok(item)) => {
-                let ticket = self.next_ticket;
-                self.next_ticket += 1;
-                Some(Dispatch { ticket, item })
-            }
-        }
-    }
 }
 
 /// A `Read` that fails once `stop` is set, so a background count ends with
@@ -247,7 +224,8 @@ fn execute(
     template: &Template,
     reader: Reader,
     cancel: &CancelToken,
-) -> anyhow::Result<u8> {
+    table: &Arc<JobTable>,
+) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let jobs = config.jobs;
     // Ungroup cannot tag raw output, so tagged ungroup streams lines; line
@@ -266,11 +244,15 @@ fn execute(
     let runner: Box<dyn Runner> = if config.fake_runner {
         Box::new(FakeRunner)
     } else {
-        Box::new(ProcessRunner::new(SpawnOptions {
-            capture,
-            grace: config.grace,
-            temp_dir: config.temp_dir.clone(),
-        }))
+        Box::new(ProcessRunner::new(
+            SpawnOptions {
+                capture,
+                grace: config.grace,
+                timeout: config.timeout,
+                temp_dir: config.temp_dir.clone(),
+            },
+            Arc::clone(table),
+        ))
     };
     let known_total = match &config.source {
         Source::Args(items) => Some(items.len() as u64),
@@ -281,6 +263,11 @@ fn execute(
         ProgressMode::Bars => Progress::bars(jobs, known_total),
         ProgressMode::Plain => Progress::plain(),
     };
+    // The total matters for the progress bar and for percentage halts.
+    let count_total = config.progress != ProgressMode::Off
+        || config
+            .halt
+            .is_some_and(|h| matches!(h.threshold, crate::halt::Threshold::Percent(_)));
     let (events_tx, events_rx) = bounded::<Event>(jobs * 4 + 16);
     let (window_tx, window_rx) = if keep_order {
         let (tx, rx) = bounded::<()>((jobs * 8).clamp(32, 512));
@@ -292,20 +279,16 @@ fn execute(
         let _ = events_tx.send(Event::Total(total));
     }
     let count_stop = AtomicBool::new(false);
-    let mut dispatcher = Dispatcher {
-        reader,
-        cancel,
-        next_ticket: 0,
-        window: window_tx,
-        exhausted: false,
-        error: None,
-    };
-    let (engine_result, report) = thread::scope(|scope| {
+    let (input_tx, input_rx) = bounded::<Item>(64);
+    let (retry_handle, retry_timer, retry_rx) = retry_timer();
+    let retries = config.retry.is_some();
+    let outcome = thread::scope(|scope| {
         let collector = Collector::new(
             CollectorOptions {
                 output,
                 keep_order,
                 tag: config.tag,
+                halt: config.halt,
             },
             cancel,
             progress,
@@ -314,8 +297,11 @@ fn execute(
         let collector = thread::Builder::new()
             .name("fanout-collector".into())
             .spawn_scoped(scope, move || collector.run(events_rx));
-        if let (Source::File(path), false) = (&config.source, config.progress == ProgressMode::Off)
-        {
+        // The reader runs ahead of the dispatcher by the input channel only.
+        let reading = thread::Builder::new()
+            .name("fanout-reader".into())
+            .spawn_scoped(scope, move || read_input(reader, &input_tx, cancel));
+        if let (Source::File(path), true) = (&config.source, count_total) {
             let tx = events_tx.clone();
             let stop = &count_stop;
             let format = config.format;
@@ -328,6 +314,21 @@ fn execute(
                     }
                 });
         }
+        let timer = if retries {
+            thread::Builder::new()
+                .name("fanout-retry".into())
+                .spawn_scoped(scope, move || retry_timer.run(cancel))
+                .map(Some)
+        } else {
+            drop(retry_timer);
+            Ok(None)
+        };
+        let mut dispatcher = Dispatcher::new(
+            cancel,
+            input_rx,
+            retries.then_some((retry_rx, &retry_handle)),
+            window_tx,
+        );
         let work = Work {
             template,
             runner: runner.as_ref(),
@@ -335,10 +336,20 @@ fn execute(
             events: events_tx,
             labels: config.progress != ProgressMode::Off,
             tags: config.tag && output == OutputMode::Line,
+            retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
         };
-        let engine_result = engine::run(config.engine, jobs, &mut dispatcher, &work);
+        let engine_result = match timer {
+            Ok(_) => engine::run(config.engine, jobs, &mut dispatcher, &work),
+            Err(e) => Err(anyhow::Error::from(e).context("failed to start the retry timer")),
+        };
         drop(work);
+        drop(dispatcher);
+        drop(retry_handle);
         count_stop.store(true, Ordering::Relaxed);
+        let input_end = reading.map_err(anyhow::Error::from).and_then(|h| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("the input reader panicked"))
+        });
         let report = match collector {
             Ok(handle) => handle.join().unwrap_or_else(|_| CollectorReport {
                 output_error: Some("internal error: the collector panicked".into()),
@@ -349,13 +360,24 @@ fn execute(
                 ..CollectorReport::default()
             },
         };
-        (engine_result, report)
+        (engine_result, input_end, report)
     });
+    let (engine_result, input_end, report) = outcome;
     let mut fatal = false;
-    if let Some(e) = &dispatcher.error {
-        eprintln!("fanout: error: {}", error_chain(e));
-        fatal = true;
-    }
+    let exhausted = match input_end {
+        Ok(InputEnd { exhausted, error }) => {
+            if let Some(e) = error {
+                eprintln!("fanout: error: {}", error_chain(&e));
+                fatal = true;
+            }
+            exhausted
+        }
+        Err(e) => {
+            eprintln!("fanout: error: {e:#}");
+            fatal = true;
+            false
+        }
+    };
     if let Err(e) = &engine_result {
         eprintln!("fanout: error: {e:#}");
         fatal = true;
@@ -366,7 +388,7 @@ fn execute(
     }
     fatal |= report.counts.internal > 0;
     let counts = report.counts.clone();
-    let unread = if dispatcher.exhausted {
+    let unread = if exhausted {
         Some(0)
     } else {
         report
@@ -381,6 +403,9 @@ fn execute(
         stop,
         unread,
         fatal,
+        halt: report.halt,
+        flaky: report.flaky,
+        leaky: report.leaky,
     };
     let quiet_ok = config.quiet && summary.counts.failures() == 0 && stop.is_none() && !fatal;
     // A closed stdout ends the run quietly unless something had failed.
@@ -389,11 +414,49 @@ fn execute(
         eprint!("{}", summary.render());
     }
     Ok(match stop {
-        Some(StopReason::Signal(sig)) => exit::for_signal(sig),
-        _ if fatal => exit::FATAL,
-        _ if summary.counts.failures() > 0 => exit::ITEMS_FAILED,
-        _ => exit::SUCCESS,
+        Some(StopReason::Signal(sig)) => Exit::signal(sig),
+        _ if fatal => Exit::code(exit::FATAL),
+        _ if summary.counts.failures() > 0 => Exit::code(exit::ITEMS_FAILED),
+        _ => Exit::code(exit::SUCCESS),
     })
+}
+
+/// How the reader thread ended.
+struct InputEnd {
+    /// The whole input was read.
+    exhausted: bool,
+    /// A run-fatal read error.
+    error: Option<InputError>,
+}
+
+/// The reader thread: streams items into the dispatcher's input channel
+/// until the input ends, the run stops, or reading fails.
+fn read_input(reader: Reader, tx: &Sender<Item>, cancel: &CancelToken) -> InputEnd {
+    for item in reader {
+        match item {
+            Ok(item) => {
+                if tx.send(item).is_err() {
+                    // The dispatcher stopped taking items: the run is stopping.
+                    return InputEnd {
+                        exhausted: false,
+                        error: None,
+                    };
+                }
+            }
+            Err(error) => {
+                cancel.fatal(false);
+                return InputEnd {
+                    exhausted: false,
+                    error: Some(error),
+                };
+            }
+        }
+    }
+    // A cancelled read also ends the input: that is not its end.
+    InputEnd {
+        exhausted: !cancel.is_stopping(),
+        error: None,
+    }
 }
 
 /// An error and its causes, `: `-separated, as anyhow's `{:#}` prints them.

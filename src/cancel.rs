@@ -7,7 +7,10 @@
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
 
 /// Where the run is on its way to stopping. Ordered by severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,15 +26,18 @@ pub enum RunState {
     Killing = 3,
 }
 
-/// Why the run stopped early, when it did.
+/// Why the run stopped early, when it did. When several apply, the first
+/// listed wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
     /// A signal (SIGINT, SIGTERM, SIGHUP) from the user or the system.
     Signal(i32),
-    /// Our stdout was closed by its reader (`fanout ... | head`).
-    BrokenPipe,
     /// fanout hit an error it cannot continue after (internal error, full disk).
     Fatal,
+    /// A `--halt` condition was met.
+    Halt,
+    /// Our stdout was closed by its reader (`fanout ... | head`).
+    BrokenPipe,
 }
 
 /// A flag that can also wake a `poll`: once set, its pipe stays readable.
@@ -74,6 +80,13 @@ struct Inner {
     signals: AtomicU32,
     broken_pipe: AtomicBool,
     fatal: AtomicBool,
+    halted: AtomicBool,
+    /// Monotonic origin for the pause clock.
+    base: Instant,
+    /// Nanoseconds spent stopped (Ctrl-Z) in pauses that ended.
+    paused_ns: AtomicU64,
+    /// When the current pause began (nanoseconds since `base`, plus one), or 0.
+    pause_start: AtomicU64,
     drain: Latch,
     forward: Latch,
     kill: Latch,
@@ -95,6 +108,10 @@ impl CancelToken {
                 signals: AtomicU32::new(0),
                 broken_pipe: AtomicBool::new(false),
                 fatal: AtomicBool::new(false),
+                halted: AtomicBool::new(false),
+                base: Instant::now(),
+                paused_ns: AtomicU64::new(0),
+                pause_start: AtomicU64::new(0),
                 drain: Latch::new()?,
                 forward: Latch::new()?,
                 kill: Latch::new()?,
@@ -136,15 +153,58 @@ impl CancelToken {
         }
     }
 
+    /// A `--halt` condition was met: stop dispatch, and with `now` kill the
+    /// running jobs as a second Ctrl-C would.
+    pub fn halt(&self, now: bool) {
+        self.inner.halted.store(true, Ordering::SeqCst);
+        self.raise(if now {
+            RunState::Killing
+        } else {
+            RunState::Draining
+        });
+    }
+
+    /// fanout is being stopped (Ctrl-Z): time from now on does not count
+    /// toward job timeouts until [`CancelToken::pause_end`].
+    pub fn pause_begin(&self) {
+        let now = self.now_ns() + 1;
+        let _ = self
+            .inner
+            .pause_start
+            .compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// fanout was continued (`fg`, SIGCONT).
+    pub fn pause_end(&self) {
+        let start = self.inner.pause_start.swap(0, Ordering::SeqCst);
+        if start != 0 {
+            let spent = self.now_ns().saturating_sub(start - 1);
+            self.inner.paused_ns.fetch_add(spent, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether fanout is stopped right now.
+    pub fn is_paused(&self) -> bool {
+        self.inner.pause_start.load(Ordering::SeqCst) != 0
+    }
+
+    /// Total time spent stopped so far, the current pause included.
+    pub fn paused(&self) -> Duration {
+        let mut ns = self.inner.paused_ns.load(Ordering::SeqCst);
+        let start = self.inner.pause_start.load(Ordering::SeqCst);
+        if start != 0 {
+            ns += self.now_ns().saturating_sub(start - 1);
+        }
+        Duration::from_nanos(ns)
+    }
+
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.inner.base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
     /// Our stdout is gone: stop quietly, terminating running jobs.
     pub fn broken_pipe(&self) {
         self.inner.broken_pipe.store(true, Ordering::SeqCst);
-        let _ = self.inner.signal.compare_exchange(
-            0,
-            rustix::process::Signal::TERM.as_raw(),
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
         self.raise(RunState::Stopping);
     }
 
@@ -187,25 +247,26 @@ impl CancelToken {
         self.inner.kill.is_set()
     }
 
-    /// The signal to forward to running jobs (the first one received).
-    pub fn forward_signal(&self) -> i32 {
-        match self.inner.signal.load(Ordering::SeqCst) {
-            0 => rustix::process::Signal::TERM.as_raw(),
-            s => s,
-        }
+    /// The signal to forward to running jobs: the first one received, else
+    /// SIGTERM.
+    pub fn forward_signal(&self) -> Signal {
+        Signal::from_named_raw(self.inner.signal.load(Ordering::SeqCst)).unwrap_or(Signal::TERM)
     }
 
     /// Why the run stopped early, if it did.
     pub fn reason(&self) -> Option<StopReason> {
-        if self.inner.fatal.load(Ordering::SeqCst) {
-            return Some(StopReason::Fatal);
-        }
-        if self.inner.broken_pipe.load(Ordering::SeqCst) {
-            return Some(StopReason::BrokenPipe);
-        }
         match self.inner.signal.load(Ordering::SeqCst) {
-            0 => None,
-            s => Some(StopReason::Signal(s)),
+            0 => {}
+            s => return Some(StopReason::Signal(s)),
+        }
+        if self.inner.fatal.load(Ordering::SeqCst) {
+            Some(StopReason::Fatal)
+        } else if self.inner.halted.load(Ordering::SeqCst) {
+            Some(StopReason::Halt)
+        } else if self.inner.broken_pipe.load(Ordering::SeqCst) {
+            Some(StopReason::BrokenPipe)
+        } else {
+            None
         }
     }
 
@@ -280,8 +341,35 @@ mod tests {
         assert!(token.is_stopping() && token.is_forwarding() && !token.is_killing());
         assert_eq!(token.signal(15), 2);
         assert!(token.is_killing());
-        assert_eq!(token.forward_signal(), 2);
+        assert_eq!(token.forward_signal(), Signal::INT);
         assert_eq!(token.reason(), Some(StopReason::Signal(2)));
+    }
+
+    #[test]
+    fn pause_clock() {
+        let token = CancelToken::new().unwrap();
+        assert_eq!(token.paused(), Duration::ZERO);
+        token.pause_begin();
+        assert!(token.is_paused());
+        std::thread::sleep(Duration::from_millis(5));
+        token.pause_end();
+        assert!(!token.is_paused());
+        let paused = token.paused();
+        assert!(paused >= Duration::from_millis(5), "{paused:?}");
+        assert_eq!(token.paused(), paused, "the clock stops with the pause");
+    }
+
+    #[test]
+    fn reasons_by_precedence() {
+        let token = CancelToken::new().unwrap();
+        token.broken_pipe();
+        assert_eq!(token.reason(), Some(StopReason::BrokenPipe));
+        token.halt(false);
+        assert_eq!(token.reason(), Some(StopReason::Halt));
+        token.fatal(false);
+        assert_eq!(token.reason(), Some(StopReason::Fatal));
+        token.signal(15);
+        assert_eq!(token.reason(), Some(StopReason::Signal(15)));
     }
 
     #[test]

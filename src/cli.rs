@@ -8,6 +8,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 use crate::engine::EngineKind;
 use crate::item::Format;
+use crate::retry::Backoff;
 
 /// Run a command for every item, in parallel, safely, and never lose a result.
 #[derive(Debug, Parser)]
@@ -96,6 +97,41 @@ pub struct ExecArgs {
     /// Run the command under /bin/sh -c even when it has several words.
     #[arg(long)]
     pub shell: bool,
+
+    /// Time limit per attempt: then SIGTERM to the job's process group, and
+    /// SIGKILL after --grace.
+    #[arg(long, value_name = "DUR")]
+    pub timeout: Option<String>,
+
+    /// Run a failed item up to N more times.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+
+    /// Wait before a retry.
+    #[arg(long, value_name = "DUR", default_value = "0s")]
+    pub retry_delay: String,
+
+    /// How the retry delay grows: fixed, or exp (doubling, with jitter).
+    #[arg(long, value_enum, default_value = "fixed")]
+    pub backoff: Backoff,
+
+    /// Longest retry delay.
+    #[arg(long, value_name = "DUR", default_value = "5m")]
+    pub max_delay: String,
+
+    /// Retry only these failures: exit codes, `timeout`, `signal`, `any` (comma-separated)
+    /// [default: any exit code, timeout, signal].
+    #[arg(long, value_name = "LIST")]
+    pub retry_on: Option<String>,
+
+    /// Stop early (GNU parallel syntax): never, or now|soon with ,fail=N ,success=N
+    /// or ,done=N (N a count or a percentage).
+    #[arg(long, value_name = "WHEN,COUNT=N", default_value = "never")]
+    pub halt: String,
+
+    /// Stop at the first failure: --halt soon,fail=1.
+    #[arg(long)]
+    pub fail_fast: bool,
 
     /// How long a signalled job gets before SIGKILL.
     #[arg(long, value_name = "DUR", default_value = "10s")]

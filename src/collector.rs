@@ -15,9 +15,10 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use crate::cancel::CancelToken;
 use crate::cli::OutputMode;
 use crate::event::{Event, Finished, Stream};
+use crate::halt::{HaltPolicy, When};
 use crate::outcome::{Captured, Outcome};
 use crate::progress::{Progress, Status};
-use crate::summary::{Counts, FailureNote, SHOWN_FAILURES};
+use crate::summary::{Counts, FailureNote, SHOWN_FAILURES, format_duration};
 
 /// How much of a failed job's stderr is read for its tail.
 const TAIL_BYTES: u64 = 4096;
@@ -37,6 +38,8 @@ pub struct CollectorOptions {
     pub keep_order: bool,
     /// Prefix output lines with the item and a tab.
     pub tag: bool,
+    /// Stop early when this condition is met.
+    pub halt: Option<HaltPolicy>,
 }
 
 /// What the collector learned, for the summary and the exit code.
@@ -50,6 +53,12 @@ pub struct CollectorReport {
     pub total: Option<u64>,
     /// A write error on stdout other than a closed pipe.
     pub output_error: Option<String>,
+    /// Why `--halt` stopped the run.
+    pub halt: Option<String>,
+    /// Items that passed only on a retry: "#3 `item` (attempt 2)".
+    pub flaky: Vec<String>,
+    /// Items whose processes outlived them.
+    pub leaky: u64,
 }
 
 /// The single owner of the terminal during a run.
@@ -170,6 +179,7 @@ impl<'a> Collector<'a> {
                 slot,
                 label,
                 tag,
+                ..
             } => {
                 if let Some(tag) = tag {
                     self.live_tags.insert(ticket, tag);
@@ -201,6 +211,26 @@ impl<'a> Collector<'a> {
                         .push((stream, bytes));
                 }
             }
+            Event::Retrying {
+                ticket,
+                slot,
+                attempt,
+                outcome,
+                delay,
+                ..
+            } => {
+                // The failed attempt's streamed lines stay; its tail goes.
+                self.tails.remove(&ticket);
+                let label = self.running.remove(&ticket).map(|(label, _)| label);
+                self.progress.retrying(slot);
+                if let (Some(label), true) = (label, self.progress.is_bars()) {
+                    self.progress.println(&format!(
+                        "fanout: RETRY `{label}`: attempt {attempt} {}; next in {}",
+                        outcome.describe(),
+                        format_duration(delay)
+                    ));
+                }
+            }
             Event::Finished(finished) => self.finished(finished),
         }
     }
@@ -218,6 +248,24 @@ impl<'a> Collector<'a> {
         }
         let outcome = &finished.outcome;
         self.report.counts.add(outcome);
+        if finished.leaked {
+            self.report.leaky += 1;
+        }
+        if finished.is_flaky() && self.report.flaky.len() < SHOWN_FAILURES {
+            self.report.flaky.push(format!(
+                "#{} `{}` (passed on attempt {})",
+                finished.item.seq,
+                finished.item.label(LABEL_MAX),
+                finished.attempts
+            ));
+        }
+        if let (Some(policy), None) = (&self.opts.halt, &self.report.halt)
+            && let Some(why) = policy.check(&self.report.counts, self.report.total)
+        {
+            self.report.halt = Some(why);
+            self.cancel.halt(policy.when == When::Now);
+        }
+        let outcome = &finished.outcome;
         self.running.remove(&finished.ticket);
         self.live_tags.remove(&finished.ticket);
         let failed = outcome.is_failure();
@@ -232,7 +280,10 @@ impl<'a> Collector<'a> {
             let note = FailureNote {
                 seq: finished.item.seq,
                 label: finished.item.label(LABEL_MAX),
-                what: outcome.describe(),
+                what: match finished.attempts {
+                    0 | 1 => outcome.describe(),
+                    n => format!("{} (after {n} attempts)", outcome.describe()),
+                },
                 command: finished.command.take(),
                 stderr_tail,
             };

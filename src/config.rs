@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::cli::{Args, OutputMode, When};
+use crate::cli::{Args, ExecArgs, OutputMode, When};
 use crate::duration;
 use crate::engine::EngineKind;
+use crate::halt::HaltPolicy;
 use crate::input;
 use crate::item::Format;
+use crate::retry::{RetryOn, RetryPolicy};
 
 /// Where items come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +66,12 @@ pub struct Config {
     pub progress: ProgressMode,
     /// Grace period before SIGKILL.
     pub grace: Duration,
+    /// Per-attempt time limit.
+    pub timeout: Option<Duration>,
+    /// Retry policy, when `--retries` is more than 0.
+    pub retry: Option<RetryPolicy>,
+    /// `--halt` / `--fail-fast`.
+    pub halt: Option<HaltPolicy>,
     /// `--dry-run`.
     pub dry_run: bool,
     /// `--debug-fake-runner`.
@@ -119,6 +127,22 @@ impl Config {
         let jobs = parse_jobs(args.exec.jobs.as_deref())?;
         let grace =
             duration::parse(&args.exec.grace).map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
+        let timeout = match args.exec.timeout.as_deref() {
+            None => None,
+            Some(text) => {
+                let t = duration::parse(text).map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+                if t.is_zero() {
+                    bail!("--timeout must be more than 0");
+                }
+                Some(t)
+            }
+        };
+        let retry = retry_policy(&args.exec)?;
+        let halt = match (args.exec.fail_fast, args.exec.halt.as_str()) {
+            (true, "never") => Some(HaltPolicy::fail_fast()),
+            (true, _) => bail!("--fail-fast is --halt soon,fail=1: give one or the other"),
+            (false, text) => HaltPolicy::parse(text).map_err(|e| anyhow::anyhow!("--halt: {e}"))?,
+        };
         let stderr_tty = std::io::stderr().is_terminal();
         let ci = std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1");
         let when = if args.output.no_progress {
@@ -147,12 +171,36 @@ impl Config {
             tag: args.output.tag,
             progress,
             grace,
+            timeout,
+            retry,
+            halt,
             dry_run: args.exec.dry_run,
             fake_runner: args.exec.debug_fake_runner,
             quiet: args.output.quiet,
             temp_dir: std::env::temp_dir(),
         })
     }
+}
+
+fn retry_policy(exec: &ExecArgs) -> anyhow::Result<Option<RetryPolicy>> {
+    let delay =
+        duration::parse(&exec.retry_delay).map_err(|e| anyhow::anyhow!("--retry-delay: {e}"))?;
+    let max_delay =
+        duration::parse(&exec.max_delay).map_err(|e| anyhow::anyhow!("--max-delay: {e}"))?;
+    let on = match &exec.retry_on {
+        Some(text) => RetryOn::parse(text).map_err(|e| anyhow::anyhow!("--retry-on: {e}"))?,
+        None => RetryOn::all(),
+    };
+    if exec.retries == 0 {
+        return Ok(None);
+    }
+    Ok(Some(RetryPolicy {
+        retries: exec.retries,
+        delay,
+        backoff: exec.backoff,
+        max_delay,
+        on,
+    }))
 }
 
 /// The command and the `:::` items, if any.

@@ -26,6 +26,8 @@ pub enum Event {
         ticket: u64,
         /// Worker slot (1..=jobs).
         slot: usize,
+        /// Which attempt this is, from 1.
+        attempt: u32,
         /// The item, shortened for display (only when progress is shown).
         label: Option<String>,
         /// The item's bytes, for `--tag` on streamed lines (only then).
@@ -40,7 +42,22 @@ pub enum Event {
         /// One or more whole lines (the last chunk of a job may lack `\n`).
         bytes: Vec<u8>,
     },
-    /// An item reached its outcome.
+    /// An attempt failed and the item will run again after `delay`.
+    Retrying {
+        /// The item's ticket.
+        ticket: u64,
+        /// The slot that ran the attempt.
+        slot: usize,
+        /// The attempt that failed, from 1.
+        attempt: u32,
+        /// How it failed.
+        outcome: Outcome,
+        /// How long it ran.
+        duration: Duration,
+        /// The wait before the next attempt.
+        delay: Duration,
+    },
+    /// An item reached its final outcome.
     Finished(Box<Finished>),
 }
 
@@ -63,6 +80,17 @@ pub struct Finished {
     pub duration: Duration,
     /// The command, for failure reports (shell text).
     pub command: Option<String>,
+    /// How many attempts ran (0 when it never ran).
+    pub attempts: u32,
+    /// Processes of its group outlived the job and were killed.
+    pub leaked: bool,
+}
+
+impl Finished {
+    /// Passed only on a retry.
+    pub fn is_flaky(&self) -> bool {
+        self.outcome.is_success() && self.attempts > 1
+    }
 }
 
 impl Finished {
@@ -77,6 +105,8 @@ impl Finished {
             started_at: SystemTime::now(),
             duration: Duration::ZERO,
             command: None,
+            attempts: 0,
+            leaked: false,
         }
     }
 }
@@ -92,6 +122,13 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    /// Nanoseconds of the wall clock (a seed, not a timestamp to show).
+    pub fn wall_nanos(&self) -> u64 {
+        self.wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos().into())
+    }
+
     /// Now.
     pub fn now() -> Stamp {
         Stamp {

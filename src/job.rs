@@ -12,10 +12,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::process::{Pid, Signal, kill_process_group, test_kill_process_group};
 
 use crate::cancel::CancelToken;
 use crate::event::Stream;
@@ -41,6 +42,8 @@ pub struct JobResult {
     pub outcome: Outcome,
     /// Its output, when captured to files.
     pub captured: Captured,
+    /// Processes of the job's group outlived it (and were killed).
+    pub leaked: bool,
 }
 
 impl JobResult {
@@ -48,6 +51,7 @@ impl JobResult {
         JobResult {
             outcome,
             captured: Captured::default(),
+            leaked: false,
         }
     }
 }
@@ -81,39 +85,75 @@ pub struct SpawnOptions {
     pub capture: Capture,
     /// How long a signalled job gets before SIGKILL.
     pub grace: Duration,
+    /// Per-attempt time limit (time fanout spent stopped does not count).
+    pub timeout: Option<Duration>,
     /// Where capture files live (they are unnamed: nothing to clean up).
     pub temp_dir: PathBuf,
+}
+
+/// The process groups of running jobs, one entry per worker slot, so the
+/// signal thread can stop, continue or kill them all (Ctrl-Z, `fg`, a third
+/// Ctrl-C). Each slot has its own lock: workers never contend with each other,
+/// only with the rare signal.
+#[derive(Debug)]
+pub struct JobTable {
+    slots: Vec<Mutex<Option<Pid>>>,
+}
+
+impl JobTable {
+    /// A table for `slots` workers.
+    pub fn new(slots: usize) -> JobTable {
+        JobTable {
+            slots: (0..=slots).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+
+    fn set(&self, slot: usize, pid: Option<Pid>) {
+        if let Some(entry) = self.slots.get(slot) {
+            *entry.lock().unwrap_or_else(PoisonError::into_inner) = pid;
+        }
+    }
+
+    /// Sends `signal` to every running job's process group. A worker removes
+    /// its entry (under the same lock) before it reaps its child, so a group
+    /// signalled here is never a recycled pid.
+    pub fn signal_all(&self, signal: Signal) {
+        for entry in &self.slots {
+            let entry = entry.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(pid) = *entry {
+                let _ = kill_process_group(pid, signal);
+            }
+        }
+    }
 }
 
 /// Spawns real processes, each in its own process group.
 #[derive(Debug)]
 pub struct ProcessRunner {
     opts: SpawnOptions,
+    table: Arc<JobTable>,
 }
 
-/// How long a job's pipes may stay open after it exited (a background
-/// grandchild holding them) before fanout stops reading.
-const PIPE_LINGER: Duration = Duration::from_millis(100);
+/// How long a job's pipes may stay open, or its process group live on, after
+/// the job exited (a background grandchild) before fanout kills the group.
+/// nextest waits the same 100 ms.
+const LEAK_WAIT: Duration = Duration::from_millis(100);
 
 /// Longest partial line buffered before it is forwarded anyway.
 const MAX_LINE: usize = 64 * 1024;
 
 impl ProcessRunner {
-    /// A runner with these options.
-    pub fn new(opts: SpawnOptions) -> ProcessRunner {
-        ProcessRunner { opts }
+    /// A runner with these options, registering running jobs in `table`.
+    pub fn new(opts: SpawnOptions, table: Arc<JobTable>) -> ProcessRunner {
+        ProcessRunner { opts, table }
     }
 
-    fn temp_file(&self) -> io::Result<File> {
-        tempfile::tempfile_in(&self.opts.temp_dir)
-    }
-
-    fn prepare(&self, job: &Job<'_>, cmd: &mut Command) -> Result<Captured, String> {
+    fn prepare(&self, cmd: &mut Command) -> Result<Captured, String> {
         let mut captured = Captured::default();
         match self.opts.capture {
             Capture::Files => {
                 let open = || {
-                    self.temp_file().map_err(|e| {
+                    tempfile::tempfile_in(&self.opts.temp_dir).map_err(|e| {
                         format!(
                             "failed to create a capture file in `{}`: {e}",
                             self.opts.temp_dir.display()
@@ -134,7 +174,6 @@ impl ProcessRunner {
             }
             Capture::Inherit => {}
         }
-        let _ = job;
         Ok(captured)
     }
 }
@@ -151,7 +190,7 @@ impl Runner for ProcessRunner {
             .env("FANOUT_SEQ", job.item.seq.to_string())
             .env("FANOUT_SLOT", job.slot.to_string())
             .env("FANOUT_ITEM", OsStr::from_bytes(&job.item.raw));
-        let captured = match self.prepare(job, &mut cmd) {
+        let captured = match self.prepare(&mut cmd) {
             Ok(c) => c,
             Err(message) => return JobResult::bare(Outcome::Internal { message }),
         };
@@ -167,16 +206,43 @@ impl Runner for ProcessRunner {
                         message: spawn_error(&job.spec.program, &e),
                     },
                     captured,
+                    leaked: false,
                 };
             }
         };
+        let Some(pid) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) else {
+            let status = child.wait();
+            return JobResult::bare(match status {
+                Ok(status) => classify(status, Ended::default()),
+                Err(e) => Outcome::Internal {
+                    message: format!("failed to wait for the job: {e}"),
+                },
+            });
+        };
+        self.table.set(job.slot, Some(pid));
         let pipes = Pipes {
             stdout: child.stdout.take(),
             stderr: child.stderr.take(),
         };
-        let (status, forwarded) = supervise(&mut child, pipes, cancel, self.opts.grace, lines);
+        let supervisor = Supervisor {
+            pid,
+            cancel,
+            grace: self.opts.grace,
+            timeout: self.opts.timeout,
+        };
+        let ended = supervisor.watch(&mut child, pipes, lines);
+        // Unregister before reaping: once reaped, the pid may be reused.
+        self.table.set(job.slot, None);
+        let status = child.wait();
+        let mut leaked = ended.leaked;
+        if !leaked && group_lingers(pid) {
+            // A background grandchild outlived the job: give it a moment,
+            // then kill the group so nothing fanout started survives.
+            leaked = true;
+            signal_group(pid, Signal::KILL);
+        }
         let outcome = match status {
-            Ok(status) => classify(status, forwarded),
+            Ok(status) => classify(status, ended),
             Err(e) => Outcome::Internal {
                 message: format!("failed to wait for the job: {e}"),
             },
@@ -184,7 +250,23 @@ impl Runner for ProcessRunner {
         JobResult {
             outcome,
             captured: drop_empty(captured),
+            leaked,
         }
+    }
+}
+
+/// Whether the job's process group still has members after the job was
+/// reaped, waiting up to [`LEAK_WAIT`] for them to go.
+fn group_lingers(pid: Pid) -> bool {
+    let until = Instant::now() + LEAK_WAIT;
+    loop {
+        if test_kill_process_group(pid).is_err() {
+            return false;
+        }
+        if Instant::now() >= until {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -210,12 +292,25 @@ fn spawn_error(program: &OsStr, e: &io::Error) -> String {
     }
 }
 
-/// Maps an exit status to an outcome; a job that fanout signalled and that
-/// did not succeed was interrupted, not failed.
-fn classify(status: ExitStatus, forwarded: bool) -> Outcome {
-    if status.success() {
+/// What fanout did to a job while it ran.
+#[derive(Debug, Default, Clone, Copy)]
+struct Ended {
+    /// fanout forwarded a cancellation signal.
+    forwarded: bool,
+    /// The job hit its timeout.
+    timed_out: bool,
+    /// Its pipes stayed open after it exited.
+    leaked: bool,
+}
+
+/// Maps an exit status to an outcome. A timeout wins; a job that fanout
+/// signalled on cancellation and that did not succeed was interrupted.
+fn classify(status: ExitStatus, ended: Ended) -> Outcome {
+    if ended.timed_out {
+        Outcome::TimedOut
+    } else if status.success() {
         Outcome::Success
-    } else if forwarded {
+    } else if ended.forwarded {
         Outcome::Interrupted
     } else if let Some(code) = status.code() {
         Outcome::Failed { code }
@@ -256,127 +351,159 @@ impl LineBuf {
     }
 }
 
-fn signal_group(pid: Pid, signal: i32) {
-    if let Some(sig) = Signal::from_named_raw(signal) {
-        // ESRCH (the group is gone) is the normal race with a job exiting.
-        let _ = kill_process_group(pid, sig);
+fn signal_group(pid: Pid, signal: Signal) {
+    // ESRCH (the group is gone) is the normal race with a job exiting.
+    let _ = kill_process_group(pid, signal);
+}
+
+fn timespec(left: Duration) -> rustix::event::Timespec {
+    rustix::event::Timespec {
+        tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(left.subsec_nanos()),
     }
 }
 
-/// Waits for the child while forwarding cancellation to its process group
-/// and reading its pipes. All signalling happens before the child is reaped,
-/// so its pid (the group id) cannot have been reused. Returns the status and
-/// whether fanout signalled the job.
-fn supervise(
-    child: &mut Child,
-    mut pipes: Pipes,
-    cancel: &CancelToken,
+/// Watches one running child: forwards cancellation to its process group,
+/// enforces the timeout and the grace period, and reads its pipes.
+struct Supervisor<'a> {
+    pid: Pid,
+    cancel: &'a CancelToken,
     grace: Duration,
-    lines: &mut LineSink<'_>,
-) -> (io::Result<ExitStatus>, bool) {
-    let Some(pid) = Pid::from_raw(child.id() as i32) else {
-        return (child.wait(), false);
-    };
-    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
-    let mut out_buf = LineBuf {
-        stream: Stream::Stdout,
-        buf: Vec::new(),
-    };
-    let mut err_buf = LineBuf {
-        stream: Stream::Stderr,
-        buf: Vec::new(),
-    };
-    let mut forwarded = false;
-    let mut killed = false;
-    let mut kill_at: Option<Instant> = None;
-    let mut exited = false;
-    let mut linger_until: Option<Instant> = None;
-    let mut chunk = vec![0u8; if pipes.stdout.is_some() { 64 * 1024 } else { 0 }];
-    loop {
-        let now = Instant::now();
-        if !forwarded && cancel.is_forwarding() {
-            signal_group(pid, cancel.forward_signal());
-            forwarded = true;
-            kill_at = Some(now + grace);
-        }
-        if !killed && (cancel.is_killing() || kill_at.is_some_and(|t| now >= t)) {
-            signal_group(pid, Signal::KILL.as_raw());
-            killed = true;
-            kill_at = None;
-        }
-        if !exited && pidfd.is_none() {
-            // No pidfd (old kernel): fall back to polling the child.
-            if let Ok(Some(_)) = child.try_wait() {
+    timeout: Option<Duration>,
+}
+
+impl Supervisor<'_> {
+    /// Runs until the child has exited and its pipes are done. Does not reap
+    /// the child: all signalling happens while its pid is still ours.
+    fn watch(&self, child: &mut Child, mut pipes: Pipes, lines: &mut LineSink<'_>) -> Ended {
+        let pid = self.pid;
+        let cancel = self.cancel;
+        let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
+        let started = Instant::now();
+        let paused_before = cancel.paused();
+        let mut out_buf = LineBuf {
+            stream: Stream::Stdout,
+            buf: Vec::new(),
+        };
+        let mut err_buf = LineBuf {
+            stream: Stream::Stderr,
+            buf: Vec::new(),
+        };
+        let mut ended = Ended::default();
+        let mut killed = false;
+        let mut kill_at: Option<Instant> = None;
+        let mut exited = false;
+        let mut linger_until: Option<Instant> = None;
+        let mut chunk = vec![0u8; if pipes.stdout.is_some() { 64 * 1024 } else { 0 }];
+        loop {
+            let now = Instant::now();
+            let mut timeout_at = None;
+            if !exited && !ended.forwarded && cancel.is_forwarding() {
+                signal_group(pid, cancel.forward_signal());
+                ended.forwarded = true;
+                kill_at = Some(kill_at.map_or(now + self.grace, |t| t.min(now + self.grace)));
+            }
+            if let (false, false, Some(limit)) = (exited, ended.timed_out, self.timeout) {
+                // Time fanout spent stopped (Ctrl-Z) does not count.
+                let ran = now
+                    .duration_since(started)
+                    .saturating_sub(cancel.paused().saturating_sub(paused_before));
+                if ran >= limit && !cancel.is_paused() {
+                    signal_group(pid, Signal::TERM);
+                    ended.timed_out = true;
+                    kill_at = Some(kill_at.map_or(now + self.grace, |t| t.min(now + self.grace)));
+                } else {
+                    timeout_at =
+                        Some(now + limit.saturating_sub(ran).max(Duration::from_millis(1)));
+                }
+            }
+            if !killed && (cancel.is_killing() || kill_at.is_some_and(|t| now >= t)) {
+                signal_group(pid, Signal::KILL);
+                killed = true;
+                kill_at = None;
+            }
+            if !exited && pidfd.is_none() {
+                // No pidfd (old kernel): fall back to polling the child.
+                if let Ok(Some(_)) = child.try_wait() {
+                    exited = true;
+                }
+            }
+            let pipes_open = pipes.stdout.is_some() || pipes.stderr.is_some();
+            if exited {
+                if !pipes_open {
+                    break;
+                }
+                let until = *linger_until.get_or_insert(now + LEAK_WAIT);
+                if now >= until {
+                    // A background grandchild holds the pipe: stop waiting.
+                    signal_group(pid, Signal::KILL);
+                    ended.leaked = true;
+                    break;
+                }
+            }
+            let mut deadline = [kill_at, linger_until, timeout_at]
+                .into_iter()
+                .flatten()
+                .min();
+            if pidfd.is_none() && !exited {
+                let tick = now + Duration::from_millis(10);
+                deadline = Some(deadline.map_or(tick, |d| d.min(tick)));
+            }
+            let timeout = deadline.map(|d| timespec(d.saturating_duration_since(now)));
+            let (ready_exit, ready_out, ready_err) = {
+                let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(5);
+                let mut slot_exit = None;
+                let mut slot_out = None;
+                let mut slot_err = None;
+                if let (false, Some(fd)) = (exited, pidfd.as_ref()) {
+                    slot_exit = Some(fds.len());
+                    fds.push(PollFd::new(fd, PollFlags::IN));
+                }
+                if let Some(p) = pipes.stdout.as_ref() {
+                    slot_out = Some(fds.len());
+                    fds.push(PollFd::new(p, PollFlags::IN));
+                }
+                if let Some(p) = pipes.stderr.as_ref() {
+                    slot_err = Some(fds.len());
+                    fds.push(PollFd::new(p, PollFlags::IN));
+                }
+                if !ended.forwarded && !exited {
+                    fds.push(PollFd::from_borrowed_fd(cancel.forward_fd(), PollFlags::IN));
+                }
+                if !killed && !exited {
+                    fds.push(PollFd::from_borrowed_fd(cancel.kill_fd(), PollFlags::IN));
+                }
+                match poll(&mut fds, timeout.as_ref()) {
+                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                    Err(_) => {
+                        // Cannot wait properly: fall back to a blocking wait.
+                        let _ = child.wait();
+                        exited = true;
+                        pipes = Pipes {
+                            stdout: None,
+                            stderr: None,
+                        };
+                        continue;
+                    }
+                }
+                let ready =
+                    |slot: Option<usize>| slot.is_some_and(|i| !fds[i].revents().is_empty());
+                (ready(slot_exit), ready(slot_out), ready(slot_err))
+            };
+            if ready_exit {
                 exited = true;
             }
-        }
-        let pipes_open = pipes.stdout.is_some() || pipes.stderr.is_some();
-        if exited {
-            if !pipes_open {
-                break;
+            if ready_out && read_pipe(&mut pipes.stdout, &mut chunk, &mut out_buf, lines) {
+                pipes.stdout = None;
             }
-            let until = *linger_until.get_or_insert(now + PIPE_LINGER);
-            if now >= until {
-                // A background grandchild holds the pipe: stop waiting for it.
-                signal_group(pid, Signal::KILL.as_raw());
-                break;
+            if ready_err && read_pipe(&mut pipes.stderr, &mut chunk, &mut err_buf, lines) {
+                pipes.stderr = None;
             }
         }
-        let mut deadline = [kill_at, linger_until].into_iter().flatten().min();
-        if pidfd.is_none() && !exited {
-            let tick = now + Duration::from_millis(10);
-            deadline = Some(deadline.map_or(tick, |d| d.min(tick)));
-        }
-        let timeout = deadline.map(|d| {
-            let left = d.saturating_duration_since(now);
-            rustix::event::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: i64::from(left.subsec_nanos()),
-            }
-        });
-        let (ready_exit, ready_out, ready_err) = {
-            let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(5);
-            let mut slot_exit = None;
-            let mut slot_out = None;
-            let mut slot_err = None;
-            if let (false, Some(fd)) = (exited, pidfd.as_ref()) {
-                slot_exit = Some(fds.len());
-                fds.push(PollFd::new(fd, PollFlags::IN));
-            }
-            if let Some(p) = pipes.stdout.as_ref() {
-                slot_out = Some(fds.len());
-                fds.push(PollFd::new(p, PollFlags::IN));
-            }
-            if let Some(p) = pipes.stderr.as_ref() {
-                slot_err = Some(fds.len());
-                fds.push(PollFd::new(p, PollFlags::IN));
-            }
-            if !forwarded {
-                fds.push(PollFd::from_borrowed_fd(cancel.forward_fd(), PollFlags::IN));
-            }
-            if !killed {
-                fds.push(PollFd::from_borrowed_fd(cancel.kill_fd(), PollFlags::IN));
-            }
-            match poll(&mut fds, timeout.as_ref()) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return (Err(e.into()), forwarded),
-            }
-            let ready = |slot: Option<usize>| slot.is_some_and(|i| !fds[i].revents().is_empty());
-            (ready(slot_exit), ready(slot_out), ready(slot_err))
-        };
-        if ready_exit {
-            exited = true;
-        }
-        if ready_out && read_pipe(&mut pipes.stdout, &mut chunk, &mut out_buf, lines) {
-            pipes.stdout = None;
-        }
-        if ready_err && read_pipe(&mut pipes.stderr, &mut chunk, &mut err_buf, lines) {
-            pipes.stderr = None;
-        }
+        out_buf.finish(lines);
+        err_buf.finish(lines);
+        ended
     }
-    out_buf.finish(lines);
-    err_buf.finish(lines);
-    (child.wait(), forwarded)
 }
 
 /// Reads one chunk; returns true when the pipe is done (EOF or error).

@@ -18,6 +18,8 @@ pub enum Outcome {
         /// The signal number.
         signal: i32,
     },
+    /// The job ran past `--timeout`; its process group was terminated.
+    TimedOut,
     /// The job could not be started (not found, not executable, ...).
     SpawnFailed {
         /// Why, as the OS said it.
@@ -51,6 +53,7 @@ impl Outcome {
             self,
             Outcome::Failed { .. }
                 | Outcome::Signaled { .. }
+                | Outcome::TimedOut
                 | Outcome::SpawnFailed { .. }
                 | Outcome::BadInput { .. }
                 | Outcome::Internal { .. }
@@ -63,6 +66,7 @@ impl Outcome {
             Outcome::Success => "ok",
             Outcome::Failed { .. } => "failed",
             Outcome::Signaled { .. } => "signal",
+            Outcome::TimedOut => "timeout",
             Outcome::SpawnFailed { .. } => "spawn-error",
             Outcome::BadInput { .. } => "bad-input",
             Outcome::Interrupted => "interrupted",
@@ -77,6 +81,7 @@ impl Outcome {
             Outcome::Success => "ok".to_owned(),
             Outcome::Failed { code } => format!("exit code {code}"),
             Outcome::Signaled { signal } => format!("killed by {}", signal_name(*signal)),
+            Outcome::TimedOut => "timed out".to_owned(),
             Outcome::SpawnFailed { message } => format!("could not start: {message}"),
             Outcome::BadInput { message } => format!("bad input: {message}"),
             Outcome::Interrupted => "interrupted".to_owned(),

@@ -147,6 +147,16 @@ impl Progress {
         }
     }
 
+    /// An attempt ended and the item waits for a retry: the slot is free.
+    pub fn retrying(&mut self, slot: usize) {
+        if let Progress::Bars(bars) = self
+            && let Some(bar) = slot.checked_sub(1).and_then(|i| bars.slots.get(i))
+        {
+            bar.set_style(bars.idle_style.clone());
+            bar.set_message("");
+        }
+    }
+
     /// An item reached its outcome (slot 0: it never ran).
     pub fn finished(&mut self, slot: usize, failed: bool) {
         if let Progress::Bars(bars) = self {

@@ -1,20 +1,33 @@
-//! Signal handling. The handlers do one thing: advance the run's
-//! [`CancelToken`]. SIGINT comes through `ctrlc` (its own thread), SIGTERM and
-//! SIGHUP through a `signal-hook` iterator thread that [`SignalGuard`] stops
-//! and joins when dropped. [`SignalKind::Noop`] installs nothing, for tests.
+//! Signal handling. The handlers advance the run's [`CancelToken`] and do
+//! nothing else that can block: SIGINT comes through `ctrlc` (its own
+//! thread), SIGTERM, SIGHUP, SIGTSTP and SIGCONT through a `signal-hook`
+//! iterator thread that [`SignalGuard`] stops and joins when dropped.
+//!
+//! - SIGINT, SIGTERM (and SIGHUP, which behaves as SIGTERM): the first stops
+//!   dispatch and forwards the signal to running jobs, the second kills them,
+//!   the third kills them and exits at once by the same signal.
+//! - SIGTSTP (Ctrl-Z): stops every running job's process group, then fanout;
+//!   SIGCONT (`fg`) continues them. Time spent stopped does not count toward
+//!   timeouts.
+//!
+//! [`SignalKind::Noop`] installs nothing, for tests.
 
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use anyhow::Context;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use rustix::process::Signal;
+use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
 use signal_hook::iterator::{Handle, Signals};
 
 use crate::cancel::CancelToken;
+use crate::exit;
+use crate::job::JobTable;
 
 /// Whether to install handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignalKind {
-    /// SIGINT, SIGTERM and SIGHUP cancel the run.
+    /// Handle SIGINT, SIGTERM, SIGHUP, SIGTSTP and SIGCONT.
     Standard,
     /// Nothing is installed.
     Noop,
@@ -26,8 +39,13 @@ pub struct SignalGuard {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Installs the handlers of `kind`, feeding `cancel`.
-pub fn install(kind: SignalKind, cancel: &CancelToken) -> anyhow::Result<SignalGuard> {
+/// Installs the handlers of `kind`, feeding `cancel` and acting on the
+/// running jobs in `table`.
+pub fn install(
+    kind: SignalKind,
+    cancel: &CancelToken,
+    table: &Arc<JobTable>,
+) -> anyhow::Result<SignalGuard> {
     if kind == SignalKind::Noop {
         return Ok(SignalGuard {
             handle: None,
@@ -35,19 +53,34 @@ pub fn install(kind: SignalKind, cancel: &CancelToken) -> anyhow::Result<SignalG
         });
     }
     let token = cancel.clone();
-    ctrlc::set_handler(move || {
-        token.signal(SIGINT);
-    })
-    .context("failed to install the SIGINT handler")?;
-    let mut signals =
-        Signals::new([SIGTERM, SIGHUP]).context("failed to install signal handlers")?;
+    let jobs = Arc::clone(table);
+    ctrlc::set_handler(move || cancel_signal(SIGINT, &token, &jobs))
+        .context("failed to install the SIGINT handler")?;
+    let mut signals = Signals::new([SIGTERM, SIGHUP, SIGTSTP, SIGCONT])
+        .context("failed to install signal handlers")?;
     let handle = signals.handle();
     let token = cancel.clone();
+    let jobs = Arc::clone(table);
     let thread = std::thread::Builder::new()
         .name("fanout-signals".into())
         .spawn(move || {
             for signal in signals.forever() {
-                token.signal(signal);
+                match signal {
+                    SIGTSTP => {
+                        token.pause_begin();
+                        jobs.signal_all(Signal::STOP);
+                        // Stop ourselves as the default action would; this
+                        // thread resumes here on SIGCONT.
+                        let _ = signal_hook::low_level::emulate_default_handler(SIGTSTP);
+                    }
+                    SIGCONT => {
+                        jobs.signal_all(Signal::CONT);
+                        token.pause_end();
+                    }
+                    // SIGHUP (the terminal went away) behaves as SIGTERM.
+                    SIGHUP => cancel_signal(SIGTERM, &token, &jobs),
+                    other => cancel_signal(other, &token, &jobs),
+                }
             }
         })
         .context("failed to start the signal thread")?;
@@ -55,6 +88,21 @@ pub fn install(kind: SignalKind, cancel: &CancelToken) -> anyhow::Result<SignalG
         handle: Some(handle),
         thread: Some(thread),
     })
+}
+
+/// SIGINT or SIGTERM: escalate; the third exits at once.
+fn cancel_signal(signal: i32, token: &CancelToken, jobs: &JobTable) {
+    if token.signal(signal) >= 3 {
+        jobs.signal_all(Signal::KILL);
+        die_by(signal);
+    }
+}
+
+/// Ends the process by `signal`'s default action, so a calling shell sees a
+/// real signal death; exits with 128 + signal if that does not happen.
+pub fn die_by(signal: i32) -> ! {
+    let _ = signal_hook::low_level::emulate_default_handler(signal);
+    std::process::exit(i32::from(exit::for_signal(signal)));
 }
 
 impl Drop for SignalGuard {

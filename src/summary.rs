@@ -20,6 +20,8 @@ pub struct Counts {
     pub failed: u64,
     /// Killed by a signal fanout did not send.
     pub signaled: u64,
+    /// Ran past the timeout.
+    pub timed_out: u64,
     /// Could not start.
     pub spawn_failed: u64,
     /// Bad input record.
@@ -39,6 +41,7 @@ impl Counts {
             Outcome::Success => &mut self.ok,
             Outcome::Failed { .. } => &mut self.failed,
             Outcome::Signaled { .. } => &mut self.signaled,
+            Outcome::TimedOut => &mut self.timed_out,
             Outcome::SpawnFailed { .. } => &mut self.spawn_failed,
             Outcome::BadInput { .. } => &mut self.bad_input,
             Outcome::Interrupted => &mut self.interrupted,
@@ -50,7 +53,12 @@ impl Counts {
 
     /// Items that count as failures for the exit code.
     pub fn failures(&self) -> u64 {
-        self.failed + self.signaled + self.spawn_failed + self.bad_input + self.internal
+        self.failed
+            + self.signaled
+            + self.timed_out
+            + self.spawn_failed
+            + self.bad_input
+            + self.internal
     }
 
     /// Items that reached an outcome after running or being rejected.
@@ -95,6 +103,12 @@ pub struct Summary {
     pub unread: Option<u64>,
     /// A run-fatal error, already reported, that ended the run.
     pub fatal: bool,
+    /// Why a `--halt` condition stopped the run.
+    pub halt: Option<String>,
+    /// Items that passed only on a retry.
+    pub flaky: Vec<String>,
+    /// Items whose processes outlived them (killed by fanout).
+    pub leaky: u64,
 }
 
 impl Summary {
@@ -110,6 +124,10 @@ impl Summary {
             Some(StopReason::Signal(sig)) => format!("interrupted by {}", signal_name(sig)),
             Some(StopReason::BrokenPipe) => "stopped: output closed".to_owned(),
             Some(StopReason::Fatal) => "stopped by an error".to_owned(),
+            Some(StopReason::Halt) => match &self.halt {
+                Some(why) => format!("halted: {why}"),
+                None => "halted".to_owned(),
+            },
             None if self.fatal => "stopped by an error".to_owned(),
             None if c.failures() > 0 => "failed".to_owned(),
             None => "done".to_owned(),
@@ -123,13 +141,19 @@ impl Summary {
         part(c.ok, "ok");
         part(c.failed, "failed");
         part(c.signaled, "killed by a signal");
+        part(c.timed_out, "timed out");
         part(c.spawn_failed, "could not start");
         part(c.bad_input, "bad input");
         part(c.interrupted, "interrupted");
         part(self.not_started(), "not started");
+        part(self.leaky, "leaky (outlived by their processes)");
         part(
             c.internal,
-            if c.internal == 1 { "internal error" } else { "internal errors" },
+            if c.internal == 1 {
+                "internal error"
+            } else {
+                "internal errors"
+            },
         );
         if parts.is_empty() {
             parts.push("no items".to_owned());
@@ -155,6 +179,9 @@ impl Summary {
             for line in &note.stderr_tail {
                 let _ = writeln!(out, "    stderr: {line}");
             }
+        }
+        for flaky in &self.flaky {
+            let _ = writeln!(out, "  FLAKY {flaky}");
         }
         let more = c.failures().saturating_sub(self.failures.len() as u64);
         if more > 0 {

@@ -9,13 +9,17 @@ pub mod threads;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use std::time::Instant;
+
 use crossbeam_channel::Sender;
 
 use crate::cancel::CancelToken;
+use crate::dispatch::RetryHandle;
 use crate::event::{Event, Finished, Stamp};
 use crate::item::{Item, ItemData};
 use crate::job::{Job, Runner};
 use crate::outcome::Outcome;
+use crate::retry::RetryPolicy;
 use crate::template::Template;
 
 /// Which worker pool runs the jobs.
@@ -34,6 +38,10 @@ pub struct Dispatch {
     pub ticket: u64,
     /// The item.
     pub item: Item,
+    /// Attempts already made (0 for a fresh item).
+    pub attempts: u32,
+    /// The outcome of the last attempt, for a retry.
+    pub last: Option<Outcome>,
 }
 
 /// What every worker needs to turn an item into an outcome event.
@@ -50,18 +58,30 @@ pub struct Work<'a> {
     pub labels: bool,
     /// Whether `Started` events carry the item bytes (streamed lines with `--tag`).
     pub tags: bool,
+    /// Retries: the policy and the timer that holds waiting items.
+    pub retry: Option<(&'a RetryPolicy, RetryHandle)>,
 }
 
 /// Longest item label sent for progress lines.
 const LABEL_MAX: usize = 60;
 
 impl Work<'_> {
-    /// Runs one item on worker `slot` and reports it. Never panics: a panic
-    /// inside the runner becomes an internal-error outcome and drains the run.
+    /// Runs one attempt of an item on worker `slot` and reports it, or hands
+    /// it to the retry timer. Never panics: a panic inside the runner becomes
+    /// an internal-error outcome and drains the run.
     pub fn execute(&self, dispatch: Dispatch, slot: usize) {
-        let Dispatch { ticket, item } = dispatch;
+        let Dispatch {
+            ticket,
+            item,
+            attempts,
+            last,
+        } = dispatch;
         if self.cancel.is_stopping() {
-            self.finish(Finished::without_run(ticket, item, Outcome::NotStarted));
+            // A retry that was waiting ends with its last attempt's outcome.
+            let outcome = last.unwrap_or(Outcome::NotStarted);
+            let mut finished = Finished::without_run(ticket, item, outcome);
+            finished.attempts = attempts;
+            self.finish(finished);
             return;
         }
         if let ItemData::Bad(message) = &item.data {
@@ -83,9 +103,11 @@ impl Work<'_> {
                 return;
             }
         };
+        let attempt = attempts + 1;
         let _ = self.events.send(Event::Started {
             ticket,
             slot,
+            attempt,
             label: self.labels.then(|| item.label(LABEL_MAX)),
             tag: self.tags.then(|| item.raw.clone()),
         });
@@ -106,8 +128,8 @@ impl Work<'_> {
         let result = catch_unwind(AssertUnwindSafe(|| {
             self.runner.run(&job, self.cancel, &mut lines)
         }));
-        let (outcome, captured) = match result {
-            Ok(result) => (result.outcome, result.captured),
+        let (outcome, captured, leaked) = match result {
+            Ok(result) => (result.outcome, result.captured, result.leaked),
             Err(payload) => {
                 self.cancel.fatal(false);
                 let message = payload
@@ -115,9 +137,39 @@ impl Work<'_> {
                     .map(|s| (*s).to_owned())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a worker panicked".to_owned());
-                (Outcome::Internal { message }, Default::default())
+                (Outcome::Internal { message }, Default::default(), false)
             }
         };
+        let duration = start.instant.elapsed();
+        if let Some((policy, timer)) = &self.retry
+            && policy.wants(&outcome, attempt)
+            && !self.cancel.is_stopping()
+        {
+            let delay = policy.delay(
+                attempt,
+                ticket ^ (u64::from(attempt) << 40) ^ start.wall_nanos(),
+            );
+            let _ = self.events.send(Event::Retrying {
+                ticket,
+                slot,
+                attempt,
+                outcome: outcome.clone(),
+                duration,
+                delay,
+            });
+            // The failed attempt's output is dropped with `captured`: only
+            // the final attempt's output is written.
+            timer.schedule(
+                Instant::now() + delay,
+                Dispatch {
+                    ticket,
+                    item,
+                    attempts: attempt,
+                    last: Some(outcome),
+                },
+            );
+            return;
+        }
         let command = (!outcome.is_success()).then(|| spec.display());
         self.finish(Finished {
             ticket,
@@ -126,8 +178,10 @@ impl Work<'_> {
             outcome,
             captured,
             started_at: start.wall,
-            duration: start.instant.elapsed(),
+            duration,
             command,
+            attempts: attempt,
+            leaked,
         });
     }
 
@@ -135,6 +189,9 @@ impl Work<'_> {
         // A closed channel means the collector is gone; there is no one left
         // to tell, and the run is ending anyway.
         let _ = self.events.send(Event::Finished(Box::new(finished)));
+        if let Some((_, timer)) = &self.retry {
+            timer.finished();
+        }
     }
 }
 

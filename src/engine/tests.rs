@@ -31,6 +31,8 @@ fn dispatches(texts: &[&str]) -> Vec<Dispatch> {
         .map(|(i, t)| Dispatch {
             ticket: i as u64,
             item: Item::plain(i as u64 + 1, t.as_bytes()),
+            attempts: 0,
+            last: None,
         })
         .collect()
 }
@@ -63,6 +65,7 @@ fn run_items(
             events: tx,
             labels: true,
             tags: false,
+            retry: None,
         };
         run(kind, jobs, items, &work).unwrap();
         drop(work);

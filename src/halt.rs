@@ -1,0 +1,191 @@
+//! `--halt`, with GNU parallel's syntax: `never`, or `now|soon` followed by
+//! `,fail=N`, `,success=N` or `,done=N`, where N is a count or a percentage.
+//! `soon` starts nothing new and lets running jobs finish; `now` also kills
+//! them. The collector checks the policy after every finished item.
+
+use std::fmt;
+
+use crate::summary::Counts;
+
+/// How hard a halt stops the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Kill running jobs too.
+    Now,
+    /// Start nothing new; running jobs finish.
+    Soon,
+}
+
+/// What is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Failed items.
+    Fail,
+    /// Succeeded items.
+    Success,
+    /// Finished items, either way.
+    Done,
+}
+
+/// A count or a percentage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    /// At least this many.
+    Items(u64),
+    /// At least this percentage of all items (of those finished so far while
+    /// the total is not known).
+    Percent(f64),
+}
+
+/// A parsed `--halt` policy (`never` is `None` where it is used).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HaltPolicy {
+    /// How hard to stop.
+    pub when: When,
+    /// What to count.
+    pub count: Count,
+    /// When to stop.
+    pub threshold: Threshold,
+}
+
+impl HaltPolicy {
+    /// `--fail-fast`: `soon,fail=1`.
+    pub fn fail_fast() -> HaltPolicy {
+        HaltPolicy {
+            when: When::Soon,
+            count: Count::Fail,
+            threshold: Threshold::Items(1),
+        }
+    }
+
+    /// Parses a `--halt` value; `Ok(None)` for `never`.
+    pub fn parse(text: &str) -> Result<Option<HaltPolicy>, String> {
+        if text == "never" {
+            return Ok(None);
+        }
+        let bad = || {
+            format!(
+                "`{text}` is not a halt policy (never, or now|soon with ,fail=N, ,success=N or ,done=N; N may be a percentage)"
+            )
+        };
+        let (when, rest) = text.split_once(',').ok_or_else(bad)?;
+        let when = match when {
+            "now" => When::Now,
+            "soon" => When::Soon,
+            _ => return Err(bad()),
+        };
+        let (count, value) = rest.split_once('=').ok_or_else(bad)?;
+        let count = match count {
+            "fail" => Count::Fail,
+            "success" => Count::Success,
+            "done" => Count::Done,
+            _ => return Err(bad()),
+        };
+        let threshold = if let Some(p) = value.strip_suffix('%') {
+            match p.parse::<f64>() {
+                Ok(p) if p > 0.0 && p <= 100.0 => Threshold::Percent(p),
+                _ => return Err(bad()),
+            }
+        } else {
+            match value.parse::<u64>() {
+                Ok(n) if n > 0 => Threshold::Items(n),
+                _ => return Err(bad()),
+            }
+        };
+        Ok(Some(HaltPolicy {
+            when,
+            count,
+            threshold,
+        }))
+    }
+
+    /// Whether the run must halt now, given the counts so far and the total
+    /// number of items when known. Returns the reason for the summary.
+    pub fn check(&self, counts: &Counts, total: Option<u64>) -> Option<String> {
+        let (n, what) = match self.count {
+            Count::Fail => (counts.failures(), "failed"),
+            Count::Success => (counts.ok, "succeeded"),
+            Count::Done => (counts.done() - counts.interrupted, "done"),
+        };
+        let reached = match self.threshold {
+            Threshold::Items(limit) => n >= limit,
+            Threshold::Percent(p) => {
+                let base = total.unwrap_or(counts.done() - counts.interrupted);
+                base > 0 && n as f64 * 100.0 >= p * base as f64
+            }
+        };
+        reached.then(|| format!("{n} {what} (--halt {self})"))
+    }
+}
+
+impl fmt::Display for HaltPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let when = match self.when {
+            When::Now => "now",
+            When::Soon => "soon",
+        };
+        let count = match self.count {
+            Count::Fail => "fail",
+            Count::Success => "success",
+            Count::Done => "done",
+        };
+        match self.threshold {
+            Threshold::Items(n) => write!(f, "{when},{count}={n}"),
+            Threshold::Percent(p) => write!(f, "{when},{count}={p}%"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_gnu_syntax() {
+        assert_eq!(HaltPolicy::parse("never"), Ok(None));
+        assert_eq!(
+            HaltPolicy::parse("soon,fail=1"),
+            Ok(Some(HaltPolicy::fail_fast()))
+        );
+        let p = HaltPolicy::parse("now,success=20%").unwrap().unwrap();
+        assert_eq!(p.when, When::Now);
+        assert_eq!(p.count, Count::Success);
+        assert_eq!(p.threshold, Threshold::Percent(20.0));
+        assert_eq!(p.to_string(), "now,success=20%");
+        for bad in [
+            "",
+            "now",
+            "later,fail=1",
+            "now,fail",
+            "now,fail=0",
+            "now,oops=1",
+            "soon,fail=101%",
+        ] {
+            assert!(HaltPolicy::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn thresholds() {
+        let counts = Counts {
+            ok: 6,
+            failed: 3,
+            ..Counts::default()
+        };
+        let fail3 = HaltPolicy::parse("soon,fail=3").unwrap().unwrap();
+        assert_eq!(
+            fail3.check(&counts, None).as_deref(),
+            Some("3 failed (--halt soon,fail=3)")
+        );
+        let fail4 = HaltPolicy::parse("soon,fail=4").unwrap().unwrap();
+        assert_eq!(fail4.check(&counts, None), None);
+        let pct = HaltPolicy::parse("soon,fail=30%").unwrap().unwrap();
+        assert!(pct.check(&counts, Some(10)).is_some(), "3 of 10 is 30%");
+        assert!(pct.check(&counts, Some(100)).is_none(), "3 of 100 is not");
+        assert!(pct.check(&counts, None).is_some(), "3 of 9 done so far");
+        let done = HaltPolicy::parse("now,done=9").unwrap().unwrap();
+        assert!(done.check(&counts, None).is_some());
+        let success = HaltPolicy::parse("now,success=7").unwrap().unwrap();
+        assert!(success.check(&counts, None).is_none());
+    }
+}
