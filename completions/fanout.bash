@@ -41,7 +41,7 @@ _fanout() {
 
     case "${cmd}" in
         fanout)
-            opts="-a -0 -j -k -q -h -V --input --format --null --colsep --jobs --engine --shell --grace --dry-run --debug-fake-runner --output --keep-order --tag --progress --no-progress --quiet --help --version completions man help"
+            opts="-a -0 -j -k -q -h -V --input --format --null --colsep --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --dry-run --debug-fake-runner --output --keep-order --tag --progress --no-progress --quiet --journal --no-journal --resume --retry-failed --key --force --report --events --no-annotations --help --version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -75,6 +75,34 @@ _fanout() {
                     COMPREPLY=($(compgen -W "threads rayon" -- "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backoff)
+                    COMPREPLY=($(compgen -W "fixed exp" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --halt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -85,6 +113,22 @@ _fanout() {
                     ;;
                 --progress)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --journal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --events)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

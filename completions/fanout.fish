@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell grace= dry-run debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet h/help V/version
+    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= dry-run debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -34,6 +34,14 @@ complete -c fanout -n "__fish_fanout_needs_command" -l colsep -d 'Split lines (o
 complete -c fanout -n "__fish_fanout_needs_command" -s j -l jobs -d 'Parallel jobs: N, or N% of the CPUs [default: CPUs]' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l engine -d 'Worker pool' -r -f -a "threads\t'Explicit worker threads fed by a bounded crossbeam channel'
 rayon\t'A rayon thread pool'"
+complete -c fanout -n "__fish_fanout_needs_command" -l timeout -d 'Time limit per attempt: then SIGTERM to the job\'s process group, and SIGKILL after --grace' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l retries -d 'Run a failed item up to N more times' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l retry-delay -d 'Wait before a retry' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l backoff -d 'How the retry delay grows: fixed, or exp (doubling, with jitter)' -r -f -a "fixed\t'The same delay every time'
+exp\t'Doubling each time, with jitter, up to `--max-delay`'"
+complete -c fanout -n "__fish_fanout_needs_command" -l max-delay -d 'Longest retry delay' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l retry-on -d 'Retry only these failures: exit codes, `timeout`, `signal`, `any` (comma-separated) [default: any exit code, timeout, signal]' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l halt -d 'Stop early (GNU parallel syntax): never, or now|soon with ,fail=N ,success=N or ,done=N (N a count or a percentage)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l grace -d 'How long a signalled job gets before SIGKILL' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l output -d 'Output grouping' -r -f -a "group\t'Each job\'s stdout, then stderr, written whole when it ends'
 line\t'Whole lines, jobs interleaved, as they are written'
@@ -41,14 +49,24 @@ ungroup\t'Raw: jobs write straight to fanout\'s stdout and stderr'"
 complete -c fanout -n "__fish_fanout_needs_command" -l progress -d 'Show progress [WHEN: auto, always, never; bare --progress = always]' -r -f -a "auto\t'Bars when stderr is a terminal, nothing otherwise'
 always\t'Always: bars on a terminal, a plain status line otherwise (or under CI=true)'
 never\t'Never'"
+complete -c fanout -n "__fish_fanout_needs_command" -l journal -d 'Record every finished item in FILE (JSON lines, appended) [default: a journal in $XDG_STATE_HOME/fanout/journals]' -r -F
+complete -c fanout -n "__fish_fanout_needs_command" -l key -d 'Identify items by this template instead of their bytes (e.g. `{id}`)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l report -d 'Write per-item results to FILE: .csv, .jsonl, .json or .xml (JUnit). Repeatable' -r -F
+complete -c fanout -n "__fish_fanout_needs_command" -l events -d 'Write a JSON-lines event stream to FILE (`-`: stdout; job stdout then goes to stderr)' -r -F
 complete -c fanout -n "__fish_fanout_needs_command" -s 0 -l null -d 'NUL-separated items (same as --format null)'
 complete -c fanout -n "__fish_fanout_needs_command" -l shell -d 'Run the command under /bin/sh -c even when it has several words'
+complete -c fanout -n "__fish_fanout_needs_command" -l fail-fast -d 'Stop at the first failure: --halt soon,fail=1'
 complete -c fanout -n "__fish_fanout_needs_command" -l dry-run -d 'Print the commands that would run, and run nothing'
 complete -c fanout -n "__fish_fanout_needs_command" -l debug-fake-runner -d 'Testing aid: run items with the scripted fake runner, spawning nothing'
 complete -c fanout -n "__fish_fanout_needs_command" -s k -l keep-order -d 'Write output in input order (jobs still run in parallel)'
 complete -c fanout -n "__fish_fanout_needs_command" -l tag -d 'Prefix each output line with the item and a tab'
 complete -c fanout -n "__fish_fanout_needs_command" -l no-progress -d 'Never show progress'
 complete -c fanout -n "__fish_fanout_needs_command" -s q -l quiet -d 'No summary when every item succeeded'
+complete -c fanout -n "__fish_fanout_needs_command" -l no-journal -d 'Keep no journal at all'
+complete -c fanout -n "__fish_fanout_needs_command" -l resume -d 'Skip items the journal records as finished; run the rest. Without --journal, the newest journal of the same command, input and directory'
+complete -c fanout -n "__fish_fanout_needs_command" -l retry-failed -d 'Like --resume, but also run the failed items again'
+complete -c fanout -n "__fish_fanout_needs_command" -l force -d 'Resume even though the journal was written for another command'
+complete -c fanout -n "__fish_fanout_needs_command" -l no-annotations -d 'No `::error` annotations for failed items under GitHub Actions'
 complete -c fanout -n "__fish_fanout_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fanout -n "__fish_fanout_needs_command" -s V -l version -d 'Print version'
 complete -c fanout -n "__fish_fanout_needs_command" -a "completions" -d 'Print a shell completion script'

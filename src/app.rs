@@ -2,6 +2,7 @@
 //! collector threads → summary → exit code. Each piece lives in its module;
 //! this file decides how they are connected for one run.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use crossbeam_channel::{Sender, bounded};
 
 use crate::cancel::{CancelToken, CancellableRead, StopReason};
 use crate::cli::{Args, OutputMode, Sub};
-use crate::collector::{Collector, CollectorOptions, CollectorReport};
+use crate::collector::{Collector, CollectorOptions, CollectorReport, Sinks};
 use crate::config::{Config, ProgressMode, Source};
 use crate::dispatch::{Dispatcher, retry_timer};
 use crate::engine::{self, Work};
@@ -24,7 +25,10 @@ use crate::exit;
 use crate::input::{self, InputError, Reader};
 use crate::item::{Item, ItemData};
 use crate::job::{Capture, FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions};
+use crate::journal;
 use crate::progress::Progress;
+use crate::report::RunInfo;
+use crate::resume::{self, Gate, Records};
 use crate::signal::{self, SignalKind};
 use crate::summary::Summary;
 use crate::template::{Schema, Template};
@@ -76,7 +80,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     if config.dry_run {
         return dry_run(&config, &template, reader, &cancel);
     }
-    execute(&config, &template, reader, &cancel, &table)
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let records = resume::prepare(&config, &template, &schema, &argv)?;
+    execute(&config, &template, reader, &cancel, &table, records, &argv)
 }
 
 fn source_text(config: &Config) -> String {
@@ -225,8 +231,29 @@ fn execute(
     reader: Reader,
     cancel: &CancelToken,
     table: &Arc<JobTable>,
+    records: Records,
+    argv: &[OsString],
 ) -> anyhow::Result<Exit> {
     let started = Instant::now();
+    let started_wall = std::time::SystemTime::now();
+    let Records {
+        journal,
+        gate,
+        reports,
+        events,
+    } = records;
+    let journal_path = journal.as_ref().map(|j| j.path().to_owned());
+    let sinks = Sinks {
+        journal,
+        reports,
+        events,
+        annotations: config.annotations,
+        stdout_to_stderr: config
+            .events
+            .as_deref()
+            .is_some_and(|p| p.as_os_str() == "-"),
+    };
+    let labels = config.progress != ProgressMode::Off || sinks.events.is_some();
     let jobs = config.jobs;
     // Ungroup cannot tag raw output, so tagged ungroup streams lines; line
     // mode cannot keep order without buffering, so `-k` groups.
@@ -290,6 +317,7 @@ fn execute(
                 tag: config.tag,
                 halt: config.halt,
             },
+            sinks,
             cancel,
             progress,
             window_rx,
@@ -298,9 +326,12 @@ fn execute(
             .name("fanout-collector".into())
             .spawn_scoped(scope, move || collector.run(events_rx));
         // The reader runs ahead of the dispatcher by the input channel only.
+        let skipped_tx = events_tx.clone();
         let reading = thread::Builder::new()
             .name("fanout-reader".into())
-            .spawn_scoped(scope, move || read_input(reader, &input_tx, cancel));
+            .spawn_scoped(scope, move || {
+                read_input(reader, gate, &input_tx, &skipped_tx, cancel)
+            });
         if let (Source::File(path), true) = (&config.source, count_total) {
             let tx = events_tx.clone();
             let stop = &count_stop;
@@ -334,7 +365,7 @@ fn execute(
             runner: runner.as_ref(),
             cancel,
             events: events_tx,
-            labels: config.progress != ProgressMode::Off,
+            labels,
             tags: config.tag && output == OutputMode::Line,
             retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
         };
@@ -406,19 +437,81 @@ fn execute(
         halt: report.halt,
         flaky: report.flaky,
         leaky: report.leaky,
+        resume: None,
     };
+    let exit = match stop {
+        Some(StopReason::Signal(sig)) => Exit::signal(sig),
+        _ if fatal => Exit::code(exit::FATAL),
+        _ if summary.counts.failures() > 0 => Exit::code(exit::ITEMS_FAILED),
+        _ => Exit::code(exit::SUCCESS),
+    };
+    let mut summary = summary;
+    if let (Some(path), Some(StopReason::Signal(_) | StopReason::Halt)) = (&journal_path, stop) {
+        let mut hint = journal::resume_command(argv, path);
+        if config.source == Source::Stdin {
+            hint.push_str("   # with the same input on stdin");
+        }
+        summary.resume = Some(hint);
+    }
+    let info = RunInfo {
+        command: template.source(),
+        started: journal::timestamp(started_wall),
+        elapsed: summary.elapsed.as_secs_f64(),
+        total: summary.counts.done() + summary.not_started(),
+        ok: summary.counts.ok,
+        failed: summary.counts.failures(),
+        not_started: summary.not_started(),
+        interrupted: summary.counts.interrupted,
+        stopped: stop.map(|_| summary.status()),
+        exit_code: i32::from(exit.code),
+    };
+    let mut sink_error = None;
+    for report in report.reports {
+        if let Err(e) = report.finish(&info) {
+            sink_error.get_or_insert(format!("{:#}", anyhow::Error::from(e)));
+        }
+    }
+    if let Some(mut events) = report.events {
+        let fields = serde_json::json!({
+            "exit_code": exit.code,
+            "elapsed": info.elapsed,
+            "stopped": info.stopped,
+            "ok": info.ok,
+            "failed": info.failed,
+            "interrupted": info.interrupted,
+            "not_started": info.not_started,
+            "skipped": summary.counts.skipped,
+        });
+        if let Err(e) = events
+            .emit("run-finished", fields)
+            .and_then(|()| events.flush())
+        {
+            sink_error.get_or_insert(format!(
+                "failed to write events to `{}`: {e}",
+                events.name()
+            ));
+        }
+    }
+    let exit = match sink_error {
+        Some(message) => {
+            eprintln!("fanout: error: {message}");
+            summary.fatal = true;
+            if exit.signal.is_some() {
+                exit
+            } else {
+                Exit::code(exit::FATAL)
+            }
+        }
+        None => exit,
+    };
+    let fatal = summary.fatal;
     let quiet_ok = config.quiet && summary.counts.failures() == 0 && stop.is_none() && !fatal;
     // A closed stdout ends the run quietly unless something had failed.
     let quiet_pipe = stop == Some(StopReason::BrokenPipe) && summary.counts.failures() == 0;
     if !quiet_ok && !quiet_pipe {
         eprint!("{}", summary.render());
     }
-    Ok(match stop {
-        Some(StopReason::Signal(sig)) => Exit::signal(sig),
-        _ if fatal => Exit::code(exit::FATAL),
-        _ if summary.counts.failures() > 0 => Exit::code(exit::ITEMS_FAILED),
-        _ => Exit::code(exit::SUCCESS),
-    })
+    Ok(exit)
 }
 
 /// How the reader thread ended.
@@ -431,10 +524,30 @@ struct InputEnd {
 
 /// The reader thread: streams items into the dispatcher's input channel
 /// until the input ends, the run stops, or reading fails.
-fn read_input(reader: Reader, tx: &Sender<Item>, cancel: &CancelToken) -> InputEnd {
+fn read_input(
+    reader: Reader,
+    mut gate: Gate,
+    tx: &Sender<Item>,
+    events: &Sender<Event>,
+    cancel: &CancelToken,
+) -> InputEnd {
     for item in reader {
+        if cancel.is_stopping() {
+            return InputEnd {
+                exhausted: false,
+                error: None,
+            };
+        }
         match item {
-            Ok(item) => {
+            Ok(mut item) => {
+                if !gate.admit(&mut item) {
+                    // Finished in an earlier run (`--resume`).
+                    let _ = events.send(Event::Skipped {
+                        seq: item.seq,
+                        key: std::mem::take(&mut item.key),
+                    });
+                    continue;
+                }
                 if tx.send(item).is_err() {
                     // The dispatcher stopped taking items: the run is stopping.
                     return InputEnd {

@@ -40,6 +40,10 @@ pub struct Args {
     #[command(flatten)]
     pub output: OutputArgs,
 
+    /// Journal, resume and reports.
+    #[command(flatten)]
+    pub resume: ResumeArgs,
+
     /// The command template, then optionally `::: ITEMS...`.
     #[arg(
         value_name = "COMMAND",
@@ -195,4 +199,47 @@ pub struct OutputArgs {
     /// No summary when every item succeeded.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Journal, resume and report options.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Journal and reports")]
+pub struct ResumeArgs {
+    /// Record every finished item in FILE (JSON lines, appended) [default: a
+    /// journal in $XDG_STATE_HOME/fanout/journals].
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
+    /// Keep no journal at all.
+    #[arg(long, conflicts_with_all = ["journal", "resume", "retry_failed"])]
+    pub no_journal: bool,
+
+    /// Skip items the journal records as finished; run the rest. Without
+    /// --journal, the newest journal of the same command, input and directory.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Like --resume, but also run the failed items again.
+    #[arg(long)]
+    pub retry_failed: bool,
+
+    /// Identify items by this template instead of their bytes (e.g. `{id}`).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub key: Option<String>,
+
+    /// Resume even though the journal was written for another command.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Write per-item results to FILE: .csv, .jsonl, .json or .xml (JUnit). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub report: Vec<PathBuf>,
+
+    /// Write a JSON-lines event stream to FILE (`-`: stdout; job stdout then goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+
+    /// No `::error` annotations for failed items under GitHub Actions.
+    #[arg(long)]
+    pub no_annotations: bool,
 }

@@ -11,13 +11,17 @@ use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use serde_json::json;
 
 use crate::cancel::CancelToken;
 use crate::cli::OutputMode;
 use crate::event::{Event, Finished, Stream};
+use crate::events::{EventWriter, merge, outcome_fields};
 use crate::halt::{HaltPolicy, When};
+use crate::journal::{Journal, timestamp};
 use crate::outcome::{Captured, Outcome};
 use crate::progress::{Progress, Status};
+use crate::report::{Report, Row};
 use crate::summary::{Counts, FailureNote, SHOWN_FAILURES, format_duration};
 
 /// How much of a failed job's stderr is read for its tail.
@@ -42,8 +46,23 @@ pub struct CollectorOptions {
     pub halt: Option<HaltPolicy>,
 }
 
+/// Where finished items are recorded besides the terminal.
+#[derive(Default)]
+pub struct Sinks {
+    /// The journal.
+    pub journal: Option<Journal>,
+    /// `--report` files.
+    pub reports: Vec<Report>,
+    /// `--events`.
+    pub events: Option<EventWriter>,
+    /// `::error` lines for failed items (GitHub Actions).
+    pub annotations: bool,
+    /// Job stdout goes to stderr (`--events -` owns stdout).
+    pub stdout_to_stderr: bool,
+}
+
 /// What the collector learned, for the summary and the exit code.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct CollectorReport {
     /// Items per outcome.
     pub counts: Counts,
@@ -59,11 +78,26 @@ pub struct CollectorReport {
     pub flaky: Vec<String>,
     /// Items whose processes outlived them.
     pub leaky: u64,
+    /// Reports, still to be finished with the run's figures.
+    pub reports: Vec<Report>,
+    /// The event stream, still to get `run-finished`.
+    pub events: Option<EventWriter>,
+}
+
+impl std::fmt::Debug for Sinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sinks")
+            .field("journal", &self.journal)
+            .field("reports", &self.reports.len())
+            .field("events", &self.events.as_ref().map(EventWriter::name))
+            .finish()
+    }
 }
 
 /// The single owner of the terminal during a run.
 pub struct Collector<'a> {
     opts: CollectorOptions,
+    sinks: Sinks,
     cancel: &'a CancelToken,
     progress: Progress,
     out: BufWriter<io::Stdout>,
@@ -89,12 +123,14 @@ impl<'a> Collector<'a> {
     /// A collector writing to this process's stdout and stderr.
     pub fn new(
         opts: CollectorOptions,
+        sinks: Sinks,
         cancel: &'a CancelToken,
         progress: Progress,
         window: Option<Receiver<()>>,
     ) -> Collector<'a> {
         Collector {
             opts,
+            sinks,
             cancel,
             progress,
             out: BufWriter::with_capacity(64 * 1024, io::stdout()),
@@ -146,6 +182,8 @@ impl<'a> Collector<'a> {
         }
         self.flush();
         self.progress.finish();
+        self.report.reports = std::mem::take(&mut self.sinks.reports);
+        self.report.events = self.sinks.events.take();
         self.report
     }
 
@@ -174,13 +212,28 @@ impl<'a> Collector<'a> {
                 self.report.total = Some(total);
                 self.progress.set_total(total);
             }
+            Event::Skipped { seq, key } => {
+                self.report.counts.skipped += 1;
+                self.progress.finished(0, false);
+                self.event("item-skipped", json!({ "seq": seq, "key": key }));
+            }
             Event::Started {
                 ticket,
+                seq,
                 slot,
+                attempt,
                 label,
                 tag,
-                ..
             } => {
+                if self.sinks.events.is_some() {
+                    let fields = json!({
+                        "seq": seq,
+                        "item": label.as_deref().unwrap_or(""),
+                        "slot": slot,
+                        "attempt": attempt,
+                    });
+                    self.event("item-started", fields);
+                }
                 if let Some(tag) = tag {
                     self.live_tags.insert(ticket, tag);
                 }
@@ -213,12 +266,23 @@ impl<'a> Collector<'a> {
             }
             Event::Retrying {
                 ticket,
+                seq,
                 slot,
                 attempt,
                 outcome,
+                duration,
                 delay,
-                ..
             } => {
+                if self.sinks.events.is_some() {
+                    let fields = merge(
+                        json!({ "seq": seq, "attempt": attempt, "duration": duration.as_secs_f64() }),
+                        outcome_fields(&outcome),
+                    );
+                    self.event("attempt-finished", fields);
+                    let next =
+                        json!({ "seq": seq, "attempt": attempt + 1, "delay": delay.as_secs_f64() });
+                    self.event("retry-scheduled", next);
+                }
                 // The failed attempt's streamed lines stay; its tail goes.
                 self.tails.remove(&ticket);
                 let label = self.running.remove(&ticket).map(|(label, _)| label);
@@ -271,12 +335,18 @@ impl<'a> Collector<'a> {
         let failed = outcome.is_failure();
         self.progress.finished(finished.slot, failed);
         let tail = self.tails.remove(&finished.ticket);
+        let wants_tail = self.report.failures.len() < SHOWN_FAILURES
+            || !self.sinks.reports.is_empty()
+            || self.sinks.annotations;
+        let stderr_tail: Vec<String> = match (failed && wants_tail, &finished.captured.stderr, tail)
+        {
+            (false, _, _) => Vec::new(),
+            (true, Some(file), _) => file_tail(file),
+            (true, None, Some(tail)) => tail.into_iter().collect(),
+            (true, None, None) => Vec::new(),
+        };
+        let tail_for_sinks = stderr_tail.clone();
         if failed && self.report.failures.len() < SHOWN_FAILURES {
-            let stderr_tail = match (&finished.captured.stderr, tail) {
-                (Some(file), _) => file_tail(file),
-                (None, Some(tail)) => tail.into_iter().collect(),
-                (None, None) => Vec::new(),
-            };
             let note = FailureNote {
                 seq: finished.item.seq,
                 label: finished.item.label(LABEL_MAX),
@@ -289,6 +359,7 @@ impl<'a> Collector<'a> {
             };
             self.report.failures.push(note);
         }
+        self.record(&finished, tail_for_sinks);
         let live_note = (failed && self.progress.is_bars()).then(|| {
             format!(
                 "fanout: FAIL #{} `{}`: {}",
@@ -309,6 +380,122 @@ impl<'a> Collector<'a> {
         // After the job's own output, so the note follows what it explains.
         if let Some(line) = live_note {
             self.progress.println(&line);
+        }
+    }
+
+    /// Sends one event to `--events`, if on; a write error ends the run.
+    fn event(&mut self, name: &str, fields: serde_json::Value) {
+        let Some(events) = self.sinks.events.as_mut() else {
+            return;
+        };
+        if let Err(e) = events.emit(name, fields) {
+            let message = format!("failed to write events to `{}`: {e}", events.name());
+            self.sinks.events = None;
+            self.fail(message);
+        }
+    }
+
+    /// A run-fatal error in one of the sinks: report it once, stop the run.
+    fn fail(&mut self, message: String) {
+        if self.report.output_error.is_none() {
+            self.report.output_error = Some(message);
+        }
+        self.cancel.fatal(true);
+    }
+
+    /// Records a finished item in the journal, the reports, the event stream
+    /// and the CI annotations.
+    fn record(&mut self, finished: &Finished, stderr_tail: Vec<String>) {
+        if let Some(journal) = self.sinks.journal.as_mut()
+            && let Err(e) = journal.record(finished)
+        {
+            let message = format!("{:#}", anyhow::Error::from(e));
+            self.sinks.journal = None;
+            self.fail(message);
+        }
+        let outcome = &finished.outcome;
+        let item = String::from_utf8_lossy(&finished.item.raw).into_owned();
+        if self.sinks.annotations && outcome.is_failure() {
+            let mut message = format!("#{} {}: {}", finished.item.seq, item, outcome.describe());
+            for line in &stderr_tail {
+                message.push('\n');
+                message.push_str(line);
+            }
+            let title = format!("fanout: item #{} failed", finished.item.seq);
+            let line = format!(
+                "::error title={}::{}",
+                escape_property(&title),
+                escape_data(&message)
+            );
+            let _ = self.progress.suspend(|| writeln!(io::stderr(), "{line}"));
+        }
+        if self.sinks.reports.is_empty() && self.sinks.events.is_none() {
+            return;
+        }
+        let fields = outcome_fields(outcome);
+        let ran = finished.attempts > 0;
+        if ran && self.sinks.events.is_some() && !matches!(outcome, Outcome::NotStarted) {
+            let attempt = merge(
+                json!({
+                    "seq": finished.item.seq,
+                    "attempt": finished.attempts,
+                    "duration": finished.duration.as_secs_f64(),
+                }),
+                fields.clone(),
+            );
+            self.event("attempt-finished", attempt);
+        }
+        if self.sinks.events.is_some() {
+            let done = merge(
+                json!({
+                    "seq": finished.item.seq,
+                    "key": finished.item.key,
+                    "item": item,
+                    "attempts": finished.attempts,
+                    "duration": finished.duration.as_secs_f64(),
+                    "leaked": finished.leaked,
+                }),
+                fields,
+            );
+            self.event("item-finished", done);
+        }
+        if self.sinks.reports.is_empty() {
+            return;
+        }
+        let (exit_code, signal) = match outcome {
+            Outcome::Success => (Some(0), None),
+            Outcome::Failed { code } => (Some(*code), None),
+            Outcome::Signaled { signal } => (None, Some(*signal)),
+            _ => (None, None),
+        };
+        let row = Row {
+            seq: finished.item.seq,
+            item,
+            key: finished.item.key.clone(),
+            status: outcome.as_static_str().to_owned(),
+            exit_code,
+            signal,
+            attempts: finished.attempts,
+            start: ran.then(|| timestamp(finished.started_at)),
+            duration: finished.duration.as_secs_f64(),
+            stderr_tail: stderr_tail.join("\n"),
+            error: if outcome.is_success() {
+                String::new()
+            } else {
+                outcome.describe()
+            },
+            command: finished.command.clone().unwrap_or_default(),
+        };
+        let mut failed = None;
+        for report in &mut self.sinks.reports {
+            if let Err(e) = report.record(&row) {
+                failed = Some(format!("{:#}", anyhow::Error::from(e)));
+                break;
+            }
+        }
+        if let Some(message) = failed {
+            self.sinks.reports.clear();
+            self.fail(message);
         }
     }
 
@@ -346,6 +533,7 @@ impl<'a> Collector<'a> {
     }
 
     fn write_file(&mut self, stream: Stream, file: &File, tag: Option<&[u8]>) {
+        let stream = self.route(stream);
         // An empty capture costs one fstat, not a copy.
         match file.metadata() {
             Ok(meta) if meta.len() == 0 => return,
@@ -373,7 +561,17 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// Where a job's stream goes: stdout is stderr when events own stdout.
+    fn route(&self, stream: Stream) -> Stream {
+        if self.sinks.stdout_to_stderr {
+            Stream::Stderr
+        } else {
+            stream
+        }
+    }
+
     fn write_chunk(&mut self, stream: Stream, bytes: &[u8], tag: Option<&[u8]>) {
+        let stream = self.route(stream);
         let result = if stream == Stream::Stdout {
             if self.stdout_closed {
                 return;
@@ -391,6 +589,13 @@ impl<'a> Collector<'a> {
     }
 
     fn flush(&mut self) {
+        if let Some(events) = self.sinks.events.as_mut()
+            && let Err(e) = events.flush()
+        {
+            let message = format!("failed to write events to `{}`: {e}", events.name());
+            self.sinks.events = None;
+            self.fail(message);
+        }
         if self.stdout_closed {
             return;
         }
@@ -412,6 +617,18 @@ impl<'a> Collector<'a> {
             self.cancel.fatal(true);
         }
     }
+}
+
+/// Escapes a GitHub Actions workflow-command message.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a GitHub Actions workflow-command property (such as `title`).
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// SIGPIPE's number.

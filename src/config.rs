@@ -39,6 +39,17 @@ pub enum ProgressMode {
     Plain,
 }
 
+/// Which journal the run keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalChoice {
+    /// `--journal FILE`.
+    File(PathBuf),
+    /// One in the state directory, found or created by fanout.
+    Implicit,
+    /// `--no-journal`.
+    Off,
+}
+
 /// A validated run configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -80,6 +91,22 @@ pub struct Config {
     pub quiet: bool,
     /// Where capture files go.
     pub temp_dir: PathBuf,
+    /// The journal.
+    pub journal: JournalChoice,
+    /// `--resume` or `--retry-failed`.
+    pub resume: bool,
+    /// `--retry-failed`.
+    pub retry_failed: bool,
+    /// `--key`.
+    pub key: Option<String>,
+    /// `--force`.
+    pub force: bool,
+    /// `--report` files.
+    pub reports: Vec<PathBuf>,
+    /// `--events` file (`-`: stdout).
+    pub events: Option<PathBuf>,
+    /// GitHub Actions annotations for failed items.
+    pub annotations: bool,
 }
 
 impl Config {
@@ -158,7 +185,23 @@ impl Config {
             When::Always if stderr_tty && !ci => ProgressMode::Bars,
             When::Always => ProgressMode::Plain,
         };
+        let resume_args = args.resume;
+        let journal = match (resume_args.no_journal, resume_args.journal) {
+            (true, _) => JournalChoice::Off,
+            (false, Some(path)) => JournalChoice::File(path),
+            (false, None) => JournalChoice::Implicit,
+        };
+        let annotations = !resume_args.no_annotations
+            && std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
         Ok(Config {
+            journal,
+            resume: resume_args.resume || resume_args.retry_failed,
+            retry_failed: resume_args.retry_failed,
+            key: resume_args.key,
+            force: resume_args.force,
+            reports: resume_args.report,
+            events: resume_args.events,
+            annotations,
             source,
             format,
             colsep,

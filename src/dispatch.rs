@@ -202,10 +202,15 @@ impl Iterator for Dispatcher<'_> {
     fn next(&mut self) -> Option<Dispatch> {
         loop {
             if self.cancel.is_stopping() && self.input.is_some() {
-                self.close_input();
+                // Items already read never run, but each still gets its
+                // outcome (not started). The reader stops at the flag, so
+                // the channel ends soon.
                 if let Some(item) = self.pending.take() {
-                    // Read but never to run: it still gets its outcome.
                     return Some(self.fresh(item));
+                }
+                match self.input.as_ref().map(Receiver::recv) {
+                    Some(Ok(item)) => return Some(self.fresh(item)),
+                    _ => self.close_input(),
                 }
             }
             if self.input.is_none() && self.retries.is_none() {

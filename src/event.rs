@@ -20,10 +20,19 @@ pub enum Stream {
 pub enum Event {
     /// The total number of items, once a background count has finished.
     Total(u64),
+    /// An item the journal records as finished was skipped (`--resume`).
+    Skipped {
+        /// Its position in the input.
+        seq: u64,
+        /// Its key.
+        key: String,
+    },
     /// A worker started a job.
     Started {
         /// Dispatch order of the item, 0-based and contiguous.
         ticket: u64,
+        /// The item's position in the input.
+        seq: u64,
         /// Worker slot (1..=jobs).
         slot: usize,
         /// Which attempt this is, from 1.
@@ -46,6 +55,8 @@ pub enum Event {
     Retrying {
         /// The item's ticket.
         ticket: u64,
+        /// The item's position in the input.
+        seq: u64,
         /// The slot that ran the attempt.
         slot: usize,
         /// The attempt that failed, from 1.

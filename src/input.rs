@@ -207,6 +207,7 @@ impl Iterator for Reader {
                     line: record.line,
                     raw: record.raw,
                     data: record.data,
+                    key: String::new(),
                 }))
             }
             Some(Err(source)) => {

@@ -17,6 +17,8 @@ pub struct Item {
     pub raw: Vec<u8>,
     /// Structure the format gave the record.
     pub data: ItemData,
+    /// The journal key (empty until the dispatcher assigns one).
+    pub key: String,
 }
 
 /// Structure of a record beyond its raw bytes.
@@ -41,6 +43,7 @@ impl Item {
             line: seq,
             raw: raw.into(),
             data: ItemData::Plain,
+            key: String::new(),
         }
     }
 

@@ -139,6 +139,9 @@ pub struct ProcessRunner {
 /// nextest waits the same 100 ms.
 const LEAK_WAIT: Duration = Duration::from_millis(100);
 
+/// The kernel's limit on one argument or environment string, NUL included.
+const MAX_ARG_STRLEN: usize = 128 * 1024;
+
 /// Longest partial line buffered before it is forwarded anyway.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -188,8 +191,12 @@ impl Runner for ProcessRunner {
             .process_group(0)
             .stdin(Stdio::null())
             .env("FANOUT_SEQ", job.item.seq.to_string())
-            .env("FANOUT_SLOT", job.slot.to_string())
-            .env("FANOUT_ITEM", OsStr::from_bytes(&job.item.raw));
+            .env("FANOUT_SLOT", job.slot.to_string());
+        // Linux refuses any single argument or variable over 128 KiB; a job
+        // that does not use a huge item must not fail because of its copy.
+        if job.item.raw.len() + "FANOUT_ITEM=".len() < MAX_ARG_STRLEN {
+            cmd.env("FANOUT_ITEM", OsStr::from_bytes(&job.item.raw));
+        }
         let captured = match self.prepare(&mut cmd) {
             Ok(c) => c,
             Err(message) => return JobResult::bare(Outcome::Internal { message }),
@@ -255,12 +262,12 @@ impl Runner for ProcessRunner {
     }
 }
 
-/// Whether the job's process group still has members after the job was
-/// reaped, waiting up to [`LEAK_WAIT`] for them to go.
+/// Whether the job's process group still has live members after the job
+/// was reaped, waiting up to [`LEAK_WAIT`] for them to go.
 fn group_lingers(pid: Pid) -> bool {
     let until = Instant::now() + LEAK_WAIT;
     loop {
-        if test_kill_process_group(pid).is_err() {
+        if test_kill_process_group(pid).is_err() || !group_has_live_members(pid) {
             return false;
         }
         if Instant::now() >= until {
@@ -268,6 +275,38 @@ fn group_lingers(pid: Pid) -> bool {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Whether any process of group `pgid` is alive. Orphaned members that died
+/// stay in the group as zombies until init reaps them, which some inits do
+/// slowly: those do not count. Only called when a signal test says the group
+/// exists, so the scan of `/proc` is rare.
+fn group_has_live_members(pgid: Pid) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        // No /proc: trust the signal test.
+        return true;
+    };
+    let pgid = pgid.as_raw_nonzero().get().to_string();
+    entries.filter_map(Result::ok).any(|entry| {
+        let name = entry.file_name();
+        if !name.as_bytes().iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        let Ok(stat) = std::fs::read(entry.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parens.
+        let Some(close) = memchr::memrchr(b')', &stat) else {
+            return false;
+        };
+        let mut fields = stat[close + 1..]
+            .split(|&b| b == b' ')
+            .filter(|f| !f.is_empty());
+        let state = fields.next();
+        let _ppid = fields.next();
+        let pgrp = fields.next();
+        pgrp == Some(pgid.as_bytes()) && !matches!(state, Some(b"Z" | b"X"))
+    })
 }
 
 /// Closes capture files the job wrote nothing to, so the collector and the

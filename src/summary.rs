@@ -32,6 +32,8 @@ pub struct Counts {
     pub not_started: u64,
     /// Internal errors.
     pub internal: u64,
+    /// Skipped: the journal records them as finished (`--resume`).
+    pub skipped: u64,
 }
 
 impl Counts {
@@ -109,6 +111,8 @@ pub struct Summary {
     pub flaky: Vec<String>,
     /// Items whose processes outlived them (killed by fanout).
     pub leaky: u64,
+    /// The command that resumes an interrupted or halted run.
+    pub resume: Option<String>,
 }
 
 impl Summary {
@@ -117,10 +121,10 @@ impl Summary {
         self.counts.not_started + self.unread.unwrap_or(0)
     }
 
-    /// The summary text, one or more lines, each ending in `\n`.
-    pub fn render(&self) -> String {
-        let c = &self.counts;
-        let status = match self.stop {
+    /// How the run ended, in a few words: "done", "failed", "interrupted by
+    /// SIGINT", "halted: 3 failed (--halt soon,fail=3)"...
+    pub fn status(&self) -> String {
+        match self.stop {
             Some(StopReason::Signal(sig)) => format!("interrupted by {}", signal_name(sig)),
             Some(StopReason::BrokenPipe) => "stopped: output closed".to_owned(),
             Some(StopReason::Fatal) => "stopped by an error".to_owned(),
@@ -129,9 +133,15 @@ impl Summary {
                 None => "halted".to_owned(),
             },
             None if self.fatal => "stopped by an error".to_owned(),
-            None if c.failures() > 0 => "failed".to_owned(),
+            None if self.counts.failures() > 0 => "failed".to_owned(),
             None => "done".to_owned(),
-        };
+        }
+    }
+
+    /// The summary text, one or more lines, each ending in `\n`.
+    pub fn render(&self) -> String {
+        let c = &self.counts;
+        let status = self.status();
         let mut parts = Vec::new();
         let mut part = |n: u64, what: &str| {
             if n > 0 {
@@ -146,6 +156,7 @@ impl Summary {
         part(c.bad_input, "bad input");
         part(c.interrupted, "interrupted");
         part(self.not_started(), "not started");
+        part(c.skipped, "skipped (finished in an earlier run)");
         part(self.leaky, "leaky (outlived by their processes)");
         part(
             c.internal,
@@ -158,7 +169,7 @@ impl Summary {
         if parts.is_empty() {
             parts.push("no items".to_owned());
         }
-        let total = c.done() + self.not_started();
+        let total = c.done() + self.not_started() + c.skipped;
         let mut out = String::new();
         let _ = write!(
             out,
@@ -190,6 +201,9 @@ impl Summary {
                 "  ... and {more} more failure{}",
                 if more == 1 { "" } else { "s" }
             );
+        }
+        if let Some(resume) = &self.resume {
+            let _ = writeln!(out, "fanout: resume with: {resume}");
         }
         out
     }

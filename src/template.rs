@@ -1235,6 +1235,7 @@ mod tests {
             line: 1,
             raw: raw.to_vec(),
             data,
+            key: String::new(),
         }
     }
 

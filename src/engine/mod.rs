@@ -106,6 +106,7 @@ impl Work<'_> {
         let attempt = attempts + 1;
         let _ = self.events.send(Event::Started {
             ticket,
+            seq: item.seq,
             slot,
             attempt,
             label: self.labels.then(|| item.label(LABEL_MAX)),
@@ -151,6 +152,7 @@ impl Work<'_> {
             );
             let _ = self.events.send(Event::Retrying {
                 ticket,
+                seq: item.seq,
                 slot,
                 attempt,
                 outcome: outcome.clone(),

@@ -28,7 +28,7 @@ pub fn run(
                         if work.cancel.is_stopping() {
                             // Pulled but never to run: it still gets its outcome.
                             work.execute(dispatch, 0);
-                            break;
+                            continue;
                         }
                         if permit_tx.send(()).is_err() {
                             break;

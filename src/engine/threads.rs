@@ -32,7 +32,7 @@ pub fn run(jobs: usize, items: &mut dyn Iterator<Item = Dispatch>, work: &Work<'
             if work.cancel.is_stopping() {
                 // Pulled but never to run: it still gets its outcome.
                 work.execute(dispatch, 0);
-                break;
+                continue;
             }
             if tx.send(dispatch).is_err() {
                 break;

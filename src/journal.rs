@@ -1,0 +1,578 @@
+//! The journal: a crash-safe, append-only JSON-lines record of finished
+//! items, and what `--resume` reads back. The collector appends one line per
+//! item as it reaches its final outcome, in a single `write` on an `O_APPEND`
+//! file, so a `kill -9` at any moment loses at most the line being written;
+//! [`load`] tolerates such a torn last line and names any other bad line.
+//!
+//! Each run starts with a header line (fanout version, command template,
+//! input, format, key template). An item's key is a hash of its bytes (or of
+//! its `--key` rendering) plus its occurrence number, so duplicate lines are
+//! distinct items and reordered, appended or removed lines resume correctly.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::Finished;
+use crate::item::Item;
+use crate::outcome::Outcome;
+use crate::template::{Template, shell_quote};
+
+/// How many journals fanout keeps in its state directory.
+pub const KEEP_JOURNALS: usize = 20;
+
+/// The first line of each run in a journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always "run".
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The fanout version that wrote it.
+    pub fanout: String,
+    /// When the run started (RFC 3339).
+    pub started: String,
+    /// The command template, as given.
+    pub command: String,
+    /// The input: a path, `<stdin>` or `:::`.
+    pub input: String,
+    /// The input format.
+    pub format: String,
+    /// The `--key` template, if any.
+    pub key: Option<String>,
+    /// The working directory.
+    pub cwd: String,
+    /// The full command line, for the resume hint.
+    pub argv: Vec<String>,
+}
+
+/// One finished item in a journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Always "item".
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The item's key.
+    pub key: String,
+    /// Its position in the input.
+    pub seq: u64,
+    /// The item text (lossy UTF-8).
+    pub item: String,
+    /// The outcome's short name ("ok", "failed", ...).
+    pub outcome: String,
+    /// The exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// The signal, when one killed it.
+    pub signal: Option<i32>,
+    /// How many attempts ran.
+    pub attempts: u32,
+    /// When it started (RFC 3339), if it ran.
+    pub start: Option<String>,
+    /// How long it ran, in seconds.
+    pub duration: f64,
+}
+
+/// Journal errors: run-fatal, so they name the file.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The journal cannot be opened, read or written.
+    #[error("journal `{path}`")]
+    Io {
+        /// The journal.
+        path: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A line other than a torn last one is not a journal entry.
+    #[error("journal `{path}` line {line}: not a journal entry ({reason})")]
+    Corrupt {
+        /// The journal.
+        path: String,
+        /// 1-based line number.
+        line: u64,
+        /// What the parser said.
+        reason: String,
+    },
+}
+
+/// RFC 3339 with milliseconds, UTC.
+pub fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Whether an outcome means "finished" for `--resume` (recorded in the
+/// journal). Interrupted and never-started items run again.
+pub fn is_recorded(outcome: &Outcome) -> bool {
+    !matches!(outcome, Outcome::NotStarted | Outcome::Interrupted)
+}
+
+/// An open journal, appended to by the collector.
+#[derive(Debug)]
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    line: Vec<u8>,
+}
+
+impl Journal {
+    /// Opens (creating) `path` for appending and writes the run header.
+    pub fn open(path: &Path, header: &Header) -> Result<Journal, JournalError> {
+        let err = |source| JournalError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(err)?;
+        let mut journal = Journal {
+            file,
+            path: path.to_owned(),
+            line: Vec::with_capacity(256),
+        };
+        journal.append(header).map_err(err)?;
+        Ok(journal)
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records a finished item (nothing for interrupted or never-started ones).
+    pub fn record(&mut self, finished: &Finished) -> Result<(), JournalError> {
+        if !is_recorded(&finished.outcome) {
+            return Ok(());
+        }
+        let (exit_code, signal) = match finished.outcome {
+            Outcome::Success => (Some(0), None),
+            Outcome::Failed { code } => (Some(code), None),
+            Outcome::Signaled { signal } => (None, Some(signal)),
+            _ => (None, None),
+        };
+        let entry = Entry {
+            kind: "item".to_owned(),
+            key: finished.item.key.clone(),
+            seq: finished.item.seq,
+            item: String::from_utf8_lossy(&finished.item.raw).into_owned(),
+            outcome: finished.outcome.as_static_str().to_owned(),
+            exit_code,
+            signal,
+            attempts: finished.attempts,
+            start: (finished.attempts > 0).then(|| timestamp(finished.started_at)),
+            duration: finished.duration.as_secs_f64(),
+        };
+        self.append(&entry).map_err(|source| JournalError::Io {
+            path: self.path.display().to_string(),
+            source,
+        })
+    }
+
+    /// One line, one `write`: with `O_APPEND` a crash never interleaves or
+    /// half-writes two lines.
+    fn append(&mut self, value: &impl Serialize) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value)?;
+        self.line.push(b'\n');
+        self.file.write_all(&self.line)
+    }
+}
+
+/// What a journal says about earlier runs.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The last run's header.
+    pub header: Option<Header>,
+    /// Every recorded key, with whether its latest outcome was a success.
+    pub done: HashMap<String, bool>,
+    /// A torn last line was ignored.
+    pub torn: bool,
+}
+
+impl Loaded {
+    /// Whether an item with this key is skipped (`retry_failed`: only when
+    /// it succeeded).
+    pub fn skips(&self, key: &str, retry_failed: bool) -> bool {
+        match self.done.get(key) {
+            Some(ok) => *ok || !retry_failed,
+            None => false,
+        }
+    }
+}
+
+/// Reads a journal. A torn last line (no newline at the end, not valid JSON)
+/// is ignored; any other bad line is an error naming it.
+pub fn load(path: &Path) -> Result<Loaded, JournalError> {
+    let name = path.display().to_string();
+    let io_err = |source| JournalError::Io {
+        path: name.clone(),
+        source,
+    };
+    let mut reader = BufReader::new(File::open(path).map_err(io_err)?);
+    let mut loaded = Loaded::default();
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
+            break;
+        }
+        line_no += 1;
+        let complete = buf.last() == Some(&b'\n');
+        let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match parse_line(text) {
+            Ok(Line::Header(header)) => loaded.header = Some(header),
+            Ok(Line::Entry(entry)) => {
+                loaded.done.insert(entry.key, entry.outcome == "ok");
+            }
+            Err(_) if !complete => {
+                loaded.torn = true;
+                break;
+            }
+            Err(reason) => {
+                return Err(JournalError::Corrupt {
+                    path: name,
+                    line: line_no,
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+enum Line {
+    Header(Header),
+    Entry(Entry),
+}
+
+fn parse_line(text: &[u8]) -> Result<Line, String> {
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    let kind: Kind = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+    match kind.kind.as_str() {
+        "run" => serde_json::from_slice(text)
+            .map(Line::Header)
+            .map_err(|e| e.to_string()),
+        "item" => serde_json::from_slice(text)
+            .map(Line::Entry)
+            .map_err(|e| e.to_string()),
+        other => Err(format!("unknown entry type `{other}`")),
+    }
+}
+
+/// Assigns keys: a 128-bit hash of the item's bytes (or of its `--key`
+/// rendering) plus its occurrence number. Remembers 12 bytes per distinct
+/// item to number duplicates.
+#[derive(Debug)]
+pub struct Keyer {
+    template: Option<Template>,
+    seen: HashMap<u64, u32>,
+}
+
+impl Keyer {
+    /// A keyer hashing item bytes, or rendering `template` (`--key`).
+    pub fn new(template: Option<Template>) -> Keyer {
+        Keyer {
+            template,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The key of the next item in input order.
+    pub fn key(&mut self, item: &Item) -> String {
+        let rendered = self.template.as_ref().and_then(|t| {
+            let spec = t.render(item, 0).ok()?;
+            spec.args.first().map(|a| {
+                use std::os::unix::ffi::OsStrExt;
+                a.as_bytes().to_vec()
+            })
+        });
+        let basis: &[u8] = rendered.as_deref().unwrap_or(&item.raw);
+        let hash = xxhash_rust::xxh3::xxh3_128(basis);
+        // Truncated to 64 bits for counting: a collision would only number
+        // two different items as occurrences of one key-prefix.
+        let count = self.seen.entry(hash as u64).or_insert(0);
+        *count += 1;
+        match (&rendered, *count) {
+            (Some(text), 1) => String::from_utf8_lossy(text).into_owned(),
+            (Some(text), n) => format!("{}#{n}", String::from_utf8_lossy(text)),
+            (None, n) => format!("{hash:032x}-{n}"),
+        }
+    }
+}
+
+/// fanout's state directory: `$XDG_STATE_HOME/fanout`, else
+/// `~/.local/state/fanout`.
+pub fn state_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        })?;
+    Some(base.join("fanout"))
+}
+
+/// Where journals live inside the state directory.
+pub fn journal_dir(state: &Path) -> PathBuf {
+    state.join("journals")
+}
+
+/// A new journal path for this run in `dir` (time-ordered names).
+pub fn new_journal_path(dir: &Path) -> PathBuf {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    dir.join(format!(
+        "run-{}-{:09}-{}.jsonl",
+        now.as_secs(),
+        now.subsec_nanos(),
+        std::process::id()
+    ))
+}
+
+/// The journals in `dir`, newest first.
+fn journals(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("run-") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    // Names start with the time, zero-padded within a second; seconds have
+    // the same width for centuries.
+    paths.sort();
+    paths.reverse();
+    paths
+}
+
+/// Removes all but the `keep` newest journals in `dir`.
+pub fn prune(dir: &Path, keep: usize) {
+    for old in journals(dir).into_iter().skip(keep) {
+        let _ = fs::remove_file(old);
+    }
+}
+
+/// The newest journal in `dir` written for the same command, input and
+/// working directory.
+pub fn find_latest(dir: &Path, command: &str, input: &str, cwd: &str) -> Option<PathBuf> {
+    journals(dir).into_iter().find(|path| {
+        let Ok(file) = File::open(path) else {
+            return false;
+        };
+        let mut first = Vec::new();
+        if BufReader::new(file).read_until(b'\n', &mut first).is_err() {
+            return false;
+        }
+        matches!(parse_line(first.trim_ascii_end()), Ok(Line::Header(h))
+            if h.command == command && h.input == input && h.cwd == cwd)
+    })
+}
+
+/// The exact command that resumes a run: the original arguments with
+/// `--resume` (and `--journal PATH` unless given) after the program name,
+/// every word shell-quoted.
+pub fn resume_command(argv: &[OsString], journal: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut words: Vec<Vec<u8>> = Vec::with_capacity(argv.len() + 3);
+    let mut args = argv.iter();
+    words.push(
+        args.next()
+            .map_or_else(|| b"fanout".to_vec(), |a| a.as_bytes().to_vec()),
+    );
+    let has = |flag: &str| {
+        argv.iter().take_while(|a| a.as_bytes() != b"--").any(|a| {
+            a.as_bytes() == flag.as_bytes()
+                || a.as_bytes().starts_with(format!("{flag}=").as_bytes())
+        })
+    };
+    if !has("--resume") && !has("--retry-failed") {
+        words.push(b"--resume".to_vec());
+    }
+    if !has("--journal") {
+        words.push(b"--journal".to_vec());
+        words.push(journal.as_os_str().as_bytes().to_vec());
+    }
+    words.extend(args.map(|a| a.as_bytes().to_vec()));
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| String::from_utf8_lossy(&shell_quote(w)).into_owned())
+        .collect();
+    quoted.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::ItemData;
+
+    fn header() -> Header {
+        Header {
+            kind: "run".into(),
+            fanout: "0.1.0".into(),
+            started: "2026-01-01T00:00:00.000Z".into(),
+            command: "echo {}".into(),
+            input: "<stdin>".into(),
+            format: "lines".into(),
+            key: None,
+            cwd: "/tmp".into(),
+            argv: vec!["fanout".into(), "echo".into()],
+        }
+    }
+
+    fn finished(key: &str, outcome: Outcome) -> Finished {
+        let mut item = Item::plain(1, &b"a"[..]);
+        item.key = key.into();
+        let mut f = Finished::without_run(0, item, outcome);
+        f.attempts = 1;
+        f
+    }
+
+    #[test]
+    fn round_trip_and_retry_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::open(&path, &header()).unwrap();
+        j.record(&finished("k1", Outcome::Success)).unwrap();
+        j.record(&finished("k2", Outcome::Failed { code: 3 }))
+            .unwrap();
+        j.record(&finished("k3", Outcome::Interrupted)).unwrap();
+        j.record(&finished("k4", Outcome::NotStarted)).unwrap();
+        drop(j);
+        // A second run appends a header and overrides k2.
+        let mut j = Journal::open(&path, &header()).unwrap();
+        j.record(&finished("k5", Outcome::TimedOut)).unwrap();
+        drop(j);
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.header, Some(header()));
+        assert!(loaded.skips("k1", false) && loaded.skips("k1", true));
+        assert!(loaded.skips("k2", false) && !loaded.skips("k2", true));
+        assert!(!loaded.skips("k3", false), "interrupted items run again");
+        assert!(!loaded.skips("k4", false), "never-started items run again");
+        assert!(loaded.skips("k5", false));
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 5);
+        assert!(
+            text.lines()
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+        );
+    }
+
+    #[test]
+    fn torn_last_line_is_tolerated_other_damage_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::open(&path, &header()).unwrap();
+        j.record(&finished("k1", Outcome::Success)).unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"type":"item","key":"k2","se"#).unwrap();
+        drop(f);
+        let loaded = load(&path).unwrap();
+        assert!(loaded.torn);
+        assert!(loaded.skips("k1", false) && !loaded.skips("k2", false));
+        let mut text = fs::read_to_string(&path).unwrap();
+        text.insert_str(0, "garbage\n");
+        fs::write(&path, text).unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn keys_number_duplicates_and_ignore_position() {
+        let mut keyer = Keyer::new(None);
+        let a1 = keyer.key(&Item::plain(1, &b"a"[..]));
+        let b = keyer.key(&Item::plain(2, &b"b"[..]));
+        let a2 = keyer.key(&Item::plain(3, &b"a"[..]));
+        assert_ne!(a1, a2);
+        assert!(a1.ends_with("-1") && a2.ends_with("-2"));
+        let mut again = Keyer::new(None);
+        assert_eq!(
+            again.key(&Item::plain(9, &b"b"[..])),
+            b,
+            "keys do not depend on position"
+        );
+    }
+
+    #[test]
+    fn key_template() {
+        use crate::item::Format;
+        use crate::template::Schema;
+        let headers = vec!["id".to_owned(), "name".to_owned()];
+        let schema = Schema {
+            format: Format::Csv,
+            headers: Some(&headers),
+            colsep: false,
+        };
+        let t = Template::parse(&["key".into(), "{id}".into()], false, &schema).unwrap();
+        let mut keyer = Keyer::new(Some(t));
+        let row = |id: &str, name: &str| Item {
+            seq: 1,
+            line: 2,
+            raw: format!("{id},{name}").into_bytes(),
+            data: ItemData::Columns(vec![id.into(), name.into()]),
+            key: String::new(),
+        };
+        assert_eq!(keyer.key(&row("7", "x")), "7");
+        assert_eq!(keyer.key(&row("7", "y")), "7#2");
+    }
+
+    #[test]
+    fn resume_command_quotes_and_inserts() {
+        let argv: Vec<OsString> = ["fanout", "-j2", "sh", "-c", "echo $1", "_", "{}"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(
+            resume_command(&argv, Path::new("/tmp/my journal.jsonl")),
+            "fanout --resume --journal '/tmp/my journal.jsonl' -j2 sh -c 'echo $1' _ '{}'"
+        );
+        let argv: Vec<OsString> = ["fanout", "--journal", "j", "echo"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(
+            resume_command(&argv, Path::new("j")),
+            "fanout --resume --journal j echo"
+        );
+    }
+
+    #[test]
+    fn prune_and_find_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            let path = dir
+                .path()
+                .join(format!("run-{}-000000000-1.jsonl", 1_700_000_000 + i));
+            let mut h = header();
+            h.command = format!("cmd {i}");
+            Journal::open(&path, &h).unwrap();
+        }
+        let found = find_latest(dir.path(), "cmd 3", "<stdin>", "/tmp").unwrap();
+        assert!(found.to_string_lossy().contains("1700000003"));
+        prune(dir.path(), 2);
+        assert_eq!(journals(dir.path()).len(), 2);
+        assert!(find_latest(dir.path(), "cmd 0", "<stdin>", "/tmp").is_none());
+    }
+}

@@ -1,0 +1,210 @@
+//! Everything a run records beyond the terminal, prepared before it starts:
+//! the journal to append to (explicit, or fanout's own in the state
+//! directory), what an earlier run already finished (`--resume`,
+//! `--retry-failed`), the item keys, `--report` files and the `--events`
+//! stream. Opening them all up front means an unwritable path is an error
+//! (exit 2) before any job runs.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use crate::config::{Config, JournalChoice, Source};
+use crate::events::EventWriter;
+use crate::item::Item;
+use crate::journal::{self, Header, Journal, Keyer, Loaded};
+use crate::report::Report;
+use crate::template::{Schema, Template};
+
+/// The records of one run, ready to use.
+pub struct Records {
+    /// The journal being appended to.
+    pub journal: Option<Journal>,
+    /// Decides which items run and gives each its key.
+    pub gate: Gate,
+    /// `--report` files, opened.
+    pub reports: Vec<Report>,
+    /// `--events`, opened, with `run-started` written.
+    pub events: Option<EventWriter>,
+}
+
+/// Assigns keys in input order and skips what the journal records as done.
+pub struct Gate {
+    keyer: Option<Keyer>,
+    loaded: Option<Loaded>,
+    retry_failed: bool,
+}
+
+impl Gate {
+    /// A gate that keys nothing and skips nothing.
+    pub fn open() -> Gate {
+        Gate {
+            keyer: None,
+            loaded: None,
+            retry_failed: false,
+        }
+    }
+
+    /// Gives `item` its key; false when it must be skipped.
+    pub fn admit(&mut self, item: &mut Item) -> bool {
+        let Some(keyer) = self.keyer.as_mut() else {
+            return true;
+        };
+        item.key = keyer.key(item);
+        !self
+            .loaded
+            .as_ref()
+            .is_some_and(|loaded| loaded.skips(&item.key, self.retry_failed))
+    }
+}
+
+/// How the input is named in journal headers.
+pub fn input_name(source: &Source) -> String {
+    match source {
+        Source::Stdin => "<stdin>".to_owned(),
+        Source::File(path) => path.display().to_string(),
+        Source::Args(_) => ":::".to_owned(),
+    }
+}
+
+/// Opens the journal, loads what to skip, opens reports and events.
+pub fn prepare(
+    config: &Config,
+    template: &Template,
+    schema: &Schema,
+    argv: &[OsString],
+) -> anyhow::Result<Records> {
+    let command = template.source();
+    let input = input_name(&config.source);
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let state_journals = journal::state_dir().map(|d| journal::journal_dir(&d));
+    let mut loaded = None;
+    let path: Option<PathBuf> = if config.resume {
+        let path = match &config.journal {
+            JournalChoice::File(path) => path.clone(),
+            _ => state_journals
+                .as_deref()
+                .and_then(|dir| journal::find_latest(dir, &command, &input, &cwd))
+                .with_context(|| {
+                    format!(
+                        "no journal of an earlier run of `{command}` on `{input}` in this directory to resume (give --journal FILE)"
+                    )
+                })?,
+        };
+        let found = journal::load(&path)?;
+        if let Some(header) = &found.header {
+            if header.command != command && !config.force {
+                bail!(
+                    "the journal `{}` was written for the command `{}`, not `{command}` (use --force to resume anyway)",
+                    path.display(),
+                    header.command
+                );
+            }
+            if header.key != config.key && !config.force {
+                bail!(
+                    "the journal `{}` identifies items by {}, this run by {} (use --force to resume anyway)",
+                    path.display(),
+                    header
+                        .key
+                        .as_deref()
+                        .map_or("their bytes".to_owned(), |k| format!("--key `{k}`")),
+                    config
+                        .key
+                        .as_deref()
+                        .map_or("their bytes".to_owned(), |k| format!("--key `{k}`")),
+                );
+            }
+        }
+        loaded = Some(found);
+        Some(path)
+    } else {
+        match &config.journal {
+            JournalChoice::File(path) => Some(path.clone()),
+            JournalChoice::Off => None,
+            JournalChoice::Implicit => state_journals.as_deref().and_then(|dir| {
+                // fanout's own journal must never stop a run: no state
+                // directory just means no automatic resume.
+                fs::create_dir_all(dir).ok()?;
+                journal::prune(dir, journal::KEEP_JOURNALS - 1);
+                Some(journal::new_journal_path(dir))
+            }),
+        }
+    };
+    let header = Header {
+        kind: "run".to_owned(),
+        fanout: env!("CARGO_PKG_VERSION").to_owned(),
+        started: journal::timestamp(SystemTime::now()),
+        command: command.clone(),
+        input: input.clone(),
+        format: config.format.as_str().to_owned(),
+        key: config.key.clone(),
+        cwd,
+        argv: argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+    };
+    let journal = match (&path, &config.journal) {
+        (None, _) => None,
+        (Some(path), JournalChoice::Implicit) if !config.resume => {
+            Journal::open(path, &header).ok()
+        }
+        (Some(path), _) => Some(Journal::open(path, &header)?),
+    };
+    let reports = config
+        .reports
+        .iter()
+        .map(|path| Report::create(path).map_err(anyhow::Error::from))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut events = match &config.events {
+        Some(path) => Some(
+            EventWriter::create(path)
+                .with_context(|| format!("failed to open the event stream `{}`", path.display()))?,
+        ),
+        None => None,
+    };
+    if let Some(events) = events.as_mut() {
+        events
+            .emit(
+                "run-started",
+                json!({
+                    "fanout": env!("CARGO_PKG_VERSION"),
+                    "command": command,
+                    "input": input,
+                    "format": config.format.as_str(),
+                    "jobs": config.jobs,
+                    "journal": journal.as_ref().map(|j| j.path().display().to_string()),
+                }),
+            )
+            .with_context(|| format!("failed to write the event stream `{}`", events.name()))?;
+    }
+    let keyed = journal.is_some() || loaded.is_some() || !reports.is_empty() || events.is_some();
+    let keyer = if keyed {
+        let key_template = match &config.key {
+            Some(key) => Some(
+                Template::parse(&["key".into(), key.into()], false, schema)
+                    .with_context(|| format!("in --key `{key}`"))?,
+            ),
+            None => None,
+        };
+        Some(Keyer::new(key_template))
+    } else {
+        None
+    };
+    Ok(Records {
+        journal,
+        gate: Gate {
+            keyer,
+            loaded,
+            retry_failed: config.retry_failed,
+        },
+        reports,
+        events,
+    })
+}
