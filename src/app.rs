@@ -33,9 +33,9 @@ use crate::signal::{self, SignalKind};
 use crate::summary::Summary;
 use crate::template::{Schema, Template};
 
-/// How fanout ends: an exit code, or death by the signal that interrupted
-/// the run (re-raised once everything is written, so a calling shell sees a
-/// real signal death and `$?` is 130 or 143).
+/// How fanout ends: an exit code, or, for a run interrupted by a signal, that
+/// signal (see [`crate::signal::die_by`]: re-raised at a terminal once
+/// everything is written, exit status 130 or 143 elsewhere).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Exit {
     /// The exit code (128 + signal for a signal death that did not happen).

@@ -98,10 +98,16 @@ fn cancel_signal(signal: i32, token: &CancelToken, jobs: &JobTable) {
     }
 }
 
-/// Ends the process by `signal`'s default action, so a calling shell sees a
-/// real signal death; exits with 128 + signal if that does not happen.
+/// Ends an interrupted process. At a terminal, by re-raising `signal` with
+/// its default action, so a calling shell sees a real signal death (and a
+/// shell loop stops as it would for any Ctrl-C'd command). Elsewhere (pipes,
+/// scripts, CI, test harnesses) with exit status 130 or 143, as the exit-code
+/// contract says. `$?` in a shell is the same either way.
 pub fn die_by(signal: i32) -> ! {
-    let _ = signal_hook::low_level::emulate_default_handler(signal);
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() || std::io::stdin().is_terminal() {
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+    }
     std::process::exit(i32::from(exit::for_signal(signal)));
 }
 
