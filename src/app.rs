@@ -244,7 +244,6 @@ fn execute(
     } = records;
     let journal_path = journal.as_ref().map(|j| j.path().to_owned());
     let sinks = Sinks {
-        journal,
         reports,
         events,
         annotations: config.annotations,
@@ -368,6 +367,7 @@ fn execute(
             labels,
             tags: config.tag && output == OutputMode::Line,
             retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
+            journal: journal.as_ref(),
         };
         let engine_result = match timer {
             Ok(_) => engine::run(config.engine, jobs, &mut dispatcher, &work),

@@ -18,7 +18,7 @@ use crate::cli::OutputMode;
 use crate::event::{Event, Finished, Stream};
 use crate::events::{EventWriter, merge, outcome_fields};
 use crate::halt::{HaltPolicy, When};
-use crate::journal::{Journal, timestamp};
+use crate::journal::timestamp;
 use crate::outcome::{Captured, Outcome};
 use crate::progress::{Progress, Status};
 use crate::report::{Report, Row};
@@ -49,8 +49,6 @@ pub struct CollectorOptions {
 /// Where finished items are recorded besides the terminal.
 #[derive(Default)]
 pub struct Sinks {
-    /// The journal.
-    pub journal: Option<Journal>,
     /// `--report` files.
     pub reports: Vec<Report>,
     /// `--events`.
@@ -87,7 +85,6 @@ pub struct CollectorReport {
 impl std::fmt::Debug for Sinks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sinks")
-            .field("journal", &self.journal)
             .field("reports", &self.reports.len())
             .field("events", &self.events.as_ref().map(EventWriter::name))
             .finish()
@@ -296,6 +293,7 @@ impl<'a> Collector<'a> {
                 }
             }
             Event::Finished(finished) => self.finished(finished),
+            Event::Fatal(message) => self.fail(message),
         }
     }
 
@@ -403,16 +401,9 @@ impl<'a> Collector<'a> {
         self.cancel.fatal(true);
     }
 
-    /// Records a finished item in the journal, the reports, the event stream
-    /// and the CI annotations.
+    /// Records a finished item in the reports, the event stream and the CI
+    /// annotations (the worker already journaled it).
     fn record(&mut self, finished: &Finished, stderr_tail: Vec<String>) {
-        if let Some(journal) = self.sinks.journal.as_mut()
-            && let Err(e) = journal.record(finished)
-        {
-            let message = format!("{:#}", anyhow::Error::from(e));
-            self.sinks.journal = None;
-            self.fail(message);
-        }
         let outcome = &finished.outcome;
         let item = String::from_utf8_lossy(&finished.item.raw).into_owned();
         if self.sinks.annotations && outcome.is_failure() {

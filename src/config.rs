@@ -186,6 +186,16 @@ impl Config {
             When::Always => ProgressMode::Plain,
         };
         let resume_args = args.resume;
+        if resume_args
+            .events
+            .as_deref()
+            .is_some_and(|p| p.as_os_str() == "-")
+            && args.output.output == OutputMode::Ungroup
+        {
+            bail!(
+                "--events - writes the event stream to stdout: use --output group or line, not ungroup"
+            );
+        }
         let journal = match (resume_args.no_journal, resume_args.journal) {
             (true, _) => JournalChoice::Off,
             (false, Some(path)) => JournalChoice::File(path),

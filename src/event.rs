@@ -70,6 +70,9 @@ pub enum Event {
     },
     /// An item reached its final outcome.
     Finished(Box<Finished>),
+    /// A run-fatal error outside the collector (the journal could not be
+    /// written); the run is already stopping.
+    Fatal(String),
 }
 
 /// Everything known about an item that reached its outcome.

@@ -1,13 +1,16 @@
 //! The journal: a crash-safe, append-only JSON-lines record of finished
-//! items, and what `--resume` reads back. The collector appends one line per
-//! item as it reaches its final outcome, in a single `write` on an `O_APPEND`
-//! file, so a `kill -9` at any moment loses at most the line being written;
+//! items, and what `--resume` reads back. One line is appended per item as it
+//! reaches its final outcome, in a single `write` on an `O_APPEND` file, so a `kill -9` at any moment loses at most the line being written;
 //! [`load`] tolerates such a torn last line and names any other bad line.
 //!
 //! Each run starts with a header line (fanout version, command template,
 //! input, format, key template). An item's key is a hash of its bytes (or of
 //! its `--key` rendering) plus its occurrence number, so duplicate lines are
 //! distinct items and reordered, appended or removed lines resume correctly.
+//!
+//! The worker that ran an item appends its line before it takes another
+//! item, so after a `kill -9` at most one item per worker (the one it was
+//! running or recording) can run again on resume.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -111,12 +114,13 @@ pub fn is_recorded(outcome: &Outcome) -> bool {
     !matches!(outcome, Outcome::NotStarted | Outcome::Interrupted)
 }
 
-/// An open journal, appended to by the collector.
+/// An open journal. Workers append to it through a shared reference: each
+/// line is one `write` on an `O_APPEND` file, which the kernel keeps whole
+/// and unmixed without any lock of ours.
 #[derive(Debug)]
 pub struct Journal {
     file: File,
     path: PathBuf,
-    line: Vec<u8>,
 }
 
 impl Journal {
@@ -131,10 +135,9 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(err)?;
-        let mut journal = Journal {
+        let journal = Journal {
             file,
             path: path.to_owned(),
-            line: Vec::with_capacity(256),
         };
         journal.append(header).map_err(err)?;
         Ok(journal)
@@ -146,7 +149,7 @@ impl Journal {
     }
 
     /// Records a finished item (nothing for interrupted or never-started ones).
-    pub fn record(&mut self, finished: &Finished) -> Result<(), JournalError> {
+    pub fn record(&self, finished: &Finished) -> Result<(), JournalError> {
         if !is_recorded(&finished.outcome) {
             return Ok(());
         }
@@ -176,11 +179,11 @@ impl Journal {
 
     /// One line, one `write`: with `O_APPEND` a crash never interleaves or
     /// half-writes two lines.
-    fn append(&mut self, value: &impl Serialize) -> io::Result<()> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, value)?;
-        self.line.push(b'\n');
-        self.file.write_all(&self.line)
+    fn append(&self, value: &impl Serialize) -> io::Result<()> {
+        let mut line = Vec::with_capacity(256);
+        serde_json::to_writer(&mut line, value)?;
+        line.push(b'\n');
+        (&self.file).write_all(&line)
     }
 }
 
@@ -453,7 +456,7 @@ mod tests {
     fn round_trip_and_retry_failed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let mut j = Journal::open(&path, &header()).unwrap();
+        let j = Journal::open(&path, &header()).unwrap();
         j.record(&finished("k1", Outcome::Success)).unwrap();
         j.record(&finished("k2", Outcome::Failed { code: 3 }))
             .unwrap();
@@ -461,7 +464,7 @@ mod tests {
         j.record(&finished("k4", Outcome::NotStarted)).unwrap();
         drop(j);
         // A second run appends a header and overrides k2.
-        let mut j = Journal::open(&path, &header()).unwrap();
+        let j = Journal::open(&path, &header()).unwrap();
         j.record(&finished("k5", Outcome::TimedOut)).unwrap();
         drop(j);
         let loaded = load(&path).unwrap();
@@ -483,7 +486,7 @@ mod tests {
     fn torn_last_line_is_tolerated_other_damage_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let mut j = Journal::open(&path, &header()).unwrap();
+        let j = Journal::open(&path, &header()).unwrap();
         j.record(&finished("k1", Outcome::Success)).unwrap();
         drop(j);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();

@@ -18,6 +18,7 @@ use crate::dispatch::RetryHandle;
 use crate::event::{Event, Finished, Stamp};
 use crate::item::{Item, ItemData};
 use crate::job::{Job, Runner};
+use crate::journal::Journal;
 use crate::outcome::Outcome;
 use crate::retry::RetryPolicy;
 use crate::template::Template;
@@ -60,6 +61,9 @@ pub struct Work<'a> {
     pub tags: bool,
     /// Retries: the policy and the timer that holds waiting items.
     pub retry: Option<(&'a RetryPolicy, RetryHandle)>,
+    /// The journal: each worker records its finished items itself, before
+    /// taking another, so a crash repeats at most one item per worker.
+    pub journal: Option<&'a Journal>,
 }
 
 /// Longest item label sent for progress lines.
@@ -188,6 +192,14 @@ impl Work<'_> {
     }
 
     fn finish(&self, finished: Finished) {
+        if let Some(journal) = self.journal
+            && let Err(e) = journal.record(&finished)
+        {
+            self.cancel.fatal(true);
+            let _ = self
+                .events
+                .send(Event::Fatal(format!("{:#}", anyhow::Error::from(e))));
+        }
         // A closed channel means the collector is gone; there is no one left
         // to tell, and the run is ending anyway.
         let _ = self.events.send(Event::Finished(Box::new(finished)));

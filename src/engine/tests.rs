@@ -66,6 +66,7 @@ fn run_items(
             labels: true,
             tags: false,
             retry: None,
+            journal: None,
         };
         run(kind, jobs, items, &work).unwrap();
         drop(work);
