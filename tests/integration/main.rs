@@ -1,0 +1,15 @@
+//! fanout's integration tests: one binary that drives the real `fanout`
+//! executable with real child processes. `util` is the harness; each other
+//! module covers one part of the contract in `DESIGN.md`.
+//!
+//! No test synchronises on time: jobs and tests meet through files in a
+//! sandbox directory, and every wait has a generous safety-net deadline
+//! ([`util::DEADLINE`]) that only a broken fanout ever reaches.
+
+mod util;
+
+mod cli;
+mod formats;
+mod output;
+mod safety;
+mod signals;
