@@ -149,7 +149,7 @@ impl<'a> Collector<'a> {
         let tick = matches!(self.progress, Progress::Plain { .. });
         loop {
             let event = if tick {
-                match events.recv_timeout(Duration::from_millis(500)) {
+                match events.recv_timeout(Duration::from_millis(100)) {
                     Ok(event) => Some(event),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => break,

@@ -59,6 +59,8 @@ pub enum Progress {
     Plain {
         /// When the last line was printed.
         last: Instant,
+        /// How often a line is printed.
+        every: Duration,
     },
     /// indicatif bars on stderr.
     Bars(Box<Bars>),
@@ -122,10 +124,16 @@ impl Progress {
         Progress::Bars(Box::new(bars))
     }
 
-    /// The plain status-line display.
+    /// The plain status-line display, every [`PLAIN_INTERVAL`] (or every
+    /// `FANOUT_STATUS_INTERVAL_MS` milliseconds: a testing aid).
     pub fn plain() -> Progress {
+        let every = std::env::var("FANOUT_STATUS_INTERVAL_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(PLAIN_INTERVAL, Duration::from_millis);
         Progress::Plain {
             last: Instant::now(),
+            every,
         }
     }
 
@@ -194,8 +202,8 @@ impl Progress {
 
     /// Plain mode: prints the status line when it is due.
     pub fn tick(&mut self, status: impl FnOnce() -> Status) {
-        if let Progress::Plain { last } = self
-            && last.elapsed() >= PLAIN_INTERVAL
+        if let Progress::Plain { last, every } = self
+            && last.elapsed() >= *every
         {
             *last = Instant::now();
             eprintln!("{}", status_line(&status()));

@@ -10,6 +10,9 @@ mod util;
 
 mod cli;
 mod formats;
+mod journal;
 mod output;
+mod reports;
 mod safety;
 mod signals;
+mod supervision;
