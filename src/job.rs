@@ -4,7 +4,7 @@
 //! the grace period; [`FakeRunner`] follows a script in the item text so the
 //! engine is tested without processes.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
@@ -183,7 +183,10 @@ impl ProcessRunner {
 
 impl Runner for ProcessRunner {
     fn run(&self, job: &Job<'_>, cancel: &CancelToken, lines: &mut LineSink<'_>) -> JobResult {
-        let mut cmd = Command::new(&job.spec.program);
+        let mut cmd = match resolved(&job.spec.program) {
+            Some(path) => Command::new(path),
+            None => Command::new(&job.spec.program),
+        };
         cmd.args(&job.spec.args)
             // Own process group: terminal signals do not reach the job, fanout
             // decides what does, and the whole tree can be signalled at once.
@@ -260,6 +263,42 @@ impl Runner for ProcessRunner {
             leaked,
         }
     }
+}
+
+thread_local! {
+    /// Programs already looked up in `PATH` by this worker thread. Per
+    /// thread, so no worker waits for another.
+    static RESOLVED: std::cell::RefCell<std::collections::HashMap<OsString, Option<PathBuf>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The absolute path of a bare program name, looked up in `PATH` once per
+/// worker: the spawn then execs it directly instead of trying every `PATH`
+/// entry for every job. `None` for paths and for names not found (the spawn
+/// then reports the error as usual).
+fn resolved(program: &OsStr) -> Option<PathBuf> {
+    if program.as_bytes().contains(&b'/') || program.is_empty() {
+        return None;
+    }
+    RESOLVED.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(program.to_owned())
+            .or_insert_with(|| find_in_path(program))
+            .clone()
+    })
+}
+
+/// The first executable `PATH` entry named `program`, as `execvp` finds it.
+fn find_in_path(program: &OsStr) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate.is_file()
+                && rustix::fs::access(candidate, rustix::fs::Access::EXEC_OK).is_ok()
+        })
 }
 
 /// Whether the job's process group still has live members after the job
