@@ -180,14 +180,16 @@ fn cancel_interrupts_running_and_skips_the_rest() {
         let texts = ["hang"; 50];
         let cancel = CancelToken::new().unwrap();
         let starts = AtomicU64::new(0);
+        let pulled = AtomicU64::new(0);
+        let pulled_at_cancel = AtomicU64::new(0);
         // Cancel once both workers are running a hanging item.
         let on_event = |e: &Event, c: &CancelToken| {
             if matches!(e, Event::Started { .. }) && starts.fetch_add(1, Ordering::SeqCst) + 1 == 2
             {
+                pulled_at_cancel.store(pulled.load(Ordering::SeqCst), Ordering::SeqCst);
                 c.signal(2);
             }
         };
-        let pulled = AtomicU64::new(0);
         let mut items = dispatches(&texts).into_iter().inspect(|_| {
             pulled.fetch_add(1, Ordering::SeqCst);
         });
@@ -202,12 +204,15 @@ fn cancel_interrupts_running_and_skips_the_rest() {
             .filter(|f| f.outcome == Outcome::NotStarted)
             .count();
         assert_eq!(interrupted, 2, "{kind:?}");
-        assert_eq!(done.len() as u64, pulled.load(Ordering::SeqCst), "{kind:?}");
+        // Every item gets an outcome, the ones never started included.
+        assert_eq!(done.len(), texts.len(), "{kind:?}");
         assert_eq!(interrupted + not_started, done.len());
-        // The input ran ahead of the workers by a bounded window only.
+        // While the workers were busy, the input ran ahead of them by a
+        // bounded window only: 2 running, 2 per worker queued, 1 in hand.
+        let ahead = pulled_at_cancel.load(Ordering::SeqCst);
         assert!(
-            pulled.load(Ordering::SeqCst) <= 2 + 2 * 2 + 2,
-            "{kind:?} pulled too far ahead"
+            ahead <= 2 + 2 * 2 + 1,
+            "{kind:?} pulled {ahead} items ahead"
         );
     }
 }
