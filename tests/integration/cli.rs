@@ -490,6 +490,25 @@ fn fake_runner_summary_counts_each_outcome() {
 }
 
 #[test]
+fn a_panicking_worker_is_an_internal_error_and_the_run_ends_with_2() {
+    // Both engines: the panic is caught, its item reported, nothing new
+    // starts, running items finish, and the run ends instead of hanging.
+    for engine in ["threads", "rayon"] {
+        let sb = Sandbox::new();
+        let run = sb
+            .fanout()
+            .args(["--engine", engine, "-j1", "--debug-fake-runner", "true"])
+            .items(["ok", "panic", "ok", "ok"])
+            .run();
+        run.code(2)
+            .stderr_has("internal error")
+            .stderr_has("fake runner asked to panic")
+            .stderr_has("1 ok")
+            .stderr_has("2 not started");
+    }
+}
+
+#[test]
 fn help_describes_the_options() {
     let run = fanout().arg("--help").run();
     run.code(0)
