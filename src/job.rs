@@ -156,6 +156,9 @@ impl ProcessRunner {
         match self.opts.capture {
             Capture::Files => {
                 let open = || {
+                    if let Some(file) = SPARE.with(|spare| spare.borrow_mut().pop()) {
+                        return Ok(file);
+                    }
                     tempfile::tempfile_in(&self.opts.temp_dir).map_err(|e| {
                         format!(
                             "failed to create a capture file in `{}`: {e}",
@@ -215,7 +218,7 @@ impl Runner for ProcessRunner {
                     outcome: Outcome::SpawnFailed {
                         message: spawn_error(&job.spec.program, &e),
                     },
-                    captured,
+                    captured: drop_empty(captured),
                     leaked: false,
                 };
             }
@@ -348,10 +351,32 @@ fn group_has_live_members(pgid: Pid) -> bool {
     })
 }
 
-/// Closes capture files the job wrote nothing to, so the collector and the
-/// `-k` window do not hold descriptors for empty output.
+thread_local! {
+    /// Empty capture files this worker thread can use again: a job that
+    /// writes nothing costs no file creation after the first.
+    static SPARE: std::cell::RefCell<Vec<File>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most spare capture files a worker keeps.
+const MAX_SPARE: usize = 2;
+
+/// Keeps only capture files the job wrote to, for the collector; empty ones
+/// go back to this worker's spares (still at offset 0: nothing was written),
+/// so neither the collector nor the `-k` window holds them.
 fn drop_empty(captured: Captured) -> Captured {
-    let keep = |file: Option<File>| file.filter(|f| f.metadata().is_ok_and(|m| m.len() > 0));
+    let keep = |file: Option<File>| {
+        let file = file?;
+        if file.metadata().is_ok_and(|m| m.len() > 0) {
+            return Some(file);
+        }
+        SPARE.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < MAX_SPARE {
+                spare.push(file);
+            }
+        });
+        None
+    };
     Captured {
         stdout: keep(captured.stdout),
         stderr: keep(captured.stderr),
