@@ -338,7 +338,12 @@ fn execute(
             let _ = thread::Builder::new()
                 .name("fanout-count".into())
                 .spawn_scoped(scope, move || {
+                    // Only a regular file can be read twice: counting a FIFO
+                    // or a device would steal the items.
                     let Ok(inner) = File::open(path) else { return };
+                    if !inner.metadata().is_ok_and(|m| m.is_file()) {
+                        return;
+                    }
                     if let Ok(total) = input::count_records(StopRead { inner, stop }, format) {
                         let _ = tx.send(Event::Total(total));
                     }
