@@ -453,12 +453,7 @@ impl<'a> Collector<'a> {
         if self.sinks.reports.is_empty() {
             return;
         }
-        let (exit_code, signal) = match outcome {
-            Outcome::Success => (Some(0), None),
-            Outcome::Failed { code } => (Some(*code), None),
-            Outcome::Signaled { signal } => (None, Some(*signal)),
-            _ => (None, None),
-        };
+        let (exit_code, signal) = (outcome.exit_code(), outcome.signal());
         let row = Row {
             seq: finished.item.seq,
             item,

@@ -71,12 +71,7 @@ impl EventWriter {
 
 /// The outcome fields shared by `attempt-finished` and `item-finished`.
 pub fn outcome_fields(outcome: &Outcome) -> Value {
-    let (exit_code, signal) = match outcome {
-        Outcome::Success => (Some(0), None),
-        Outcome::Failed { code } => (Some(*code), None),
-        Outcome::Signaled { signal } => (None, Some(*signal)),
-        _ => (None, None),
-    };
+    let (exit_code, signal) = (outcome.exit_code(), outcome.signal());
     json!({
         "status": outcome.as_static_str(),
         "exit_code": exit_code,

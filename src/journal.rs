@@ -153,12 +153,7 @@ impl Journal {
         if !is_recorded(&finished.outcome) {
             return Ok(());
         }
-        let (exit_code, signal) = match finished.outcome {
-            Outcome::Success => (Some(0), None),
-            Outcome::Failed { code } => (Some(code), None),
-            Outcome::Signaled { signal } => (None, Some(signal)),
-            _ => (None, None),
-        };
+        let (exit_code, signal) = (finished.outcome.exit_code(), finished.outcome.signal());
         let entry = Entry {
             kind: "item".to_owned(),
             key: finished.item.key.clone(),

@@ -60,6 +60,23 @@ impl Outcome {
         )
     }
 
+    /// The exit code, for a job that exited (0 for success).
+    pub fn exit_code(&self) -> Option<i32> {
+        match self {
+            Outcome::Success => Some(0),
+            Outcome::Failed { code } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The signal, for a job killed by one fanout did not send.
+    pub fn signal(&self) -> Option<i32> {
+        match self {
+            Outcome::Signaled { signal } => Some(*signal),
+            _ => None,
+        }
+    }
+
     /// A short stable name, used in summaries and reports.
     pub fn as_static_str(&self) -> &'static str {
         match self {
