@@ -37,7 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('--halt', '--halt', [CompletionResultType]::ParameterName, 'Stop early (GNU parallel syntax): never, or now|soon with ,fail=N ,success=N or ,done=N (N a count or a percentage)')
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'How long a signalled job gets before SIGKILL')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output grouping')
-            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Show progress [WHEN: auto, always, never; bare --progress = always]')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Show progress: --progress (always), or --progress=auto|always|never')
             [CompletionResult]::new('--journal', '--journal', [CompletionResultType]::ParameterName, 'Record every finished item in FILE (JSON lines, appended) [default: a journal in $XDG_STATE_HOME/fanout/journals]')
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Identify items by this template instead of their bytes (e.g. `{id}`)')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write per-item results to FILE: .csv, .jsonl, .json or .xml (JUnit). Repeatable')

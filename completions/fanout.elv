@@ -34,7 +34,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand --halt 'Stop early (GNU parallel syntax): never, or now|soon with ,fail=N ,success=N or ,done=N (N a count or a percentage)'
             cand --grace 'How long a signalled job gets before SIGKILL'
             cand --output 'Output grouping'
-            cand --progress 'Show progress [WHEN: auto, always, never; bare --progress = always]'
+            cand --progress 'Show progress: --progress (always), or --progress=auto|always|never'
             cand --journal 'Record every finished item in FILE (JSON lines, appended) [default: a journal in $XDG_STATE_HOME/fanout/journals]'
             cand --key 'Identify items by this template instead of their bytes (e.g. `{id}`)'
             cand --report 'Write per-item results to FILE: .csv, .jsonl, .json or .xml (JUnit). Repeatable'

@@ -46,7 +46,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -l grace -d 'How long a sign
 complete -c fanout -n "__fish_fanout_needs_command" -l output -d 'Output grouping' -r -f -a "group\t'Each job\'s stdout, then stderr, written whole when it ends'
 line\t'Whole lines, jobs interleaved, as they are written'
 ungroup\t'Raw: jobs write straight to fanout\'s stdout and stderr'"
-complete -c fanout -n "__fish_fanout_needs_command" -l progress -d 'Show progress [WHEN: auto, always, never; bare --progress = always]' -r -f -a "auto\t'Bars when stderr is a terminal, nothing otherwise'
+complete -c fanout -n "__fish_fanout_needs_command" -l progress -d 'Show progress: --progress (always), or --progress=auto|always|never' -r -f -a "auto\t'Bars when stderr is a terminal, nothing otherwise'
 always\t'Always: bars on a terminal, a plain status line otherwise (or under CI=true)'
 never\t'Never'"
 complete -c fanout -n "__fish_fanout_needs_command" -l journal -d 'Record every finished item in FILE (JSON lines, appended) [default: a journal in $XDG_STATE_HOME/fanout/journals]' -r -F

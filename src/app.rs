@@ -22,6 +22,7 @@ use crate::dispatch::{Dispatcher, retry_timer};
 use crate::engine::{self, Work};
 use crate::event::Event;
 use crate::exit;
+use crate::halt::HaltState;
 use crate::input::{self, InputError, Reader};
 use crate::item::{Item, ItemData};
 use crate::job::{Capture, FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions};
@@ -304,6 +305,7 @@ fn execute(
     if let Some(total) = known_total {
         let _ = events_tx.send(Event::Total(total));
     }
+    let halt = config.halt.map(HaltState::new);
     let count_stop = AtomicBool::new(false);
     let (input_tx, input_rx) = bounded::<Item>(64);
     let (retry_handle, retry_timer, retry_rx) = retry_timer();
@@ -314,7 +316,7 @@ fn execute(
                 output,
                 keep_order,
                 tag: config.tag,
-                halt: config.halt,
+                halt: halt.as_ref(),
             },
             sinks,
             cancel,
@@ -373,6 +375,7 @@ fn execute(
             tags: config.tag && output == OutputMode::Line,
             retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
             journal: journal.as_ref(),
+            halt: halt.as_ref(),
         };
         let engine_result = match timer {
             Ok(_) => engine::run(config.engine, jobs, &mut dispatcher, &work),

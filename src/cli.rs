@@ -188,8 +188,15 @@ pub struct OutputArgs {
     #[arg(long)]
     pub tag: bool,
 
-    /// Show progress [WHEN: auto, always, never; bare --progress = always].
-    #[arg(long, value_enum, value_name = "WHEN", num_args = 0..=1, default_missing_value = "always")]
+    /// Show progress: --progress (always), or --progress=auto|always|never.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "always"
+    )]
     pub progress: Option<When>,
 
     /// Never show progress.

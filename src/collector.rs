@@ -17,7 +17,7 @@ use crate::cancel::CancelToken;
 use crate::cli::OutputMode;
 use crate::event::{Event, Finished, Stream};
 use crate::events::{EventWriter, merge, outcome_fields};
-use crate::halt::{HaltPolicy, When};
+use crate::halt::HaltState;
 use crate::journal::timestamp;
 use crate::outcome::{Captured, Outcome};
 use crate::progress::{Progress, Status};
@@ -35,15 +35,16 @@ const LABEL_MAX: usize = 80;
 
 /// Collector settings.
 #[derive(Debug, Clone)]
-pub struct CollectorOptions {
+pub struct CollectorOptions<'a> {
     /// Effective output mode.
     pub output: OutputMode,
     /// Write output in dispatch order.
     pub keep_order: bool,
     /// Prefix output lines with the item and a tab.
     pub tag: bool,
-    /// Stop early when this condition is met.
-    pub halt: Option<HaltPolicy>,
+    /// `--halt`, whose counts the workers keep; the collector gives it the
+    /// total and reports its reason.
+    pub halt: Option<&'a HaltState>,
 }
 
 /// Where finished items are recorded besides the terminal.
@@ -93,7 +94,7 @@ impl std::fmt::Debug for Sinks {
 
 /// The single owner of the terminal during a run.
 pub struct Collector<'a> {
-    opts: CollectorOptions,
+    opts: CollectorOptions<'a>,
     sinks: Sinks,
     cancel: &'a CancelToken,
     progress: Progress,
@@ -119,7 +120,7 @@ pub struct Collector<'a> {
 impl<'a> Collector<'a> {
     /// A collector writing to this process's stdout and stderr.
     pub fn new(
-        opts: CollectorOptions,
+        opts: CollectorOptions<'a>,
         sinks: Sinks,
         cancel: &'a CancelToken,
         progress: Progress,
@@ -179,6 +180,11 @@ impl<'a> Collector<'a> {
         }
         self.flush();
         self.progress.finish();
+        self.report.halt = self
+            .opts
+            .halt
+            .and_then(HaltState::reason)
+            .map(str::to_owned);
         self.report.reports = std::mem::take(&mut self.sinks.reports);
         self.report.events = self.sinks.events.take();
         self.report
@@ -207,6 +213,9 @@ impl<'a> Collector<'a> {
         match event {
             Event::Total(total) => {
                 self.report.total = Some(total);
+                if let Some(halt) = self.opts.halt {
+                    halt.set_total(total);
+                }
                 self.progress.set_total(total);
             }
             Event::Skipped { seq, key } => {
@@ -321,12 +330,6 @@ impl<'a> Collector<'a> {
                 finished.attempts
             ));
         }
-        if let (Some(policy), None) = (&self.opts.halt, &self.report.halt)
-            && let Some(why) = policy.check(&self.report.counts, self.report.total)
-        {
-            self.report.halt = Some(why);
-            self.cancel.halt(policy.when == When::Now);
-        }
         let outcome = &finished.outcome;
         self.running.remove(&finished.ticket);
         self.live_tags.remove(&finished.ticket);
@@ -352,7 +355,7 @@ impl<'a> Collector<'a> {
                     0 | 1 => outcome.describe(),
                     n => format!("{} (after {n} attempts)", outcome.describe()),
                 },
-                command: finished.command.take(),
+                command: finished.command.clone(),
                 stderr_tail,
             };
             self.report.failures.push(note);

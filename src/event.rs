@@ -92,7 +92,7 @@ pub struct Finished {
     pub started_at: SystemTime,
     /// How long it ran.
     pub duration: Duration,
-    /// The command, for failure reports (shell text).
+    /// The command that ran, as shell text (`None` when nothing ran).
     pub command: Option<String>,
     /// How many attempts ran (0 when it never ran).
     pub attempts: u32,

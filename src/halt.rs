@@ -5,6 +5,10 @@
 
 use std::fmt;
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::outcome::Outcome;
 use crate::summary::Counts;
 
 /// How hard a halt stops the run.
@@ -102,19 +106,92 @@ impl HaltPolicy {
     /// Whether the run must halt now, given the counts so far and the total
     /// number of items when known. Returns the reason for the summary.
     pub fn check(&self, counts: &Counts, total: Option<u64>) -> Option<String> {
+        self.check_counts(counts.ok, counts.failures(), total)
+    }
+
+    /// [`HaltPolicy::check`] on bare counts of succeeded and failed items.
+    fn check_counts(&self, ok: u64, failed: u64, total: Option<u64>) -> Option<String> {
+        let done = ok + failed;
         let (n, what) = match self.count {
-            Count::Fail => (counts.failures(), "failed"),
-            Count::Success => (counts.ok, "succeeded"),
-            Count::Done => (counts.done() - counts.interrupted, "done"),
+            Count::Fail => (failed, "failed"),
+            Count::Success => (ok, "succeeded"),
+            Count::Done => (done, "done"),
         };
         let reached = match self.threshold {
             Threshold::Items(limit) => n >= limit,
             Threshold::Percent(p) => {
-                let base = total.unwrap_or(counts.done() - counts.interrupted);
+                let base = total.unwrap_or(done);
                 base > 0 && n as f64 * 100.0 >= p * base as f64
             }
         };
         reached.then(|| format!("{n} {what} (--halt {self})"))
+    }
+}
+
+/// A halt policy with the counts it watches, shared by the workers: the
+/// worker that finishes an item checks the policy before it takes another,
+/// so with `soon` no item starts after the one that met the condition (on
+/// that worker; others may be starting at the same moment).
+#[derive(Debug)]
+pub struct HaltState {
+    policy: HaltPolicy,
+    ok: AtomicU64,
+    failed: AtomicU64,
+    /// The number of items, 0 while unknown.
+    total: AtomicU64,
+    reason: OnceLock<String>,
+}
+
+impl HaltState {
+    /// Watches `policy`.
+    pub fn new(policy: HaltPolicy) -> HaltState {
+        HaltState {
+            policy,
+            ok: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            reason: OnceLock::new(),
+        }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &HaltPolicy {
+        &self.policy
+    }
+
+    /// The number of items became known.
+    pub fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::SeqCst);
+    }
+
+    /// Counts an item's final outcome; returns true when this one met the
+    /// condition (once per run).
+    pub fn record(&self, outcome: &Outcome) -> bool {
+        if outcome.is_success() {
+            self.ok.fetch_add(1, Ordering::SeqCst);
+        } else if outcome.is_failure() {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+        } else {
+            return false;
+        }
+        if self.reason.get().is_some() {
+            return false;
+        }
+        let total = match self.total.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n),
+        };
+        let ok = self.ok.load(Ordering::SeqCst);
+        let failed = self.failed.load(Ordering::SeqCst);
+        match self.policy.check_counts(ok, failed, total) {
+            Some(why) => self.reason.set(why).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Why the run halted, if it did.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.get().map(String::as_str)
     }
 }
 
@@ -187,5 +264,23 @@ mod tests {
         assert!(done.check(&counts, None).is_some());
         let success = HaltPolicy::parse("now,success=7").unwrap().unwrap();
         assert!(success.check(&counts, None).is_none());
+    }
+
+    #[test]
+    fn shared_state_triggers_once() {
+        let state = HaltState::new(HaltPolicy::parse("soon,fail=2").unwrap().unwrap());
+        assert!(!state.record(&Outcome::Failed { code: 1 }));
+        assert!(!state.record(&Outcome::Success));
+        assert!(
+            !state.record(&Outcome::Interrupted),
+            "interrupted items do not count"
+        );
+        assert!(state.record(&Outcome::TimedOut));
+        assert!(!state.record(&Outcome::Failed { code: 1 }), "only once");
+        assert_eq!(state.reason(), Some("2 failed (--halt soon,fail=2)"));
+        let pct = HaltState::new(HaltPolicy::parse("soon,success=50%").unwrap().unwrap());
+        pct.set_total(4);
+        assert!(!pct.record(&Outcome::Success));
+        assert!(pct.record(&Outcome::Success));
     }
 }

@@ -132,9 +132,11 @@ impl Journal {
         };
         let file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)
             .map_err(err)?;
+        cut_torn_tail(&file).map_err(err)?;
         let journal = Journal {
             file,
             path: path.to_owned(),
@@ -180,6 +182,30 @@ impl Journal {
         line.push(b'\n');
         (&self.file).write_all(&line)
     }
+}
+
+/// Removes a torn last line (a `kill -9` mid-write): appending after it
+/// would turn it into a corrupt line in the middle of the journal.
+fn cut_torn_tail(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..usize::try_from(end - start).unwrap_or(0)];
+        file.read_exact_at(chunk, start)?;
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            let keep = start + i as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    // No newline at all: the whole file is one torn line.
+    file.set_len(0)
 }
 
 /// What a journal says about earlier runs.
@@ -490,6 +516,13 @@ mod tests {
         let loaded = load(&path).unwrap();
         assert!(loaded.torn);
         assert!(loaded.skips("k1", false) && !loaded.skips("k2", false));
+        // The next run cuts the torn line off before appending its header.
+        let j = Journal::open(&path, &header()).unwrap();
+        j.record(&finished("k3", Outcome::Success)).unwrap();
+        drop(j);
+        let loaded = load(&path).unwrap();
+        assert!(!loaded.torn);
+        assert!(loaded.skips("k1", false) && loaded.skips("k3", false));
         let mut text = fs::read_to_string(&path).unwrap();
         text.insert_str(0, "garbage\n");
         fs::write(&path, text).unwrap();

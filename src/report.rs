@@ -185,6 +185,12 @@ enum Sink {
         format: ReportFormat,
         out: File,
         spool: BufWriter<File>,
+        /// Where each row's line is in the spool, by seq: rows arrive as
+        /// items finish, the document lists them in input order. 20 bytes
+        /// per row, the rows themselves stay on disk.
+        index: Vec<(u64, u64, u32)>,
+        /// Bytes written to the spool so far.
+        written: u64,
     },
 }
 
@@ -219,6 +225,8 @@ impl Report {
                     format,
                     out: file,
                     spool: BufWriter::new(spool),
+                    index: Vec::new(),
+                    written: 0,
                 }
             }
         };
@@ -232,8 +240,21 @@ impl Report {
                 .serialize(row)
                 .map_err(|e| io_error(&self.path, csv_to_io(e))),
             Sink::Jsonl(out) => write_json_line(out, row).map_err(|e| io_error(&self.path, e)),
-            Sink::Spooled { spool, .. } => {
-                write_json_line(spool, row).map_err(|e| spool_error(&self.path, e))
+            Sink::Spooled {
+                spool,
+                index,
+                written,
+                ..
+            } => {
+                let mut line = Vec::with_capacity(256);
+                write_json_line(&mut line, row).map_err(|e| spool_error(&self.path, e))?;
+                spool
+                    .write_all(&line)
+                    .map_err(|e| spool_error(&self.path, e))?;
+                let len = u32::try_from(line.len()).unwrap_or(u32::MAX);
+                index.push((row.seq, *written, len));
+                *written += line.len() as u64;
+                Ok(())
             }
         }
     }
@@ -244,8 +265,15 @@ impl Report {
         match self.sink {
             Sink::Csv(mut writer) => writer.flush().map_err(|e| io_error(&path, e)),
             Sink::Jsonl(mut out) => out.flush().map_err(|e| io_error(&path, e)),
-            Sink::Spooled { format, out, spool } => {
-                let spool = rewind(spool).map_err(|e| spool_error(&path, e))?;
+            Sink::Spooled {
+                format,
+                out,
+                spool,
+                mut index,
+                ..
+            } => {
+                index.sort_by_key(|&(seq, offset, _)| (seq, offset));
+                let spool = in_order(spool, &index).map_err(|e| spool_error(&path, e))?;
                 let mut out = BufWriter::new(out);
                 if format == ReportFormat::Junit {
                     let report = junit_report(spool, info).map_err(|e| spool_error(&path, e))?;
@@ -295,9 +323,21 @@ fn write_json_line(out: &mut impl Write, row: &Row) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// Flushes the spool and returns a reader positioned at its first row.
-fn rewind(spool: BufWriter<File>) -> io::Result<BufReader<File>> {
-    let mut file = spool.into_inner().map_err(io::IntoInnerError::into_error)?;
+/// Flushes the spool and returns a reader over its rows in `index` order,
+/// copied into a second anonymous file one row at a time.
+fn in_order(spool: BufWriter<File>, index: &[(u64, u64, u32)]) -> io::Result<BufReader<File>> {
+    use std::os::unix::fs::FileExt;
+    let spool = spool.into_inner().map_err(io::IntoInnerError::into_error)?;
+    let mut sorted = BufWriter::new(tempfile::tempfile()?);
+    let mut line = Vec::new();
+    for &(_, offset, len) in index {
+        line.resize(len as usize, 0);
+        spool.read_exact_at(&mut line, offset)?;
+        sorted.write_all(&line)?;
+    }
+    let mut file = sorted
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?;
     file.rewind()?;
     Ok(BufReader::new(file))
 }
@@ -648,6 +688,32 @@ mod tests {
         assert_eq!(doc["summary"]["stopped"], "interrupted by SIGINT");
         let items: Vec<Row> = serde_json::from_value(doc["items"].clone()).unwrap();
         assert_eq!(items, rows);
+    }
+
+    #[test]
+    fn json_and_junit_list_items_in_input_order_whatever_order_they_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = fixture_rows();
+        let mut finished_order = rows.clone();
+        finished_order.reverse();
+        finished_order.swap(0, 2);
+        let json = dir.path().join("r.json");
+        write_report(&json, &finished_order, &info(6));
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let items: Vec<Row> = serde_json::from_value(doc["items"].clone()).unwrap();
+        assert_eq!(items, rows);
+        let xml = dir.path().join("r.xml");
+        write_report(&xml, &finished_order, &info(6));
+        let text = std::fs::read_to_string(&xml).unwrap();
+        let names: Vec<usize> = rows
+            .iter()
+            .map(|r| text.find(&format!("name=\"#{} ", r.seq)).unwrap())
+            .collect();
+        assert!(
+            names.windows(2).all(|w| w[0] < w[1]),
+            "testcases in seq order"
+        );
     }
 
     #[test]

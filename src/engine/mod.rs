@@ -16,6 +16,7 @@ use crossbeam_channel::Sender;
 use crate::cancel::CancelToken;
 use crate::dispatch::RetryHandle;
 use crate::event::{Event, Finished, Stamp};
+use crate::halt::{HaltState, When};
 use crate::item::{Item, ItemData};
 use crate::job::{Job, Runner};
 use crate::journal::Journal;
@@ -64,6 +65,9 @@ pub struct Work<'a> {
     /// The journal: each worker records its finished items itself, before
     /// taking another, so a crash repeats at most one item per worker.
     pub journal: Option<&'a Journal>,
+    /// `--halt`: checked by the worker that finished an item, before it
+    /// takes another.
+    pub halt: Option<&'a HaltState>,
 }
 
 /// Longest item label sent for progress lines.
@@ -176,7 +180,7 @@ impl Work<'_> {
             );
             return;
         }
-        let command = (!outcome.is_success()).then(|| spec.display());
+        let command = Some(spec.display());
         self.finish(Finished {
             ticket,
             item,
@@ -192,6 +196,11 @@ impl Work<'_> {
     }
 
     fn finish(&self, finished: Finished) {
+        if let Some(halt) = self.halt
+            && halt.record(&finished.outcome)
+        {
+            self.cancel.halt(halt.policy().when == When::Now);
+        }
         if let Some(journal) = self.journal
             && let Err(e) = journal.record(&finished)
         {

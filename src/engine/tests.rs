@@ -67,6 +67,7 @@ fn run_items(
             tags: false,
             retry: None,
             journal: None,
+            halt: None,
         };
         run(kind, jobs, items, &work).unwrap();
         drop(work);
