@@ -12,24 +12,24 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::CommandFactory;
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::bounded;
 
 use crate::cancel::{CancelToken, CancellableRead, StopReason};
 use crate::cli::{Args, OutputMode, Sub};
 use crate::collector::{Collector, CollectorOptions, CollectorReport, Sinks};
 use crate::config::{Config, ProgressMode, Source};
-use crate::dispatch::{Dispatcher, retry_timer};
+use crate::dispatch::{self, InputEnd, Reading, retry_timer};
 use crate::engine::{self, Work};
 use crate::event::Event;
 use crate::exit;
 use crate::halt::HaltState;
-use crate::input::{self, InputError, Reader};
-use crate::item::{Item, ItemData};
+use crate::input::{self, Reader};
+use crate::item::ItemData;
 use crate::job::{Capture, FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions};
 use crate::journal;
 use crate::progress::Progress;
 use crate::report::RunInfo;
-use crate::resume::{self, Gate, Records};
+use crate::resume::{self, Records};
 use crate::signal::{self, SignalKind};
 use crate::summary::Summary;
 use crate::template::{Schema, Template};
@@ -307,9 +307,10 @@ fn execute(
     }
     let halt = config.halt.map(HaltState::new);
     let count_stop = AtomicBool::new(false);
-    let (input_tx, input_rx) = bounded::<Item>(64);
     let (retry_handle, retry_timer, retry_rx) = retry_timer();
     let retries = config.retry.is_some();
+    // The reader runs ahead of the workers by this channel only.
+    let (intake, feed) = dispatch::feed((jobs * 2).max(64), retries.then_some(retry_rx));
     let outcome = thread::scope(|scope| {
         let collector = Collector::new(
             CollectorOptions {
@@ -326,13 +327,16 @@ fn execute(
         let collector = thread::Builder::new()
             .name("fanout-collector".into())
             .spawn_scoped(scope, move || collector.run(events_rx));
-        // The reader runs ahead of the dispatcher by the input channel only.
-        let skipped_tx = events_tx.clone();
+        let reading = Reading {
+            cancel,
+            gate,
+            events: events_tx.clone(),
+            window: window_tx,
+            timer: retries.then(|| retry_handle.clone()),
+        };
         let reading = thread::Builder::new()
             .name("fanout-reader".into())
-            .spawn_scoped(scope, move || {
-                read_input(reader, gate, &input_tx, &skipped_tx, cancel)
-            });
+            .spawn_scoped(scope, move || reading.run(reader, intake));
         if let (Source::File(path), true) = (&config.source, count_total) {
             let tx = events_tx.clone();
             let stop = &count_stop;
@@ -360,12 +364,6 @@ fn execute(
             drop(retry_timer);
             Ok(None)
         };
-        let mut dispatcher = Dispatcher::new(
-            cancel,
-            input_rx,
-            retries.then_some((retry_rx, &retry_handle)),
-            window_tx,
-        );
         let work = Work {
             template,
             runner: runner.as_ref(),
@@ -378,11 +376,12 @@ fn execute(
             halt: halt.as_ref(),
         };
         let engine_result = match timer {
-            Ok(_) => engine::run(config.engine, jobs, &mut dispatcher, &work),
+            Ok(_) => engine::run(config.engine, jobs, &feed, &work),
             Err(e) => Err(anyhow::Error::from(e).context("failed to start the retry timer")),
         };
         drop(work);
-        drop(dispatcher);
+        // Unblocks a reader still sending (the engine stopped taking items).
+        drop(feed);
         drop(retry_handle);
         count_stop.store(true, Ordering::Relaxed);
         let input_end = reading.map_err(anyhow::Error::from).and_then(|h| {
@@ -520,64 +519,6 @@ fn execute(
         eprint!("{}", summary.render());
     }
     Ok(exit)
-}
-
-/// How the reader thread ended.
-struct InputEnd {
-    /// The whole input was read.
-    exhausted: bool,
-    /// A run-fatal read error.
-    error: Option<InputError>,
-}
-
-/// The reader thread: streams items into the dispatcher's input channel
-/// until the input ends, the run stops, or reading fails.
-fn read_input(
-    reader: Reader,
-    mut gate: Gate,
-    tx: &Sender<Item>,
-    events: &Sender<Event>,
-    cancel: &CancelToken,
-) -> InputEnd {
-    for item in reader {
-        if cancel.is_stopping() {
-            return InputEnd {
-                exhausted: false,
-                error: None,
-            };
-        }
-        match item {
-            Ok(mut item) => {
-                if !gate.admit(&mut item) {
-                    // Finished in an earlier run (`--resume`).
-                    let _ = events.send(Event::Skipped {
-                        seq: item.seq,
-                        key: std::mem::take(&mut item.key),
-                    });
-                    continue;
-                }
-                if tx.send(item).is_err() {
-                    // The dispatcher stopped taking items: the run is stopping.
-                    return InputEnd {
-                        exhausted: false,
-                        error: None,
-                    };
-                }
-            }
-            Err(error) => {
-                cancel.fatal(false);
-                return InputEnd {
-                    exhausted: false,
-                    error: Some(error),
-                };
-            }
-        }
-    }
-    // A cancelled read also ends the input: that is not its end.
-    InputEnd {
-        exhausted: !cancel.is_stopping(),
-        error: None,
-    }
 }
 
 /// An error and its causes, `: `-separated, as anyhow's `{:#}` prints them.

@@ -1,19 +1,25 @@
-//! The dispatcher: between the input reader and the engine. It numbers items
-//! in dispatch order, stops taking new ones when the run is stopping, holds
-//! back while the `-k` reorder window is full, and merges in items whose
-//! retry is due. The retry timer ([`RetryTimer`]) keeps waiting items off
-//! the workers: a failed attempt is handed to it, and it hands the item back
+//! Dispatch: from the input to the workers. The reader thread ([`Reading`])
+//! is the dispatcher: it numbers items in dispatch order, skips what an
+//! earlier run finished, stops taking new ones when the run is stopping, and
+//! holds back while the `-k` reorder window is full. Workers take items
+//! straight from its bounded channel through a [`Feed`], which merges in
+//! items whose retry is due. The retry timer ([`RetryTimer`]) keeps waiting
+//! items off the workers: a failed attempt is handed to it, and it hands the item back
 //! here when its delay has passed (at once when the run is stopping).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, unbounded};
+use crossbeam_channel::{
+    Receiver, RecvTimeoutError, Select, SendTimeoutError, Sender, TrySendError, bounded, unbounded,
+};
 
 use crate::cancel::CancelToken;
 use crate::engine::Dispatch;
-use crate::item::Item;
+use crate::event::Event;
+use crate::input::{InputError, Reader};
+use crate::resume::Gate;
 
 /// How often blocked loops look at the stop flag when nothing wakes them.
 const CHECK_EVERY: Duration = Duration::from_millis(100);
@@ -48,6 +54,12 @@ impl RetryHandle {
         // The timer outlives every worker; a send cannot fail before the
         // engine is done.
         let _ = self.tx.send(RetryMsg::Schedule(due, dispatch));
+    }
+
+    /// The reader is done: no fresh item will come.
+    pub fn input_done(&self) {
+        self.outstanding.input_done.store(true, Ordering::SeqCst);
+        let _ = self.tx.send(RetryMsg::Wake);
     }
 
     /// An item reached its final outcome.
@@ -128,128 +140,217 @@ impl RetryTimer {
     }
 }
 
-/// How the input ended, as the dispatcher saw it.
-#[derive(Debug, Default)]
+/// The workers' side of dispatch: items in dispatch order from the reader,
+/// merged with retries that are due. Shared by every worker (the channels are
+/// multi-consumer); no lock is involved.
+pub struct Feed {
+    input: Receiver<Dispatch>,
+    retries: Option<Receiver<Dispatch>>,
+    /// Rung when the input channel is half empty, so the reader refills it in
+    /// one go instead of waking for every item taken.
+    doorbell: Sender<()>,
+    low_water: usize,
+}
+
+/// The reader's side of dispatch.
+pub struct Intake {
+    tx: Sender<Dispatch>,
+    doorbell: Receiver<()>,
+}
+
+impl Intake {
+    /// Hands one item to the workers, waiting for room; false if they are
+    /// gone. (The reader uses the doorbell instead; this is for tests and
+    /// simple feeders.)
+    pub fn push(&self, dispatch: Dispatch) -> bool {
+        self.tx.send(dispatch).is_ok()
+    }
+}
+
+/// A feed whose input channel holds `capacity` items, with its intake.
+pub fn feed(capacity: usize, retries: Option<Receiver<Dispatch>>) -> (Intake, Feed) {
+    let (tx, rx) = bounded(capacity);
+    let (ring, doorbell) = bounded(1);
+    (
+        Intake { tx, doorbell },
+        Feed {
+            input: rx,
+            retries,
+            doorbell: ring,
+            low_water: capacity / 2,
+        },
+    )
+}
+
+impl Feed {
+    /// The next item for a worker; `None` once the input is done and no retry
+    /// can come any more.
+    pub fn next(&self) -> Option<Dispatch> {
+        let Some(retries) = &self.retries else {
+            let dispatch = self.input.recv().ok()?;
+            self.took();
+            return Some(dispatch);
+        };
+        let mut input_open = true;
+        loop {
+            // A retry that is due goes first: it has waited already.
+            if let Ok(dispatch) = retries.try_recv() {
+                return Some(dispatch);
+            }
+            let mut select = Select::new();
+            let input_op = input_open.then(|| select.recv(&self.input));
+            let retry_op = select.recv(retries);
+            let op = select.select();
+            if Some(op.index()) == input_op {
+                match op.recv(&self.input) {
+                    Ok(dispatch) => {
+                        self.took();
+                        return Some(dispatch);
+                    }
+                    Err(_) => input_open = false,
+                }
+            } else if op.index() == retry_op {
+                match op.recv(retries) {
+                    Ok(dispatch) => return Some(dispatch),
+                    // The timer is done: nothing waits, and the input is done
+                    // (the timer ends only after it).
+                    Err(_) if !input_open => return None,
+                    Err(_) => {
+                        let dispatch = self.input.recv().ok()?;
+                        self.took();
+                        return Some(dispatch);
+                    }
+                }
+            }
+        }
+    }
+
+    fn took(&self) {
+        if self.input.len() <= self.low_water {
+            let _ = self.doorbell.try_send(());
+        }
+    }
+}
+
+/// How the input ended, as the reader saw it.
+#[derive(Debug)]
 pub struct InputEnd {
     /// The whole input was read.
     pub exhausted: bool,
+    /// A run-fatal read error.
+    pub error: Option<InputError>,
 }
 
-/// Hands items to the engine in dispatch order. An iterator, so both engines
-/// consume it the same way.
-pub struct Dispatcher<'a> {
-    cancel: &'a CancelToken,
-    input: Option<Receiver<Item>>,
-    retries: Option<Receiver<Dispatch>>,
-    timer: Option<RetryHandle>,
-    window: Option<Sender<()>>,
-    /// A fresh item waiting for room in the window.
-    pending: Option<Item>,
-    next_ticket: u64,
+/// Everything the reader needs to turn input into dispatched items.
+pub struct Reading<'a> {
+    /// The run's cancellation state.
+    pub cancel: &'a CancelToken,
+    /// Gives items their keys and skips what an earlier run finished.
+    pub gate: Gate,
+    /// Where skipped items are reported.
+    pub events: Sender<Event>,
+    /// `-k`: one permit per item in the reorder window.
+    pub window: Option<Sender<()>>,
+    /// Retries: the timer is told how many items are out and when the
+    /// input is done.
+    pub timer: Option<RetryHandle>,
 }
 
-impl<'a> Dispatcher<'a> {
-    /// A dispatcher over items from `input`, merging due retries from
-    /// `retries` (with the timer's `handle`), and holding one permit of
-    /// `window` per fresh item.
-    pub fn new(
-        cancel: &'a CancelToken,
-        input: Receiver<Item>,
-        retries: Option<(Receiver<Dispatch>, &RetryHandle)>,
-        window: Option<Sender<()>>,
-    ) -> Dispatcher<'a> {
-        let (retries, timer) = match retries {
-            Some((rx, handle)) => (Some(rx), Some(handle.clone())),
-            None => (None, None),
-        };
-        Dispatcher {
-            cancel,
-            input: Some(input),
-            retries,
-            timer,
-            window,
-            pending: None,
-            next_ticket: 0,
-        }
-    }
-
-    fn fresh(&mut self, item: Item) -> Dispatch {
+impl Reading<'_> {
+    /// Reads, numbers and dispatches every item until the input ends, the
+    /// run stops, or reading fails. Runs on its own thread: it is the
+    /// dispatcher, and it is the only thread that reads the input.
+    pub fn run(mut self, reader: Reader, intake: Intake) -> InputEnd {
+        let end = self.pump(reader, &intake);
         if let Some(timer) = &self.timer {
-            timer.outstanding.count.fetch_add(1, Ordering::SeqCst);
+            timer.input_done();
         }
-        let ticket = self.next_ticket;
-        self.next_ticket += 1;
-        Dispatch {
-            ticket,
-            item,
-            attempts: 0,
-            last: None,
-        }
+        end
     }
 
-    fn close_input(&mut self) {
-        self.input = None;
-        if let Some(timer) = &self.timer {
-            timer.outstanding.input_done.store(true, Ordering::SeqCst);
-            let _ = timer.tx.send(RetryMsg::Wake);
-        }
-    }
-}
-
-impl Iterator for Dispatcher<'_> {
-    type Item = Dispatch;
-
-    fn next(&mut self) -> Option<Dispatch> {
-        loop {
-            if self.cancel.is_stopping() && self.input.is_some() {
-                // Items already read never run, but each still gets its
-                // outcome (not started). The reader stops at the flag, so
-                // the channel ends soon.
-                if let Some(item) = self.pending.take() {
-                    return Some(self.fresh(item));
-                }
-                match self.input.as_ref().map(Receiver::recv) {
-                    Some(Ok(item)) => return Some(self.fresh(item)),
-                    _ => self.close_input(),
-                }
+    fn pump(&mut self, reader: Reader, intake: &Intake) -> InputEnd {
+        let mut ticket = 0u64;
+        for item in reader {
+            if self.cancel.is_stopping() {
+                return InputEnd {
+                    exhausted: false,
+                    error: None,
+                };
             }
-            if self.input.is_none() && self.retries.is_none() {
-                return None;
-            }
-            let mut select = Select::new();
-            let retry_op = self.retries.as_ref().map(|rx| select.recv(rx));
-            let input_op = match (&self.input, &self.pending) {
-                (Some(rx), None) => Some(select.recv(rx)),
-                _ => None,
+            let mut item = match item {
+                Ok(item) => item,
+                Err(error) => {
+                    self.cancel.fatal(false);
+                    return InputEnd {
+                        exhausted: false,
+                        error: Some(error),
+                    };
+                }
             };
-            let window_op = match (&self.window, &self.pending) {
-                (Some(tx), Some(_)) => Some(select.send(tx)),
-                _ => None,
-            };
-            let Ok(op) = select.select_timeout(CHECK_EVERY) else {
+            if !self.gate.admit(&mut item) {
+                // Finished in an earlier run (`--resume`).
+                let _ = self.events.send(Event::Skipped {
+                    seq: item.seq,
+                    key: std::mem::take(&mut item.key),
+                });
                 continue;
+            }
+            self.acquire_window();
+            if let Some(timer) = &self.timer {
+                timer.outstanding.count.fetch_add(1, Ordering::SeqCst);
+            }
+            let dispatch = Dispatch {
+                ticket,
+                item,
+                attempts: 0,
+                last: None,
             };
-            let index = op.index();
-            if Some(index) == retry_op {
-                match self.retries.as_ref().map(|rx| op.recv(rx)) {
-                    Some(Ok(dispatch)) => return Some(dispatch),
-                    _ => self.retries = None,
-                }
-            } else if Some(index) == input_op {
-                match self.input.as_ref().map(|rx| op.recv(rx)) {
-                    Some(Ok(item)) if self.window.is_none() => return Some(self.fresh(item)),
-                    Some(Ok(item)) => self.pending = Some(item),
-                    _ => self.close_input(),
-                }
-            } else if Some(index) == window_op {
-                let sent = self.window.as_ref().map(|tx| op.send(tx, ()));
-                if let Some(Err(_)) = sent {
-                    // The collector is gone: no more ordering to keep.
-                    self.window = None;
-                }
-                let item = self.pending.take()?;
-                return Some(self.fresh(item));
+            ticket += 1;
+            if !send(intake, dispatch, self.cancel) {
+                return InputEnd {
+                    exhausted: false,
+                    error: None,
+                };
             }
         }
+        // A cancelled read also ends the input: that is not its end.
+        InputEnd {
+            exhausted: !self.cancel.is_stopping(),
+            error: None,
+        }
+    }
+
+    /// Waits for room in the `-k` window. Gives up when the run is stopping:
+    /// the item then never runs, and still gets its outcome (not started)
+    /// from the worker that takes it.
+    fn acquire_window(&self) {
+        let Some(window) = &self.window else {
+            return;
+        };
+        loop {
+            match window.send_timeout((), CHECK_EVERY) {
+                Ok(()) | Err(SendTimeoutError::Disconnected(())) => return,
+                Err(SendTimeoutError::Timeout(())) if self.cancel.is_stopping() => return,
+                Err(SendTimeoutError::Timeout(())) => {}
+            }
+        }
+    }
+}
+
+/// Hands one item to the workers. When the channel is full, sleeps until
+/// the workers have drained half of it (the doorbell), so the reader wakes
+/// once per half channel, not once per item. False if the workers are gone.
+fn send(intake: &Intake, mut dispatch: Dispatch, cancel: &CancelToken) -> bool {
+    loop {
+        match intake.tx.try_send(dispatch) {
+            Ok(()) => return true,
+            Err(TrySendError::Disconnected(_)) => return false,
+            Err(TrySendError::Full(back)) => dispatch = back,
+        }
+        if cancel.is_stopping() {
+            // Workers are draining the channel: wait for room plainly.
+            return intake.tx.send(dispatch).is_ok();
+        }
+        let _ = intake.doorbell.recv_timeout(CHECK_EVERY);
     }
 }

@@ -1,22 +1,20 @@
 //! The rayon backend: a pool of `jobs` rayon threads, joined when the run ends
-//! (`build_scoped`). The dispatcher spawns one task per item into a scope, at
-//! most 2 per thread in flight so the input never runs further ahead than
-//! with the threads backend. `{%}` is the rayon thread index plus one.
+//! (`build_scoped`). The calling thread takes items from the [`Feed`] and
+//! spawns one task per item into a scope, one per thread in flight, so the
+//! input never runs further ahead than with the threads backend. `{%}` is the rayon thread index plus one.
 
 use anyhow::Context;
 use crossbeam_channel::bounded;
 
-use super::{Dispatch, Work};
+use super::Work;
+use crate::dispatch::Feed;
 
-/// Runs every item from `items` on a scoped rayon pool of `jobs` threads.
-pub fn run(
-    jobs: usize,
-    items: &mut dyn Iterator<Item = Dispatch>,
-    work: &Work<'_>,
-) -> anyhow::Result<()> {
-    // A permit channel: the dispatcher sends one per task and blocks when
-    // 2 * jobs are in flight; each task takes one back when done.
-    let (permit_tx, permit_rx) = bounded::<()>(jobs * 2);
+/// Runs every item from `feed` on a scoped rayon pool of `jobs` threads.
+pub fn run(jobs: usize, feed: &Feed, work: &Work<'_>) -> anyhow::Result<()> {
+    // A permit channel: the dispatcher sends one per task and blocks while
+    // every thread is busy; each task takes one back when done. Items wait
+    // in the feed, as with the threads backend, not in rayon's queue.
+    let (permit_tx, permit_rx) = bounded::<()>(jobs);
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("fanout-rayon-{}", i + 1))
@@ -24,9 +22,9 @@ pub fn run(
             |thread| thread.run(),
             |pool| {
                 pool.in_place_scope_fifo(|scope| {
-                    for dispatch in items {
+                    while let Some(dispatch) = feed.next() {
                         if work.cancel.is_stopping() {
-                            // Pulled but never to run: it still gets its outcome.
+                            // Taken but never to run: it still gets its outcome.
                             work.execute(dispatch, 0);
                             continue;
                         }

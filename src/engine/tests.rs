@@ -37,18 +37,22 @@ fn dispatches(texts: &[&str]) -> Vec<Dispatch> {
         .collect()
 }
 
-/// Runs `texts` through `kind` and returns every event, in arrival order.
-/// `on_event` sees each event as it arrives (to cancel mid-run).
+/// Runs `items` through `kind` and returns every event, in arrival order.
+/// A feeder thread hands the items over through a feed of capacity 4,
+/// counting them in `pulled`; `on_event` sees each event as it arrives (to
+/// cancel mid-run).
 fn run_items(
     kind: EngineKind,
     jobs: usize,
-    items: &mut dyn Iterator<Item = Dispatch>,
+    items: Vec<Dispatch>,
+    pulled: &AtomicU64,
     cancel: &CancelToken,
     on_event: &(dyn Fn(&Event, &CancelToken) + Sync),
 ) -> Vec<Event> {
     let template = template();
     let runner = FakeRunner;
     let (tx, rx) = unbounded();
+    let (intake, feed) = crate::dispatch::feed(4, None);
     thread::scope(|scope| {
         let collect = scope.spawn(|| {
             let mut events = Vec::new();
@@ -57,6 +61,14 @@ fn run_items(
                 events.push(event);
             }
             events
+        });
+        scope.spawn(move || {
+            for dispatch in items {
+                pulled.fetch_add(1, Ordering::SeqCst);
+                if !intake.push(dispatch) {
+                    break;
+                }
+            }
         });
         let work = Work {
             template: &template,
@@ -69,7 +81,7 @@ fn run_items(
             journal: None,
             halt: None,
         };
-        run(kind, jobs, items, &work).unwrap();
+        run(kind, jobs, &feed, &work).unwrap();
         drop(work);
         collect.join().unwrap()
     })
@@ -120,7 +132,8 @@ fn every_item_gets_one_outcome() {
         let events = run_items(
             kind,
             3,
-            &mut dispatches(&texts).into_iter(),
+            dispatches(&texts),
+            &AtomicU64::new(0),
             &cancel,
             &|_, _| {},
         );
@@ -157,7 +170,7 @@ fn bad_records_fail_without_running() {
         let mut items = dispatches(&["ok", "ok"]);
         items[1].item.data = ItemData::Bad("`x.csv` line 3: expected 2 fields, found 1".into());
         let cancel = CancelToken::new().unwrap();
-        let events = run_items(kind, 2, &mut items.into_iter(), &cancel, &|_, _| {});
+        let events = run_items(kind, 2, items, &AtomicU64::new(0), &cancel, &|_, _| {});
         check_invariants(&events, 2, 2);
         let bad = finished(&events)
             .into_iter()
@@ -191,10 +204,7 @@ fn cancel_interrupts_running_and_skips_the_rest() {
                 c.signal(2);
             }
         };
-        let mut items = dispatches(&texts).into_iter().inspect(|_| {
-            pulled.fetch_add(1, Ordering::SeqCst);
-        });
-        let events = run_items(kind, 2, &mut items, &cancel, &on_event);
+        let events = run_items(kind, 2, dispatches(&texts), &pulled, &cancel, &on_event);
         let done = finished(&events);
         let interrupted = done
             .iter()
@@ -209,12 +219,10 @@ fn cancel_interrupts_running_and_skips_the_rest() {
         assert_eq!(done.len(), texts.len(), "{kind:?}");
         assert_eq!(interrupted + not_started, done.len());
         // While the workers were busy, the input ran ahead of them by a
-        // bounded window only: 2 running, 2 per worker queued, 1 in hand.
+        // bounded window only: 2 running, 4 in the feed, one in the
+        // feeder's hand and (rayon) one in the dispatching thread's.
         let ahead = pulled_at_cancel.load(Ordering::SeqCst);
-        assert!(
-            ahead <= 2 + 2 * 2 + 1,
-            "{kind:?} pulled {ahead} items ahead"
-        );
+        assert!(ahead <= 2 + 4 + 2, "{kind:?} pulled {ahead} items ahead");
     }
 }
 
@@ -226,7 +234,8 @@ fn a_panicking_job_is_an_internal_error_and_drains_the_run() {
         let events = run_items(
             kind,
             1,
-            &mut dispatches(&texts).into_iter(),
+            dispatches(&texts),
+            &AtomicU64::new(0),
             &cancel,
             &|_, _| {},
         );
@@ -252,7 +261,8 @@ fn slots_stay_within_jobs_and_all_are_used() {
         let events = run_items(
             kind,
             4,
-            &mut dispatches(&texts).into_iter(),
+            dispatches(&texts),
+            &AtomicU64::new(0),
             &cancel,
             &|_, _| {},
         );
