@@ -24,6 +24,10 @@ use crate::progress::{Progress, Status};
 use crate::report::{Report, Row};
 use crate::summary::{Counts, FailureNote, SHOWN_FAILURES, format_duration};
 
+/// Captured output larger than this is copied by the kernel, not through
+/// the stdout buffer (smaller ones are batched with other jobs' output).
+const KERNEL_COPY_FROM: u64 = 64 * 1024;
+
 /// How much of a failed job's stderr is read for its tail.
 const TAIL_BYTES: u64 = 4096;
 /// How many stderr lines a failure note keeps.
@@ -524,11 +528,11 @@ impl<'a> Collector<'a> {
     fn write_file(&mut self, stream: Stream, file: &File, tag: Option<&[u8]>) {
         let stream = self.route(stream);
         // An empty capture costs one fstat, not a copy.
-        match file.metadata() {
+        let len = match file.metadata() {
             Ok(meta) if meta.len() == 0 => return,
-            Ok(_) => {}
+            Ok(meta) => meta.len(),
             Err(e) => return self.output_failed(stream, e),
-        }
+        };
         let mut file = file;
         if let Err(e) = file.rewind() {
             return self.output_failed(stream, e);
@@ -538,7 +542,20 @@ impl<'a> Collector<'a> {
                 return;
             }
             let out = &mut self.out;
-            self.progress.suspend(|| copy_tagged(file, out, tag))
+            if tag.is_none() && len > KERNEL_COPY_FROM {
+                // Large output: let the kernel move it (copy_file_range,
+                // splice or sendfile), never through our memory.
+                self.progress.suspend(|| {
+                    out.flush()?;
+                    io::copy(&mut file, &mut io::stdout().lock()).map(drop)
+                })
+            } else {
+                self.progress.suspend(|| copy_tagged(file, out, tag))
+            }
+        } else if tag.is_none() {
+            let _ = self.out.flush();
+            self.progress
+                .suspend(|| io::copy(&mut file, &mut io::stderr().lock()).map(drop))
         } else {
             // Keep stdout and stderr of fanout in the order jobs wrote them.
             let _ = self.out.flush();
