@@ -169,6 +169,9 @@ fn dry_run(
             break;
         }
         let item = item?;
+        if config.shard.is_some_and(|shard| !shard.contains(item.seq)) {
+            continue;
+        }
         let slot = ((item.seq - 1) % config.jobs as u64) as usize + 1;
         let rendered = match &item.data {
             ItemData::Bad(message) => Err(message.clone()),
@@ -281,8 +284,9 @@ fn execute(
             Arc::clone(table),
         ))
     };
+    let in_shard = |total: u64| config.shard.map_or(total, |shard| shard.size_of(total));
     let known_total = match &config.source {
-        Source::Args(items) => Some(items.len() as u64),
+        Source::Args(items) => Some(in_shard(items.len() as u64)),
         _ => None,
     };
     let progress = match config.progress {
@@ -333,6 +337,7 @@ fn execute(
             events: events_tx.clone(),
             window: window_tx,
             timer: retries.then(|| retry_handle.clone()),
+            shard: config.shard,
         };
         let reading = thread::Builder::new()
             .name("fanout-reader".into())
@@ -351,7 +356,7 @@ fn execute(
                         return;
                     }
                     if let Ok(total) = input::count_records(StopRead { inner, stop }, format) {
-                        let _ = tx.send(Event::Total(total));
+                        let _ = tx.send(Event::Total(in_shard(total)));
                     }
                 });
         }

@@ -145,6 +145,11 @@ pub struct ExecArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Run only shard K of N: the items at input positions K, K+N, K+2N...
+    /// (for Slurm arrays and CI matrices).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+
     /// Testing aid: run items with the scripted fake runner, spawning nothing.
     #[arg(long, hide = true)]
     pub debug_fake_runner: bool,

@@ -16,6 +16,7 @@ use crossbeam_channel::{
 };
 
 use crate::cancel::CancelToken;
+use crate::config::Shard;
 use crate::engine::Dispatch;
 use crate::event::Event;
 use crate::input::{InputError, Reader};
@@ -254,6 +255,8 @@ pub struct Reading<'a> {
     /// Retries: the timer is told how many items are out and when the
     /// input is done.
     pub timer: Option<RetryHandle>,
+    /// `--shard`: only these items are dispatched.
+    pub shard: Option<Shard>,
 }
 
 impl Reading<'_> {
@@ -287,7 +290,13 @@ impl Reading<'_> {
                     };
                 }
             };
-            if !self.gate.admit(&mut item) {
+            // Keys are numbered over the whole input, so every shard agrees
+            // on them; then the items of other shards are passed over.
+            let admitted = self.gate.admit(&mut item);
+            if self.shard.is_some_and(|shard| !shard.contains(item.seq)) {
+                continue;
+            }
+            if !admitted {
                 // Finished in an earlier run (`--resume`).
                 let _ = self.events.send(Event::Skipped {
                     seq: item.seq,

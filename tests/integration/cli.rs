@@ -509,6 +509,38 @@ fn a_panicking_worker_is_an_internal_error_and_the_run_ends_with_2() {
 }
 
 #[test]
+fn shards_split_the_items_and_together_run_each_once() {
+    let items: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let sb = Sandbox::new();
+        let run = sb
+            .fanout()
+            .args(["-k", "--shard", &format!("{k}/3"), "echo"])
+            .items(items.iter().map(String::as_str))
+            .run();
+        run.code(0);
+        let out: Vec<u64> = String::from_utf8_lossy(&run.stdout)
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert!(
+            out.iter().all(|i| (i - 1) % 3 == k - 1),
+            "shard {k}/3 ran {out:?}"
+        );
+        seen.extend(out);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=10).collect::<Vec<u64>>());
+    let sb = Sandbox::new();
+    sb.fanout()
+        .args(["--shard", "4/3", "echo"])
+        .items(["a"])
+        .run()
+        .code(2);
+}
+
+#[test]
 fn help_describes_the_options() {
     let run = fanout().arg("--help").run();
     run.code(0)
