@@ -2,15 +2,19 @@
 //! fanout: a parallel batch processor.
 //!
 //! Items flow in one direction. The [`input`] reader turns a file, stdin or
-//! `:::` arguments into [`item::Item`]s, streaming. The dispatcher (in
-//! [`engine`]) hands them to N workers through a bounded channel, stopping when
-//! the [`cancel::CancelToken`] says so. Each worker renders the
-//! [`template::Template`] for its item and runs it through a [`job::Runner`],
-//! which returns an [`outcome::Outcome`]: per-item failure is data. Every
-//! outcome travels as an [`event::Event`] through one result channel to the
-//! [`collector`], the single thread that owns stdout, stderr, progress and the
-//! summary. [`app`] wires these together; `main` only maps the result to an
-//! exit code.
+//! `:::` arguments into [`item::Item`]s, streaming, on its own thread, which
+//! is also the dispatcher ([`dispatch`]): it numbers items, skips what an
+//! earlier run finished ([`resume`], [`journal`]), honours `--shard`, the
+//! `-k` window and the stop flag, and hands items to the workers through a
+//! bounded channel. The [`engine`]'s workers (explicit threads, or a rayon
+//! pool) render the [`template::Template`] for each item and run it through
+//! a [`job::Runner`], which returns an [`outcome::Outcome`]: per-item failure
+//! is data. Each worker journals its finished item, then sends it as an
+//! [`event::Event`] through one result channel to the [`collector`], the
+//! single thread that owns stdout, stderr, progress, reports, the event
+//! stream and the summary. Cancellation ([`cancel`]) is a value the signal
+//! handlers ([`signal`]) advance. [`app`] wires these together; `main` only
+//! maps the result to an exit code.
 
 pub mod app;
 pub mod cancel;
