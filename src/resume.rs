@@ -97,7 +97,13 @@ pub fn prepare(
                     )
                 })?,
         };
-        let found = journal::load(&path)?;
+        // As GNU parallel's --resume with a missing --joblog: nothing has
+        // finished yet, so everything runs (and the journal is created).
+        let found = if matches!(&config.journal, JournalChoice::File(p) if !p.exists()) {
+            Loaded::default()
+        } else {
+            journal::load(&path)?
+        };
         if let Some(header) = &found.header {
             if header.command != command && !config.force {
                 bail!(
