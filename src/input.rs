@@ -208,6 +208,7 @@ impl Iterator for Reader {
                     raw: record.raw,
                     data: record.data,
                     key: String::new(),
+                    rerun: false,
                 }))
             }
             Some(Err(source)) => {

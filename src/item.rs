@@ -19,6 +19,9 @@ pub struct Item {
     pub data: ItemData,
     /// The journal key (empty until the dispatcher assigns one).
     pub key: String,
+    /// It runs again because an earlier run recorded it as failed
+    /// (`--retry-failed`): its journal line replaces that record.
+    pub rerun: bool,
 }
 
 /// Structure of a record beyond its raw bytes.
@@ -44,6 +47,7 @@ impl Item {
             raw: raw.into(),
             data: ItemData::Plain,
             key: String::new(),
+            rerun: false,
         }
     }
 

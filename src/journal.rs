@@ -5,8 +5,10 @@
 //!
 //! Each run starts with a header line (fanout version, command template,
 //! input, format, key template). An item's key is a hash of its bytes (or of
-//! its `--key` rendering) plus its occurrence number, so duplicate lines are
-//! distinct items and reordered, appended or removed lines resume correctly.
+//! its `--key` rendering); duplicate lines share a key and the journal counts
+//! their finished occurrences, so duplicates are distinct items, reordered,
+//! appended or removed lines resume correctly, and keys cost no memory per
+//! item.
 //!
 //! The worker that ran an item appends its line before it takes another
 //! item, so after a `kill -9` at most one item per worker (the one it was
@@ -77,6 +79,10 @@ pub struct Entry {
     pub start: Option<String>,
     /// How long it ran, in seconds.
     pub duration: f64,
+    /// `"failed"` when this line replaces an earlier failed record of the
+    /// same item (a `--retry-failed` run), so the item is counted once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// Journal errors: run-fatal, so they name the file.
@@ -167,6 +173,7 @@ impl Journal {
             attempts: finished.attempts,
             start: (finished.attempts > 0).then(|| timestamp(finished.started_at)),
             duration: finished.duration.as_secs_f64(),
+            replaces: finished.item.rerun.then(|| "failed".to_owned()),
         };
         self.append(&entry).map_err(|source| JournalError::Io {
             path: self.path.display().to_string(),
@@ -208,25 +215,63 @@ fn cut_torn_tail(file: &File) -> io::Result<()> {
     file.set_len(0)
 }
 
+/// How many finished occurrences of one key a journal records.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Done {
+    /// Occurrences that succeeded.
+    pub ok: u32,
+    /// Occurrences whose latest record is a failure.
+    pub failed: u32,
+}
+
+/// What `--resume` does with the next occurrence of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Not recorded as finished: run it.
+    Run,
+    /// Recorded as failed, and `--retry-failed`: run it again.
+    Rerun,
+    /// Recorded as finished: skip it.
+    Skip,
+}
+
 /// What a journal says about earlier runs.
 #[derive(Debug, Default)]
 pub struct Loaded {
     /// The last run's header.
     pub header: Option<Header>,
-    /// Every recorded key, with whether its latest outcome was a success.
-    pub done: HashMap<String, bool>,
+    /// Finished occurrences per key. Duplicate items share a key; each
+    /// occurrence in the input consumes one record, so the first N
+    /// occurrences of an item recorded N times are skipped and the rest run.
+    pub done: HashMap<String, Done>,
     /// A torn last line was ignored.
     pub torn: bool,
 }
 
 impl Loaded {
-    /// Whether an item with this key is skipped (`retry_failed`: only when
-    /// it succeeded).
-    pub fn skips(&self, key: &str, retry_failed: bool) -> bool {
-        match self.done.get(key) {
-            Some(ok) => *ok || !retry_failed,
-            None => false,
+    /// Decides the next occurrence of `key`, consuming one record.
+    pub fn admit(&mut self, key: &str, retry_failed: bool) -> Admission {
+        let Some(done) = self.done.get_mut(key) else {
+            return Admission::Run;
+        };
+        let admission = if done.ok > 0 {
+            done.ok -= 1;
+            Admission::Skip
+        } else if done.failed > 0 {
+            done.failed -= 1;
+            if retry_failed {
+                Admission::Rerun
+            } else {
+                Admission::Skip
+            }
+        } else {
+            Admission::Run
+        };
+        if *done == Done::default() {
+            // Memory shrinks as the input is read.
+            self.done.remove(key);
         }
+        admission
     }
 }
 
@@ -256,7 +301,15 @@ pub fn load(path: &Path) -> Result<Loaded, JournalError> {
         match parse_line(text) {
             Ok(Line::Header(header)) => loaded.header = Some(header),
             Ok(Line::Entry(entry)) => {
-                loaded.done.insert(entry.key, entry.outcome == "ok");
+                let done = loaded.done.entry(entry.key).or_default();
+                if entry.replaces.is_some() {
+                    done.failed = done.failed.saturating_sub(1);
+                }
+                if entry.outcome == "ok" {
+                    done.ok += 1;
+                } else {
+                    done.failed += 1;
+                }
             }
             Err(_) if !complete => {
                 loaded.torn = true;
@@ -297,26 +350,22 @@ fn parse_line(text: &[u8]) -> Result<Line, String> {
     }
 }
 
-/// Assigns keys: a 128-bit hash of the item's bytes (or of its `--key`
-/// rendering) plus its occurrence number. Remembers 12 bytes per distinct
-/// item to number duplicates.
+/// Assigns keys: a 128-bit hash of the item's bytes, or its `--key`
+/// rendering. Duplicate items share a key and the journal counts their
+/// occurrences, so keys cost no memory per item (no table of items seen).
 #[derive(Debug)]
 pub struct Keyer {
     template: Option<Template>,
-    seen: HashMap<u64, u32>,
 }
 
 impl Keyer {
     /// A keyer hashing item bytes, or rendering `template` (`--key`).
     pub fn new(template: Option<Template>) -> Keyer {
-        Keyer {
-            template,
-            seen: HashMap::new(),
-        }
+        Keyer { template }
     }
 
-    /// The key of the next item in input order.
-    pub fn key(&mut self, item: &Item) -> String {
+    /// The key of an item.
+    pub fn key(&self, item: &Item) -> String {
         let rendered = self.template.as_ref().and_then(|t| {
             let spec = t.render(item, 0).ok()?;
             spec.args.first().map(|a| {
@@ -324,16 +373,9 @@ impl Keyer {
                 a.as_bytes().to_vec()
             })
         });
-        let basis: &[u8] = rendered.as_deref().unwrap_or(&item.raw);
-        let hash = xxhash_rust::xxh3::xxh3_128(basis);
-        // Truncated to 64 bits for counting: a collision would only number
-        // two different items as occurrences of one key-prefix.
-        let count = self.seen.entry(hash as u64).or_insert(0);
-        *count += 1;
-        match (&rendered, *count) {
-            (Some(text), 1) => String::from_utf8_lossy(text).into_owned(),
-            (Some(text), n) => format!("{}#{n}", String::from_utf8_lossy(text)),
-            (None, n) => format!("{hash:032x}-{n}"),
+        match rendered {
+            Some(text) => String::from_utf8_lossy(&text).into_owned(),
+            None => format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&item.raw)),
         }
     }
 }
@@ -484,22 +526,73 @@ mod tests {
         j.record(&finished("k3", Outcome::Interrupted)).unwrap();
         j.record(&finished("k4", Outcome::NotStarted)).unwrap();
         drop(j);
-        // A second run appends a header and overrides k2.
+        // A second run appends a header.
         let j = Journal::open(&path, &header()).unwrap();
         j.record(&finished("k5", Outcome::TimedOut)).unwrap();
         drop(j);
-        let loaded = load(&path).unwrap();
-        assert_eq!(loaded.header, Some(header()));
-        assert!(loaded.skips("k1", false) && loaded.skips("k1", true));
-        assert!(loaded.skips("k2", false) && !loaded.skips("k2", true));
-        assert!(!loaded.skips("k3", false), "interrupted items run again");
-        assert!(!loaded.skips("k4", false), "never-started items run again");
-        assert!(loaded.skips("k5", false));
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 5);
         assert!(
             text.lines()
                 .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+        );
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.header, Some(header()));
+        for retry_failed in [false, true] {
+            let mut l = load(&path).unwrap();
+            assert_eq!(l.admit("k1", retry_failed), Admission::Skip);
+            let want = if retry_failed {
+                Admission::Rerun
+            } else {
+                Admission::Skip
+            };
+            assert_eq!(l.admit("k2", retry_failed), want);
+            assert_eq!(
+                l.admit("k3", retry_failed),
+                Admission::Run,
+                "interrupted items run again"
+            );
+            assert_eq!(
+                l.admit("k4", retry_failed),
+                Admission::Run,
+                "never-started items run again"
+            );
+            assert_eq!(l.admit("k5", retry_failed), want);
+        }
+    }
+
+    #[test]
+    fn duplicates_are_counted_and_a_rerun_replaces_its_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let j = Journal::open(&path, &header()).unwrap();
+        // Input `a a a`: two occurrences finished, one ok, one failed.
+        j.record(&finished("a", Outcome::Success)).unwrap();
+        j.record(&finished("a", Outcome::Failed { code: 1 }))
+            .unwrap();
+        drop(j);
+        let mut l = load(&path).unwrap();
+        assert_eq!(l.admit("a", false), Admission::Skip);
+        assert_eq!(l.admit("a", false), Admission::Skip);
+        assert_eq!(
+            l.admit("a", false),
+            Admission::Run,
+            "the third occurrence never ran"
+        );
+        // --retry-failed reruns the failed one; its line replaces the failure.
+        let mut l = load(&path).unwrap();
+        assert_eq!(l.admit("a", true), Admission::Skip);
+        assert_eq!(l.admit("a", true), Admission::Rerun);
+        let j = Journal::open(&path, &header()).unwrap();
+        let mut again = finished("a", Outcome::Failed { code: 1 });
+        again.item.rerun = true;
+        j.record(&again).unwrap();
+        drop(j);
+        let l = load(&path).unwrap();
+        assert_eq!(
+            l.done["a"],
+            Done { ok: 1, failed: 1 },
+            "still two occurrences, not three"
         );
     }
 
@@ -513,16 +606,18 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(br#"{"type":"item","key":"k2","se"#).unwrap();
         drop(f);
-        let loaded = load(&path).unwrap();
+        let mut loaded = load(&path).unwrap();
         assert!(loaded.torn);
-        assert!(loaded.skips("k1", false) && !loaded.skips("k2", false));
+        assert_eq!(loaded.admit("k1", false), Admission::Skip);
+        assert_eq!(loaded.admit("k2", false), Admission::Run);
         // The next run cuts the torn line off before appending its header.
         let j = Journal::open(&path, &header()).unwrap();
         j.record(&finished("k3", Outcome::Success)).unwrap();
         drop(j);
-        let loaded = load(&path).unwrap();
+        let mut loaded = load(&path).unwrap();
         assert!(!loaded.torn);
-        assert!(loaded.skips("k1", false) && loaded.skips("k3", false));
+        assert_eq!(loaded.admit("k1", false), Admission::Skip);
+        assert_eq!(loaded.admit("k3", false), Admission::Skip);
         let mut text = fs::read_to_string(&path).unwrap();
         text.insert_str(0, "garbage\n");
         fs::write(&path, text).unwrap();
@@ -531,19 +626,14 @@ mod tests {
     }
 
     #[test]
-    fn keys_number_duplicates_and_ignore_position() {
-        let mut keyer = Keyer::new(None);
+    fn keys_depend_on_bytes_only() {
+        let keyer = Keyer::new(None);
         let a1 = keyer.key(&Item::plain(1, &b"a"[..]));
         let b = keyer.key(&Item::plain(2, &b"b"[..]));
         let a2 = keyer.key(&Item::plain(3, &b"a"[..]));
-        assert_ne!(a1, a2);
-        assert!(a1.ends_with("-1") && a2.ends_with("-2"));
-        let mut again = Keyer::new(None);
-        assert_eq!(
-            again.key(&Item::plain(9, &b"b"[..])),
-            b,
-            "keys do not depend on position"
-        );
+        assert_eq!(a1, a2, "duplicates share a key; the journal counts them");
+        assert_ne!(a1, b);
+        assert_eq!(a1.len(), 32);
     }
 
     #[test]
@@ -557,16 +647,17 @@ mod tests {
             colsep: false,
         };
         let t = Template::parse(&["key".into(), "{id}".into()], false, &schema).unwrap();
-        let mut keyer = Keyer::new(Some(t));
+        let keyer = Keyer::new(Some(t));
         let row = |id: &str, name: &str| Item {
             seq: 1,
             line: 2,
             raw: format!("{id},{name}").into_bytes(),
             data: ItemData::Columns(vec![id.into(), name.into()]),
             key: String::new(),
+            rerun: false,
         };
         assert_eq!(keyer.key(&row("7", "x")), "7");
-        assert_eq!(keyer.key(&row("7", "y")), "7#2");
+        assert_eq!(keyer.key(&row("7", "y")), "7");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::config::{Config, JournalChoice, Source};
 use crate::events::EventWriter;
 use crate::item::Item;
-use crate::journal::{self, Header, Journal, Keyer, Loaded};
+use crate::journal::{self, Admission, Header, Journal, Keyer, Loaded};
 use crate::report::Report;
 use crate::template::{Schema, Template};
 
@@ -51,14 +51,21 @@ impl Gate {
 
     /// Gives `item` its key; false when it must be skipped.
     pub fn admit(&mut self, item: &mut Item) -> bool {
-        let Some(keyer) = self.keyer.as_mut() else {
+        let Some(keyer) = self.keyer.as_ref() else {
             return true;
         };
         item.key = keyer.key(item);
-        !self
-            .loaded
-            .as_ref()
-            .is_some_and(|loaded| loaded.skips(&item.key, self.retry_failed))
+        let Some(loaded) = self.loaded.as_mut() else {
+            return true;
+        };
+        match loaded.admit(&item.key, self.retry_failed) {
+            Admission::Run => true,
+            Admission::Rerun => {
+                item.rerun = true;
+                true
+            }
+            Admission::Skip => false,
+        }
     }
 }
 

@@ -1236,6 +1236,7 @@ mod tests {
             raw: raw.to_vec(),
             data,
             key: String::new(),
+            rerun: false,
         }
     }
 
