@@ -37,7 +37,7 @@ pub struct Outstanding {
 #[derive(Debug)]
 pub enum RetryMsg {
     /// Run this item again at this time.
-    Schedule(Instant, Dispatch),
+    Schedule(Instant, Box<Dispatch>),
     /// Re-check whether the run is over.
     Wake,
 }
@@ -54,7 +54,7 @@ impl RetryHandle {
     pub fn schedule(&self, due: Instant, dispatch: Dispatch) {
         // The timer outlives every worker; a send cannot fail before the
         // engine is done.
-        let _ = self.tx.send(RetryMsg::Schedule(due, dispatch));
+        let _ = self.tx.send(RetryMsg::Schedule(due, Box::new(dispatch)));
     }
 
     /// The reader is done: no fresh item will come.
@@ -127,7 +127,7 @@ impl RetryTimer {
                 .min(CHECK_EVERY);
             match self.rx.recv_timeout(wait) {
                 Ok(RetryMsg::Schedule(due, dispatch)) => {
-                    waiting.insert((due, dispatch.ticket), dispatch);
+                    waiting.insert((due, dispatch.ticket), *dispatch);
                 }
                 Ok(RetryMsg::Wake) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
