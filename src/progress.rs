@@ -11,6 +11,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::summary::format_duration;
 
+/// Most per-worker lines drawn under the overall bar.
+pub const MAX_SLOT_LINES: usize = 16;
+
 /// How often the plain status line is printed.
 pub const PLAIN_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -114,7 +117,9 @@ impl Progress {
             failed: 0,
         };
         bars.set_total(total);
-        for slot in 1..=slots {
+        // One line per worker, up to a screenful: with -j100 the lines of the
+        // first MAX_SLOT_LINES workers show, the overall bar counts the rest.
+        for slot in 1..=slots.min(MAX_SLOT_LINES) {
             let bar = bars.multi.add(ProgressBar::new_spinner());
             bar.set_style(bars.idle_style.clone());
             bar.set_prefix(slot.to_string());
