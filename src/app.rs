@@ -376,6 +376,7 @@ fn execute(
             events: events_tx,
             labels,
             tags: config.tag && output == OutputMode::Line,
+            commands: !config.reports.is_empty(),
             retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
             journal: journal.as_ref(),
             halt: halt.as_ref(),

@@ -92,7 +92,8 @@ pub struct Finished {
     pub started_at: SystemTime,
     /// How long it ran.
     pub duration: Duration,
-    /// The command that ran, as shell text (`None` when nothing ran).
+    /// The command that ran, as shell text: for failed items, and for every
+    /// item when reports are written (`None` otherwise, or when nothing ran).
     pub command: Option<String>,
     /// How many attempts ran (0 when it never ran).
     pub attempts: u32,

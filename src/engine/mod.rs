@@ -62,6 +62,9 @@ pub struct Work<'a> {
     /// Whether `Started` events are sent with the item bytes (streamed lines
     /// with `--tag`).
     pub tags: bool,
+    /// Whether every finished item carries its command text (reports list
+    /// it); failed items always do, for the summary.
+    pub commands: bool,
     /// Retries: the policy and the timer that holds waiting items.
     pub retry: Option<(&'a RetryPolicy, RetryHandle)>,
     /// The journal: each worker records its finished items itself, before
@@ -186,7 +189,9 @@ impl Work<'_> {
             );
             return;
         }
-        let command = Some(spec.display());
+        // Rendering the command as shell text costs an allocation per item:
+        // only failure notes and reports use it.
+        let command = (!outcome.is_success() || self.commands).then(|| spec.display());
         self.finish(Finished {
             ticket,
             item,

@@ -77,6 +77,7 @@ fn run_items(
             events: tx,
             labels: true,
             tags: false,
+            commands: false,
             retry: None,
             journal: None,
             halt: None,
