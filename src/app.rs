@@ -259,9 +259,11 @@ fn execute(
     let labels = config.progress != ProgressMode::Off || sinks.events.is_some();
     let jobs = config.jobs;
     // Ungroup cannot tag raw output, so tagged ungroup streams lines; line
-    // mode cannot keep order without buffering, so `-k` groups.
+    // mode cannot keep order without buffering in memory, so `-k` groups
+    // (capture files hold the output, whatever its size).
     let output = match (config.output, config.tag, config.keep_order) {
-        (OutputMode::Ungroup, true, _) => OutputMode::Line,
+        (OutputMode::Ungroup, true, true) => OutputMode::Group,
+        (OutputMode::Ungroup, true, false) => OutputMode::Line,
         (OutputMode::Line, _, true) => OutputMode::Group,
         (mode, _, _) => mode,
     };

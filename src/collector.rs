@@ -114,8 +114,9 @@ pub struct Collector<'a> {
     pending: HashMap<u64, Vec<(Stream, Vec<u8>)>>,
     /// Last stderr lines of running jobs whose output is streamed.
     tails: HashMap<u64, VecDeque<String>>,
-    /// `--tag` prefixes of running jobs whose lines are written live.
-    live_tags: HashMap<u64, Vec<u8>>,
+    /// `--tag` prefixes of running jobs whose lines are written live, with
+    /// whether each stream (stdout, stderr) is at the start of a line.
+    live_tags: HashMap<u64, (Vec<u8>, [bool; 2])>,
     /// Running jobs (for the plain status line): label and start.
     running: HashMap<u64, (String, Instant)>,
     start: Instant,
@@ -245,7 +246,7 @@ impl<'a> Collector<'a> {
                     self.event("item-started", fields);
                 }
                 if let Some(tag) = tag {
-                    self.live_tags.insert(ticket, tag);
+                    self.live_tags.insert(ticket, (tag_prefix(&tag), [true; 2]));
                 }
                 if let Some(label) = label {
                     self.progress.started(slot, &label);
@@ -262,10 +263,13 @@ impl<'a> Collector<'a> {
                     push_tail(tail, &bytes);
                 }
                 if self.live_lines() {
-                    let tag = self.live_tags.remove(&ticket);
-                    self.write_chunk(stream, &bytes, tag.as_deref());
-                    if let Some(tag) = tag {
-                        self.live_tags.insert(ticket, tag);
+                    match self.live_tags.remove(&ticket) {
+                        Some((tag, mut at_start)) => {
+                            let state = &mut at_start[stream as usize];
+                            self.write_chunk(stream, &bytes, Some((&tag, state)));
+                            self.live_tags.insert(ticket, (tag, at_start));
+                        }
+                        None => self.write_chunk(stream, &bytes, None),
                     }
                 } else {
                     self.pending
@@ -502,7 +506,8 @@ impl<'a> Collector<'a> {
             captured,
             ..
         } = *finished;
-        let tag = self.opts.tag.then_some(item.raw.as_slice());
+        let tag = self.opts.tag.then(|| tag_prefix(&item.raw));
+        let tag = tag.as_deref();
         let Captured { stdout, stderr } = captured;
         let chunks = self.pending.remove(&ticket).unwrap_or_default();
         for stream in [Stream::Stdout, Stream::Stderr] {
@@ -514,9 +519,10 @@ impl<'a> Collector<'a> {
             if let Some(file) = file {
                 self.write_file(stream, file, tag);
             }
+            let mut at_start = true;
             for (s, bytes) in &chunks {
                 if *s == stream {
-                    self.write_chunk(stream, bytes, tag);
+                    self.write_chunk(stream, bytes, tag.map(|t| (t, &mut at_start)));
                 }
             }
         }
@@ -576,7 +582,9 @@ impl<'a> Collector<'a> {
         }
     }
 
-    fn write_chunk(&mut self, stream: Stream, bytes: &[u8], tag: Option<&[u8]>) {
+    /// Writes a chunk of streamed output; with a tag, `.1` says whether the
+    /// stream is at the start of a line (a long line comes in pieces).
+    fn write_chunk(&mut self, stream: Stream, bytes: &[u8], tag: Option<(&[u8], &mut bool)>) {
         let stream = self.route(stream);
         let result = if stream == Stream::Stdout {
             if self.stdout_closed {
@@ -652,7 +660,15 @@ fn stdout_is_broken() -> bool {
     poll(&mut fds, Some(&zero)).is_ok() && fds[0].revents().contains(PollFlags::ERR)
 }
 
-/// Copies a capture file, prefixing every line with `tag` and a tab if given.
+/// The `--tag` prefix of an item: its text with control characters and
+/// invalid UTF-8 escaped (so an item cannot forge lines or send terminal
+/// escapes), at full length.
+fn tag_prefix(raw: &[u8]) -> Vec<u8> {
+    crate::item::escaped(raw, usize::MAX).into_bytes()
+}
+
+/// Copies a capture file, prefixing every line with `tag` and a tab if
+/// given, in bounded pieces (a line is never held whole).
 fn copy_tagged(file: &File, out: &mut dyn Write, tag: Option<&[u8]>) -> io::Result<()> {
     let Some(tag) = tag else {
         let mut file = file;
@@ -660,25 +676,38 @@ fn copy_tagged(file: &File, out: &mut dyn Write, tag: Option<&[u8]>) -> io::Resu
         return Ok(());
     };
     let mut reader = BufReader::with_capacity(64 * 1024, file);
-    let mut line = Vec::new();
+    let mut at_start = true;
     loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            return Ok(());
-        }
-        write_tagged(&line, out, Some(tag))?;
+        let buf = match reader.fill_buf() {
+            Ok([]) => return Ok(()),
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let n = buf.len();
+        write_tagged(buf, out, Some((tag, &mut at_start)))?;
+        reader.consume(n);
     }
 }
 
 /// Writes `bytes`, prefixing every line with `tag` and a tab if given.
-fn write_tagged(bytes: &[u8], out: &mut dyn Write, tag: Option<&[u8]>) -> io::Result<()> {
-    let Some(tag) = tag else {
+/// `bytes` may be a piece of a longer stream: the prefix goes only where a
+/// line starts, and the flag carries that state from piece to piece.
+fn write_tagged(
+    bytes: &[u8],
+    out: &mut dyn Write,
+    tag: Option<(&[u8], &mut bool)>,
+) -> io::Result<()> {
+    let Some((tag, at_start)) = tag else {
         return out.write_all(bytes);
     };
     for line in bytes.split_inclusive(|&b| b == b'\n') {
-        out.write_all(tag)?;
-        out.write_all(b"\t")?;
+        if *at_start {
+            out.write_all(tag)?;
+            out.write_all(b"\t")?;
+        }
         out.write_all(line)?;
+        *at_start = line.ends_with(b"\n");
     }
     Ok(())
 }
@@ -717,11 +746,24 @@ mod tests {
     #[test]
     fn tagged_lines() {
         let mut out = Vec::new();
-        write_tagged(b"a\nb\nc", &mut out, Some(b"x y")).unwrap();
+        let mut at_start = true;
+        write_tagged(b"a\nb\nc", &mut out, Some((b"x y", &mut at_start))).unwrap();
         assert_eq!(out, b"x y\ta\nx y\tb\nx y\tc");
+        assert!(!at_start);
+        // The rest of a line that came in pieces gets no second prefix.
+        write_tagged(b"c\nd", &mut out, Some((b"x y", &mut at_start))).unwrap();
+        assert_eq!(out, b"x y\ta\nx y\tb\nx y\tcc\nx y\td");
         let mut out = Vec::new();
         write_tagged(b"a\n", &mut out, None).unwrap();
         assert_eq!(out, b"a\n");
+    }
+
+    #[test]
+    fn tag_prefix_escapes_controls() {
+        assert_eq!(tag_prefix(b"a\nb"), b"a\\nb");
+        assert_eq!(tag_prefix(b"\x1b]52;c;x\x07"), b"\\u{1b}]52;c;x\\u{7}");
+        assert_eq!(tag_prefix(b"n\xe9"), b"n\\xe9");
+        assert_eq!(tag_prefix("caf\u{e9}".as_bytes()), "caf\u{e9}".as_bytes());
     }
 
     #[test]

@@ -78,6 +78,40 @@ pub fn label(raw: &[u8], max: usize) -> String {
     out
 }
 
+/// Single-line rendering of item bytes that keeps every byte recoverable:
+/// like [`label`], but invalid UTF-8 is written `\xNN` instead of U+FFFD
+/// (a stray byte such as 0x9b is a control sequence to some terminals).
+/// Shortened to `max` characters with an ellipsis.
+pub fn escaped(raw: &[u8], max: usize) -> String {
+    let mut out = String::with_capacity(raw.len().min(max.saturating_add(3)));
+    let mut n = 0usize;
+    for chunk in raw.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if n == max {
+                out.push('…');
+                return out;
+            }
+            n += 1;
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => out.push_str(&c.escape_default().to_string()),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            if n == max {
+                out.push('…');
+                return out;
+            }
+            n += 1;
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 impl fmt::Display for Item {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.label(usize::MAX))

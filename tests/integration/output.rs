@@ -213,3 +213,73 @@ fn closed_stdout_ends_the_run_quietly() {
         );
     }
 }
+
+/// The peak memory (VmHWM, in kB) of a live process, from `/proc`.
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc status")
+}
+
+#[test]
+fn a_huge_tagged_line_streams_in_bounded_memory_in_every_mode() {
+    // One 128 MiB line, then a job that holds the run open (on a file the
+    // test creates) so fanout's peak memory is read while it still runs.
+    const BIG: u64 = 128 << 20;
+    const LIMIT_KB: u64 = 64 * 1024;
+    let script = format!(
+        "if [ \"$1\" = big ]; then head -c {BIG} /dev/zero | tr '\\000' a; echo; \
+         else {}; echo done; fi",
+        sh_wait_for("release")
+    );
+    let modes: [&[&str]; 6] = [
+        &["--output", "group"],
+        &["--output", "group", "-k"],
+        &["--output", "line"],
+        &["--output", "line", "-k"],
+        &["--output", "ungroup"],
+        &["--output", "ungroup", "-k"],
+    ];
+    for mode in modes {
+        let sb = Sandbox::new();
+        let out = sb.join("out");
+        let expected = BIG + "big\t\n".len() as u64 + "hold\tdone\n".len() as u64;
+        let running = sb
+            .fanout()
+            .args(["--no-journal", "-j", "1", "--tag"])
+            .args(mode)
+            .args(["sh", "-c", &script, "_", "{}"])
+            .items(["big", "hold"])
+            .stdout_to(out.clone())
+            .spawn(false, false);
+        let deadline = std::time::Instant::now() + crate::util::DEADLINE;
+        let first = BIG + "big\t\n".len() as u64;
+        while std::fs::metadata(&out).map_or(0, |m| m.len()) < first {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{mode:?}: the big line was not written"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let peak = peak_rss_kb(running.pid());
+        sb.write("release", "");
+        running.wait().code(0);
+        assert!(
+            peak < LIMIT_KB,
+            "{mode:?}: fanout's peak RSS was {peak} kB for a {BIG}-byte line"
+        );
+        // Byte-exact: one prefix at the start of the line, none inside it.
+        let bytes = std::fs::read(&out).expect("read the output");
+        assert_eq!(bytes.len() as u64, expected, "{mode:?}: output length");
+        assert_eq!(&bytes[..4], b"big\t", "{mode:?}");
+        let line_end = 4 + BIG as usize;
+        assert!(
+            bytes[4..line_end].iter().all(|&b| b == b'a'),
+            "{mode:?}: the line was cut or prefixed inside"
+        );
+        assert_eq!(&bytes[line_end..], b"\nhold\tdone\n", "{mode:?}");
+    }
+}
