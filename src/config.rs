@@ -189,7 +189,11 @@ impl Config {
             Some(sep) => Some(sep.into_bytes()),
             None => None,
         };
-        let jobs = parse_jobs(args.exec.jobs.as_deref())?;
+        let mut jobs = parse_jobs(args.exec.jobs.as_deref())?;
+        if let Source::Args(items) = &source {
+            // More workers than items would only sit idle.
+            jobs = jobs.min(items.len().max(1));
+        }
         let grace =
             duration::parse(&args.exec.grace).map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
         let timeout = match args.exec.timeout.as_deref() {
@@ -320,7 +324,13 @@ fn split_items(words: Vec<OsString>) -> anyhow::Result<Split> {
     Ok((command, Some(items)))
 }
 
-/// Parses `-j`: `N` (at least 1) or `N%` of the CPUs (at least 1).
+/// The most jobs fanout runs at once. Each job holds a worker thread and up
+/// to four file descriptors; beyond a few thousand, a machine runs out of
+/// processes, descriptors or memory before the jobs gain anything.
+pub const MAX_JOBS: usize = 4096;
+
+/// Parses `-j`: `N` (at least 1) or `N%` of the CPUs (at least 1), at most
+/// [`MAX_JOBS`].
 pub fn parse_jobs(text: Option<&str>) -> anyhow::Result<usize> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let Some(text) = text else { return Ok(cpus) };
@@ -339,6 +349,12 @@ pub fn parse_jobs(text: Option<&str>) -> anyhow::Result<usize> {
     if parsed == 0 {
         bail!("-j/--jobs: must be at least 1");
     }
+    if parsed > MAX_JOBS {
+        bail!(
+            "-j/--jobs: `{text}` is {parsed} jobs; fanout runs at most {MAX_JOBS} at once \
+             (each job needs a thread and file descriptors)"
+        );
+    }
     Ok(parsed)
 }
 
@@ -356,6 +372,10 @@ mod tests {
         assert!(parse_jobs(Some("0")).is_err());
         assert!(parse_jobs(Some("x")).is_err());
         assert!(parse_jobs(Some("-5%")).is_err());
+        assert_eq!(parse_jobs(Some("4096")).unwrap(), MAX_JOBS);
+        assert!(parse_jobs(Some("4097")).is_err());
+        assert!(parse_jobs(Some("1000000")).is_err());
+        assert!(parse_jobs(Some("10000000%")).is_err());
     }
 
     #[test]

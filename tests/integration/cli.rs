@@ -611,3 +611,61 @@ fn committed_completions_are_up_to_date() {
         stale.join("\n")
     );
 }
+
+#[test]
+fn absurd_jobs_are_refused_with_the_limit() {
+    let sb = Sandbox::new();
+    for jobs in ["100000", "1000000", "100000000%"] {
+        sb.fanout()
+            .args(["--no-journal", "--dry-run", "-j", jobs, "echo", "{}"])
+            .items(["a"])
+            .run()
+            .code(2)
+            .stderr_has("at most 4096");
+    }
+}
+
+#[test]
+fn workers_are_started_only_for_items_in_flight() {
+    // A job reports how many threads fanout (its parent) has.
+    let script = "grep Threads: /proc/$PPID/status";
+    for engine in ["threads", "rayon"] {
+        let sb = Sandbox::new();
+        // `:::` items: the count is known, so at most that many workers.
+        let run = sb
+            .fanout()
+            .args(["--no-journal", "--engine", engine, "-j", "4000"])
+            .args(["sh", "-c", script, "_", "{}"])
+            .items(["a"])
+            .run();
+        run.code(0);
+        let threads: usize = run
+            .stdout_text()
+            .trim()
+            .trim_start_matches("Threads:")
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| run.fail("no thread count"));
+        assert!(
+            threads < 20,
+            "{engine}: {threads} threads for one item at -j 4000\n{}",
+            run.stderr
+        );
+    }
+    // A stream: workers start as items arrive.
+    let sb = Sandbox::new();
+    let run = sb
+        .fanout()
+        .args(["--no-journal", "-j", "4000", "sh", "-c", script, "_", "{}"])
+        .stdin("a\n")
+        .run();
+    run.code(0);
+    let threads: usize = run
+        .stdout_text()
+        .trim()
+        .trim_start_matches("Threads:")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| run.fail("no thread count"));
+    assert!(threads < 20, "{threads} threads for one streamed item at -j 4000");
+}
