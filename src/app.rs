@@ -71,6 +71,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let table = Arc::new(JobTable::new(config.jobs));
     let _signals = signal::install(SignalKind::Standard, &cancel, &table)?;
     let reader = open_reader(&config, &cancel)?;
+    for warning in reader.warnings() {
+        eprintln!("fanout: warning: {warning}");
+    }
     let schema = Schema {
         format: config.format,
         headers: reader.headers(),

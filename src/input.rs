@@ -52,6 +52,7 @@ pub enum InputError {
 pub struct Reader {
     name: String,
     headers: Option<Vec<String>>,
+    warnings: Vec<String>,
     colsep: Option<Finder<'static>>,
     seq: u64,
     source: Source,
@@ -131,9 +132,11 @@ impl Reader {
             Format::Lines | Format::Null => colsep.map(|sep| Finder::new(&sep).into_owned()),
             _ => None,
         };
+        let warnings = headers.as_deref().map_or_else(Vec::new, |h| duplicates(&name, h));
         Ok(Reader {
             name,
             headers,
+            warnings,
             colsep,
             seq: 0,
             source,
@@ -145,6 +148,7 @@ impl Reader {
         Reader {
             name: ":::".to_owned(),
             headers: None,
+            warnings: Vec::new(),
             colsep: colsep.map(|sep| Finder::new(&sep).into_owned()),
             seq: 0,
             source: Source::Args {
@@ -157,6 +161,12 @@ impl Reader {
     /// The CSV/TSV header names, or `None` for formats without a header.
     pub fn headers(&self) -> Option<&[String]> {
         self.headers.as_deref()
+    }
+
+    /// Things about the input worth a warning before the run (a header
+    /// that names two columns alike).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// How errors refer to the input: a path, `<stdin>` or `:::`.
@@ -413,6 +423,34 @@ impl CsvSource {
     }
 }
 
+/// A warning for every name that heads more than one column: `{name}`
+/// means the first of them (the others are still there by number).
+fn duplicates(input: &str, headers: &[String]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (i, name) in headers.iter().enumerate() {
+        if name.is_empty() || headers[..i].contains(name) {
+            continue;
+        }
+        let same: Vec<String> = headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| *h == name)
+            .map(|(j, _)| (j + 1).to_string())
+            .collect();
+        if same.len() > 1 {
+            let label = crate::item::escaped(name.as_bytes(), 60);
+            warnings.push(format!(
+                "`{input}` has {} columns named `{label}` (columns {}): `{{{label}}}` is column {}; \
+                 use the number for the others",
+                same.len(),
+                same.join(", "),
+                same[0],
+            ));
+        }
+    }
+    warnings
+}
+
 /// Where a csv record starts (1-based line).
 fn record_line(record: &ByteRecord) -> u64 {
     record.position().map_or(0, csv::Position::line)
@@ -451,9 +489,16 @@ fn csv_io_error(err: csv::Error) -> io::Error {
     }
 }
 
+/// TSV (IANA text/tab-separated-values) has no quoting and no escapes: a
+/// field is every byte between tabs, `"` and `\` included.
+fn is_tsv(delimiter: u8) -> bool {
+    delimiter == b'\t'
+}
+
 fn csv_reader<R: Read>(read: R, delimiter: u8) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .delimiter(delimiter)
+        .quoting(!is_tsv(delimiter))
         // The header is read by hand so that it is bytes like every row, and
         // so an empty input is told apart from a header-only one.
         .has_headers(false)
@@ -463,8 +508,15 @@ fn csv_reader<R: Read>(read: R, delimiter: u8) -> csv::Reader<R> {
 }
 
 fn csv_writer(delimiter: u8) -> csv::Writer<Sink> {
+    // A TSV record is written back as it was read: its fields joined by tabs.
+    let quote_style = if is_tsv(delimiter) {
+        csv::QuoteStyle::Never
+    } else {
+        csv::QuoteStyle::Necessary
+    };
     csv::WriterBuilder::new()
         .delimiter(delimiter)
+        .quote_style(quote_style)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Sink::default())
@@ -1147,20 +1199,45 @@ mod tests {
 
     #[test]
     fn tsv() {
-        let input = b"name\tnote\r\nx\ta,b \"q\"\r\ny\t\"tab\there\"\r\nz\n";
+        let input = b"name\tnote\r\nx\ta,b \"q\"\r\ny\t\"big\" screen\r\nz\n";
         let reader = self::reader(input, Format::Tsv);
         assert_eq!(reader.headers().unwrap(), ["name", "note"]);
         let items: Vec<_> = reader.map(Result::unwrap).collect();
+        // Fields are literal (IANA TSV): quotes are ordinary bytes, and the
+        // raw item is the line as it was.
         assert_eq!(items[0].data, cols(&["x", "a,b \"q\""]));
-        // Commas need no quoting in TSV; the inner quotes do.
-        assert_eq!(items[0].raw, b"x\t\"a,b \"\"q\"\"\"");
-        assert_eq!(items[1].data, cols(&["y", "tab\there"]));
-        assert_eq!(items[1].raw, b"y\t\"tab\there\"");
+        assert_eq!(items[0].raw, b"x\ta,b \"q\"");
+        assert_eq!(items[1].data, cols(&["y", "\"big\" screen"]));
+        assert_eq!(items[1].raw, b"y\t\"big\" screen");
         assert_eq!(
             items[2].data,
             ItemData::Bad("`in.txt` line 4: expected 2 fields, found 1".into())
         );
         assert_eq!(lines_of(&items), [2, 3, 4]);
+    }
+
+    #[test]
+    fn duplicate_header_names_warn() {
+        let reader = self::reader(b"id,x,id,,,id\n1,2,3,4,5,6\n", Format::Csv);
+        assert_eq!(
+            reader.warnings(),
+            ["`in.txt` has 3 columns named `id` (columns 1, 3, 6): `{id}` is column 1; \
+              use the number for the others"]
+        );
+        assert!(self::reader(b"a,b\n", Format::Csv).warnings().is_empty());
+    }
+
+    #[test]
+    fn tsv_unterminated_quote_swallows_nothing() {
+        let input = b"a\tb\n\"open\t1\nnext\t2\nlast\t\\t3\n";
+        let items: Vec<_> = items(input, Format::Tsv);
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].data, cols(&["\"open", "1"]));
+        assert_eq!(items[1].data, cols(&["next", "2"]));
+        // No escapes either: a backslash is a backslash.
+        assert_eq!(items[2].data, cols(&["last", "\\t3"]));
+        assert_eq!(lines_of(&items), [2, 3, 4]);
+        assert_eq!(count(input, Format::Tsv), 3);
     }
 
     // ---- jsonl ----

@@ -126,6 +126,40 @@ fn tsv_columns_by_header_name() {
 }
 
 #[test]
+fn tsv_fields_are_literal_quotes_included() {
+    let sb = Sandbox::new();
+    // An unterminated quote must not swallow the rows after it, and quotes
+    // inside a field stay.
+    sb.write(
+        "films.tsv",
+        "title\tnote\n\"big\" screen\tok\n\"open\tquote\nnext\trow\nback\\slash\tx\n",
+    );
+    sb.fanout()
+        .args(["--no-journal", "-k", "-a", "films.tsv"])
+        .args(["printf", "[%s|%s]\\n", "{title}", "{note}"])
+        .run()
+        .code(0)
+        .lines(&[
+            "[\"big\" screen|ok]",
+            "[\"open|quote]",
+            "[next|row]",
+            "[back\\slash|x]",
+        ]);
+}
+
+#[test]
+fn duplicate_csv_header_names_warn_and_the_first_wins() {
+    let sb = Sandbox::new();
+    sb.write("dup.csv", "id,name,id\n1,a,2\n");
+    sb.fanout()
+        .args(["--no-journal", "-a", "dup.csv", "echo", "{id}", "{3}"])
+        .run()
+        .code(0)
+        .stderr_has("warning: `dup.csv` has 2 columns named `id` (columns 1, 3): `{id}` is column 1")
+        .lines(&["1 2"]);
+}
+
+#[test]
 fn json_lines_fields() {
     let sb = Sandbox::new();
     sb.fanout()
