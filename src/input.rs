@@ -132,7 +132,9 @@ impl Reader {
             Format::Lines | Format::Null => colsep.map(|sep| Finder::new(&sep).into_owned()),
             _ => None,
         };
-        let warnings = headers.as_deref().map_or_else(Vec::new, |h| duplicates(&name, h));
+        let warnings = headers
+            .as_deref()
+            .map_or_else(Vec::new, |h| duplicates(&name, h));
         Ok(Reader {
             name,
             headers,
@@ -1221,8 +1223,10 @@ mod tests {
         let reader = self::reader(b"id,x,id,,,id\n1,2,3,4,5,6\n", Format::Csv);
         assert_eq!(
             reader.warnings(),
-            ["`in.txt` has 3 columns named `id` (columns 1, 3, 6): `{id}` is column 1; \
-              use the number for the others"]
+            [
+                "`in.txt` has 3 columns named `id` (columns 1, 3, 6): `{id}` is column 1; \
+              use the number for the others"
+            ]
         );
         assert!(self::reader(b"a,b\n", Format::Csv).warnings().is_empty());
     }

@@ -184,6 +184,40 @@ impl ProcessRunner {
     }
 }
 
+impl ProcessRunner {
+    /// Whether the job's output may not have reached its capture files: the
+    /// filesystem they are on is full now, and the job failed (a write error
+    /// is the likely cause, and its message was lost too) or wrote output
+    /// (which may be cut short). Then the item cannot count as done: it
+    /// becomes an internal error that names the directory.
+    fn capture_lost(&self, captured: &Captured, outcome: &Outcome) -> Option<String> {
+        let file = captured.stdout.as_ref()?;
+        let stats = rustix::fs::fstatvfs(file).ok()?;
+        let free = if rustix::process::geteuid().is_root() {
+            stats.f_bfree
+        } else {
+            stats.f_bavail
+        };
+        if free > 0 {
+            return None;
+        }
+        let wrote = [&captured.stdout, &captured.stderr]
+            .into_iter()
+            .flatten()
+            .any(|f| f.metadata().is_ok_and(|m| m.len() > 0));
+        if outcome.is_success() && !wrote {
+            return None;
+        }
+        Some(format!(
+            "fanout's capture file in `{}` could not be written: no space left on device, so \
+             the job's output is incomplete (set TMPDIR to a directory with room); the job \
+             itself ended: {}",
+            self.opts.temp_dir.display(),
+            outcome.describe()
+        ))
+    }
+}
+
 impl Runner for ProcessRunner {
     fn run(&self, job: &Job<'_>, cancel: &CancelToken, lines: &mut LineSink<'_>) -> JobResult {
         let mut cmd = match resolved(&job.spec.program) {
@@ -254,12 +288,15 @@ impl Runner for ProcessRunner {
             leaked = true;
             signal_group(pid, Signal::KILL);
         }
-        let outcome = match status {
+        let mut outcome = match status {
             Ok(status) => classify(status, ended),
             Err(e) => Outcome::Internal {
                 message: format!("failed to wait for the job: {e}"),
             },
         };
+        if let Some(message) = self.capture_lost(&captured, &outcome) {
+            outcome = Outcome::Internal { message };
+        }
         JobResult {
             outcome,
             captured: drop_empty(captured),

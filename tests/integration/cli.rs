@@ -667,5 +667,8 @@ fn workers_are_started_only_for_items_in_flight() {
         .trim()
         .parse()
         .unwrap_or_else(|_| run.fail("no thread count"));
-    assert!(threads < 20, "{threads} threads for one streamed item at -j 4000");
+    assert!(
+        threads < 20,
+        "{threads} threads for one streamed item at -j 4000"
+    );
 }

@@ -155,7 +155,9 @@ fn duplicate_csv_header_names_warn_and_the_first_wins() {
         .args(["--no-journal", "-a", "dup.csv", "echo", "{id}", "{3}"])
         .run()
         .code(0)
-        .stderr_has("warning: `dup.csv` has 2 columns named `id` (columns 1, 3): `{id}` is column 1")
+        .stderr_has(
+            "warning: `dup.csv` has 2 columns named `id` (columns 1, 3): `{id}` is column 1",
+        )
         .lines(&["1 2"]);
 }
 

@@ -9,7 +9,7 @@
 
 use std::io::{BufRead as _, BufReader};
 
-use crate::util::{Sandbox, names_in, sh_wait_for};
+use crate::util::{Sandbox, bin, names_in, sh_wait_for, state_home};
 
 /// A job in lock step with its partner, writing `ME out i` to stdout and
 /// `ME err i` to stderr in each of three rounds.
@@ -282,4 +282,65 @@ fn a_huge_tagged_line_streams_in_bounded_memory_in_every_mode() {
         );
         assert_eq!(&bytes[line_end..], b"\nhold\tdone\n", "{mode:?}");
     }
+}
+
+/// Runs fanout with `args` and `TMPDIR` on a tiny tmpfs mounted in a private
+/// mount namespace (`unshare -rm`: works as root and, where user namespaces
+/// are allowed, as anyone). `None` when this machine allows neither.
+fn with_full_tmpdir(sb: &Sandbox, args: &[&str]) -> Option<std::process::Output> {
+    let tmp = sb.join("tmp");
+    std::fs::create_dir(&tmp).expect("create tmp");
+    let mount = r#"mount -t tmpfs -o size=64k fanout-test "$1" || exit 77; shift; exec "$@""#;
+    let probe = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", mount, "_"])
+        .arg(&tmp)
+        .arg("true")
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        return None;
+    }
+    let output = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", mount, "_"])
+        .arg(&tmp)
+        .arg(bin())
+        .args(args)
+        .current_dir(sb.path())
+        .env("TMPDIR", &tmp)
+        .env("XDG_STATE_HOME", state_home())
+        .env_remove("CI")
+        .output()
+        .expect("run fanout under unshare");
+    Some(output)
+}
+
+#[test]
+fn a_full_tmpdir_is_reported_naming_the_directory() {
+    let sb = Sandbox::new();
+    let Some(output) = with_full_tmpdir(
+        &sb,
+        &[
+            "--no-progress",
+            "--no-journal",
+            "sh",
+            "-c",
+            "head -c 1000000 /dev/zero",
+            "_",
+            "{}",
+            ":::",
+            "x",
+        ],
+    ) else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root or user namespaces)");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tmp = sb.join("tmp");
+    assert!(
+        stderr.contains(&format!(
+            "fanout's capture file in `{}` could not be written: no space left on device",
+            tmp.display()
+        )),
+        "the summary must say why the output is missing:\n{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
 }
