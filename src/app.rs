@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -165,6 +165,10 @@ fn dry_run(
     reader: Reader,
     cancel: &CancelToken,
 ) -> anyhow::Result<Exit> {
+    // At a terminal, control bytes are shown as `$'...'` escapes (exact in
+    // bash and zsh); into a pipe (`| sh`) or with --print0 they stay raw.
+    let escape = !config.print0 && io::stdout().is_terminal();
+    let end = if config.print0 { b'\0' } else { b'\n' };
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut bad = 0u64;
     for item in reader {
@@ -184,8 +188,8 @@ fn dry_run(
         };
         match rendered {
             Ok(spec) => {
-                let mut text = spec.display().into_bytes();
-                text.push(b'\n');
+                let mut text = crate::display::command_line(&spec, escape);
+                text.push(end);
                 if let Err(e) = out.write_all(&text) {
                     return dry_run_write_error(e);
                 }

@@ -145,6 +145,11 @@ pub struct ExecArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// With --dry-run: end each command with a NUL byte instead of a newline,
+    /// bytes raw (for `xargs -0` and items holding newlines).
+    #[arg(long, requires = "dry_run")]
+    pub print0: bool,
+
     /// Run only shard K of N: the items at input positions K, K+N, K+2N...
     /// (for Slurm arrays and CI matrices).
     #[arg(long, value_name = "K/N")]

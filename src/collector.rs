@@ -36,6 +36,8 @@ const TAIL_LINES: usize = 5;
 const TAIL_LINE_MAX: usize = 200;
 /// Longest item label in failure notes.
 const LABEL_MAX: usize = 80;
+/// Longest command shown in failure notes (reports keep it whole).
+const COMMAND_MAX: usize = 200;
 
 /// Collector settings.
 #[derive(Debug, Clone)]
@@ -363,7 +365,10 @@ impl<'a> Collector<'a> {
                     0 | 1 => outcome.describe(),
                     n => format!("{} (after {n} attempts)", outcome.describe()),
                 },
-                command: finished.command.clone(),
+                command: finished
+                    .command
+                    .as_deref()
+                    .map(|c| crate::item::escaped(c.as_bytes(), COMMAND_MAX)),
                 stderr_tail,
             };
             self.report.failures.push(note);

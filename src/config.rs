@@ -121,6 +121,8 @@ pub struct Config {
     pub halt: Option<HaltPolicy>,
     /// `--dry-run`.
     pub dry_run: bool,
+    /// `--print0`: dry-run commands end with NUL, bytes raw.
+    pub print0: bool,
     /// `--shard K/N`.
     pub shard: Option<Shard>,
     /// `--debug-fake-runner`.
@@ -270,6 +272,7 @@ impl Config {
             retry,
             halt,
             dry_run: args.exec.dry_run,
+            print0: args.exec.print0,
             shard: args
                 .exec
                 .shard

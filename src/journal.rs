@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::Finished;
 use crate::item::Item;
 use crate::outcome::Outcome;
-use crate::template::{Template, shell_quote};
+use crate::template::Template;
 
 /// How many journals fanout keeps in its state directory.
 pub const KEEP_JOURNALS: usize = 20;
@@ -483,7 +483,7 @@ pub fn resume_command(argv: &[OsString], journal: &Path) -> String {
     words.extend(args.map(|a| a.as_bytes().to_vec()));
     let quoted: Vec<String> = words
         .iter()
-        .map(|w| String::from_utf8_lossy(&shell_quote(w)).into_owned())
+        .map(|w| String::from_utf8_lossy(&crate::display::shell_word(w, true)).into_owned())
         .collect();
     quoted.join(" ")
 }

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod collector;
 pub mod config;
 pub mod dispatch;
+pub mod display;
 pub mod duration;
 pub mod engine;
 pub mod event;

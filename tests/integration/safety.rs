@@ -134,3 +134,131 @@ fn items_on_the_command_line_are_not_code_either() {
     );
     assert!(!sb.exists("pwned"), "an item ran as code");
 }
+
+/// An item that would set the user's clipboard (OSC 52) if printed raw.
+const OSC52: &str = "\x1b]52;c;SGVsbG8=\x07";
+
+#[test]
+fn failure_notes_escape_and_shorten_the_command() {
+    let sb = Sandbox::new();
+    let huge = "x".repeat(1_000_000);
+    let run = sb
+        .fanout()
+        .args(["--no-journal", "false", "{}"])
+        .stdin(format!("{huge}\n{OSC52}\n"))
+        .run();
+    run.code(1);
+    assert!(
+        !run.stderr.contains('\x1b') && !run.stderr.contains('\x07'),
+        "control characters reached stderr raw:\n{:?}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("command: false '\\u{1b}]52;c;SGVsbG8=\\u{7}'"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.len() < 4000,
+        "the summary printed a 1 MB command ({} bytes of stderr)",
+        run.stderr.len()
+    );
+}
+
+#[test]
+fn tag_prefix_escapes_control_characters() {
+    let sb = Sandbox::new();
+    let run = sb
+        .fanout()
+        .args(["--no-journal", "--tag", "-0", "printf", "hi\\n%.0s", "{}"])
+        .stdin(format!("a\nFORGED\0{OSC52}\0"))
+        .run();
+    run.code(0);
+    run.lines_any_order(&["a\\nFORGED\thi", "\\u{1b}]52;c;SGVsbG8=\\u{7}\thi"]);
+}
+
+#[test]
+fn resume_hint_escapes_control_characters() {
+    let sb = Sandbox::new();
+    let run = sb
+        .fanout()
+        .args(["--fail-fast", "-j", "1", "false", "{}"])
+        .items([OSC52])
+        .run();
+    run.code(1);
+    assert!(
+        !run.stderr.contains('\x1b') && !run.stderr.contains('\x07'),
+        "control characters reached stderr raw:\n{:?}",
+        run.stderr
+    );
+    run.stderr_has("--resume")
+        .stderr_has("$'\\x1b]52;c;SGVsbG8=\\x07'");
+}
+
+#[test]
+fn dry_run_is_exact_into_a_pipe_and_nul_separated_with_print0() {
+    let sb = Sandbox::new();
+    let items = ["a\nb", OSC52];
+    // Into a pipe: the bytes stay raw, so `| sh` runs exactly these commands.
+    let run = sb
+        .fanout()
+        .args(["--dry-run", "printf", "%s", "{}"])
+        .items(items)
+        .run();
+    run.code(0);
+    assert_eq!(
+        run.stdout,
+        format!("printf %s 'a\nb'\nprintf %s '{OSC52}'\n").into_bytes()
+    );
+    let run = sb
+        .fanout()
+        .args(["--dry-run", "--print0", "printf", "%s", "{}"])
+        .items(items)
+        .run();
+    run.code(0);
+    assert_eq!(
+        run.stdout,
+        format!("printf %s 'a\nb'\0printf %s '{OSC52}'\0").into_bytes()
+    );
+    sb.fanout()
+        .args(["--print0", "echo", "{}"])
+        .items(["a"])
+        .run()
+        .code(2)
+        .stderr_has("--dry-run");
+}
+
+#[test]
+fn dry_run_at_a_terminal_escapes_control_characters() {
+    // `script` gives fanout a pseudo-terminal for stdout.
+    if std::process::Command::new("script")
+        .args(["-qec", "true", "/dev/null"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        eprintln!("skipped: no `script` (util-linux) for a pseudo-terminal");
+        return;
+    }
+    let sb = Sandbox::new();
+    let log = sb.join("typescript");
+    let inner = format!(
+        "{} --no-progress --dry-run printf %s {{}} ::: \"$(printf 'a\\033]52;c;x\\007b')\" 'c d'",
+        crate::util::bin()
+    );
+    let status = std::process::Command::new("script")
+        .args(["-qec", &inner])
+        .arg(&log)
+        .current_dir(sb.path())
+        .env("XDG_STATE_HOME", crate::util::state_home())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    assert!(status.status.success(), "{status:?}");
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(!text.contains('\x1b'), "raw ESC at the terminal: {text:?}");
+    assert!(
+        text.contains("printf %s $'a\\x1b]52;c;x\\x07b'") && text.contains("printf %s 'c d'"),
+        "{text:?}"
+    );
+}
