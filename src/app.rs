@@ -384,7 +384,7 @@ fn execute(
             cancel,
             events: events_tx,
             labels,
-            tags: config.tag && output == OutputMode::Line,
+            tags: (config.tag && output == OutputMode::Line) || config.events.is_some(),
             commands: !config.reports.is_empty(),
             retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
             journal: journal.as_ref(),

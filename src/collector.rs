@@ -239,15 +239,22 @@ impl<'a> Collector<'a> {
                 tag,
             } => {
                 if self.sinks.events.is_some() {
+                    // The whole item, as `item-finished` names it, and the
+                    // label progress shows.
+                    let item = tag.as_deref().map(String::from_utf8_lossy);
                     let fields = json!({
                         "seq": seq,
-                        "item": label.as_deref().unwrap_or(""),
+                        "item": item.as_deref().unwrap_or(""),
+                        "label": label.as_deref().unwrap_or(""),
                         "slot": slot,
                         "attempt": attempt,
                     });
                     self.event("item-started", fields);
                 }
-                if let Some(tag) = tag {
+                if let Some(tag) = tag
+                    && self.opts.tag
+                    && self.live_lines()
+                {
                     self.live_tags.insert(ticket, (tag_prefix(&tag), [true; 2]));
                 }
                 if let Some(label) = label {
@@ -459,7 +466,10 @@ impl<'a> Collector<'a> {
                     "key": finished.item.key,
                     "item": item,
                     "attempts": finished.attempts,
-                    "duration": finished.duration.as_secs_f64(),
+                    "start": ran.then(|| timestamp(finished.item_started_at)),
+                    "duration": finished.item_duration.as_secs_f64(),
+                    "attempt_start": ran.then(|| timestamp(finished.started_at)),
+                    "attempt_duration": finished.duration.as_secs_f64(),
                     "leaked": finished.leaked,
                 }),
                 fields,
@@ -478,8 +488,10 @@ impl<'a> Collector<'a> {
             exit_code,
             signal,
             attempts: finished.attempts,
-            start: ran.then(|| timestamp(finished.started_at)),
-            duration: finished.duration.as_secs_f64(),
+            start: ran.then(|| timestamp(finished.item_started_at)),
+            duration: finished.item_duration.as_secs_f64(),
+            attempt_start: ran.then(|| timestamp(finished.started_at)),
+            attempt_duration: finished.duration.as_secs_f64(),
             stderr_tail: stderr_tail.join("\n"),
             error: if outcome.is_success() {
                 String::new()

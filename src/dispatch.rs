@@ -313,6 +313,7 @@ impl Reading<'_> {
                 item,
                 attempts: 0,
                 last: None,
+                first: None,
             };
             ticket += 1;
             if !send(intake, dispatch, self.cancel) {

@@ -39,7 +39,8 @@ pub enum Event {
         attempt: u32,
         /// The item, shortened for display (only when progress is shown).
         label: Option<String>,
-        /// The item's bytes, for `--tag` on streamed lines (only then).
+        /// The item's bytes, for `--tag` on streamed lines and for the event
+        /// stream (only then).
         tag: Option<Vec<u8>>,
     },
     /// Whole lines a running job wrote (`--output line`).
@@ -88,10 +89,15 @@ pub struct Finished {
     pub outcome: Outcome,
     /// Captured output (grouped mode).
     pub captured: Captured,
-    /// When it started, wall clock.
+    /// When its last attempt started, wall clock.
     pub started_at: SystemTime,
-    /// How long it ran.
+    /// How long its last attempt ran.
     pub duration: Duration,
+    /// When its first attempt started, wall clock.
+    pub item_started_at: SystemTime,
+    /// From the start of its first attempt to the end of its last (retry
+    /// waits included).
+    pub item_duration: Duration,
     /// The command that ran, as shell text: for failed items, and for every
     /// item when reports are written (`None` otherwise, or when nothing ran).
     pub command: Option<String>,
@@ -111,14 +117,17 @@ impl Finished {
 impl Finished {
     /// An item that never ran.
     pub fn without_run(ticket: u64, item: Item, outcome: Outcome) -> Finished {
+        let now = SystemTime::now();
         Finished {
             ticket,
             item,
             slot: 0,
             outcome,
             captured: Captured::default(),
-            started_at: SystemTime::now(),
+            started_at: now,
             duration: Duration::ZERO,
+            item_started_at: now,
+            item_duration: Duration::ZERO,
             command: None,
             attempts: 0,
             leaked: false,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 /// The CSV header, in [`Row`]'s field order (serde writes the fields in that order).
-const CSV_HEADER: [&str; 12] = [
+const CSV_HEADER: [&str; 14] = [
     "seq",
     "item",
     "key",
@@ -26,6 +26,8 @@ const CSV_HEADER: [&str; 12] = [
     "attempts",
     "start",
     "duration",
+    "attempt_start",
+    "attempt_duration",
     "stderr_tail",
     "error",
     "command",
@@ -58,8 +60,13 @@ pub struct Row {
     pub attempts: u32,
     /// When the first attempt started (RFC 3339 with milliseconds), `None` if it never ran.
     pub start: Option<String>,
-    /// Wall time in seconds.
+    /// Seconds from the start of the first attempt to the end of the last
+    /// (retry waits included).
     pub duration: f64,
+    /// When the last attempt started, `None` if it never ran.
+    pub attempt_start: Option<String>,
+    /// How long the last attempt ran, in seconds.
+    pub attempt_duration: f64,
     /// The last lines of stderr, `\n`-joined, empty when there were none.
     pub stderr_tail: String,
     /// What went wrong in words (`exit code 3`), empty for `ok`.
@@ -495,6 +502,8 @@ mod tests {
             attempts: 1,
             start: Some("2024-05-01T12:00:00.000Z".to_owned()),
             duration: 0.25,
+            attempt_start: Some("2024-05-01T12:00:00.000Z".to_owned()),
+            attempt_duration: 0.25,
             stderr_tail: String::new(),
             error: String::new(),
             command: format!("echo {item}"),
@@ -523,6 +532,8 @@ mod tests {
             attempts: 0,
             start: None,
             duration: 0.0,
+            attempt_start: None,
+            attempt_duration: 0.0,
             command: String::new(),
             ..row(4, "delta", "not-started")
         };
@@ -624,7 +635,7 @@ mod tests {
         report.finish(&RunInfo::default()).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "seq,item,key,status,exit_code,signal,attempts,start,duration,stderr_tail,error,command\n"
+            "seq,item,key,status,exit_code,signal,attempts,start,duration,attempt_start,attempt_duration,stderr_tail,error,command\n"
         );
     }
 
@@ -653,7 +664,7 @@ mod tests {
         // None is an empty cell, not a word.
         let raw = std::fs::read_to_string(&path).unwrap();
         let not_started = raw.lines().find(|l| l.starts_with("4,")).unwrap();
-        assert_eq!(not_started, "4,delta,k4,not-started,,,0,,0.0,,,");
+        assert_eq!(not_started, "4,delta,k4,not-started,,,0,,0.0,,0.0,,,");
     }
 
     #[test]

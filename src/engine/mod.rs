@@ -44,6 +44,9 @@ pub struct Dispatch {
     pub attempts: u32,
     /// The outcome of the last attempt, for a retry.
     pub last: Option<Outcome>,
+    /// When the first attempt started, for a retry (an item's span runs
+    /// from there to the end of its last attempt).
+    pub first: Option<Stamp>,
 }
 
 /// What every worker needs to turn an item into an outcome event.
@@ -60,7 +63,7 @@ pub struct Work<'a> {
     /// are on).
     pub labels: bool,
     /// Whether `Started` events are sent with the item bytes (streamed lines
-    /// with `--tag`).
+    /// with `--tag`, and the event stream, which names the whole item).
     pub tags: bool,
     /// Whether every finished item carries its command text (reports list
     /// it); failed items always do, for the summary.
@@ -88,12 +91,17 @@ impl Work<'_> {
             item,
             attempts,
             last,
+            first,
         } = dispatch;
         if self.cancel.is_stopping() {
             // A retry that was waiting ends with its last attempt's outcome.
             let outcome = last.unwrap_or(Outcome::NotStarted);
             let mut finished = Finished::without_run(ticket, item, outcome);
             finished.attempts = attempts;
+            if let Some(first) = first {
+                finished.item_started_at = first.wall;
+                finished.item_duration = first.instant.elapsed();
+            }
             self.finish(finished);
             return;
         }
@@ -159,6 +167,7 @@ impl Work<'_> {
             }
         };
         let duration = start.instant.elapsed();
+        let first = first.unwrap_or(start);
         if let Some((policy, timer)) = &self.retry
             && policy.wants(&outcome, attempt)
             && !self.cancel.is_stopping()
@@ -185,6 +194,7 @@ impl Work<'_> {
                     item,
                     attempts: attempt,
                     last: Some(outcome),
+                    first: Some(first),
                 },
             );
             return;
@@ -200,6 +210,8 @@ impl Work<'_> {
             captured,
             started_at: start.wall,
             duration,
+            item_started_at: first.wall,
+            item_duration: first.instant.elapsed(),
             command,
             attempts: attempt,
             leaked,

@@ -33,6 +33,7 @@ fn dispatches(texts: &[&str]) -> Vec<Dispatch> {
             item: Item::plain(i as u64 + 1, t.as_bytes()),
             attempts: 0,
             last: None,
+            first: None,
         })
         .collect()
 }

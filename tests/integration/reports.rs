@@ -14,8 +14,7 @@ use serde_json::Value;
 
 use crate::util::{Sandbox, fanout, sh_wait_for, sh_wait_until};
 
-const CSV_HEADER: &str =
-    "seq,item,key,status,exit_code,signal,attempts,start,duration,stderr_tail,error,command";
+const CSV_HEADER: &str = "seq,item,key,status,exit_code,signal,attempts,start,duration,attempt_start,attempt_duration,stderr_tail,error,command";
 
 /// The report formats, in one run.
 const REPORTS: [&str; 8] = [
@@ -652,4 +651,56 @@ fn github_actions_annotates_failed_items_unless_told_not_to() {
         "--no-annotations: no ::error lines\n{}",
         quiet.stderr
     );
+}
+
+#[test]
+fn a_retried_item_reports_its_whole_span_and_its_last_attempt() {
+    let sb = Sandbox::new();
+    // Fails once, then passes after a 400 ms retry delay.
+    let long = "a-long-item-".repeat(8);
+    sb.fanout()
+        .args(["--no-journal", "--retries", "1", "--retry-delay", "400ms"])
+        .args(["--report", "out.csv", "--events", "events.jsonl"])
+        .args([
+            "sh",
+            "-c",
+            "[ -e tried ] && exit 0; touch tried; exit 1",
+            "_",
+            "{}",
+        ])
+        .items([long.as_str()])
+        .run()
+        .code(0);
+    let rows = csv_rows(&sb, "out.csv");
+    let row = &rows[0];
+    let duration: f64 = row["duration"].parse().expect("duration");
+    let attempt: f64 = row["attempt_duration"].parse().expect("attempt_duration");
+    assert!(
+        duration >= 0.4,
+        "the item's span holds the retry wait: {row:?}"
+    );
+    assert!(attempt < duration, "{row:?}");
+    assert!(row["start"] < row["attempt_start"], "{row:?}");
+
+    let text = String::from_utf8_lossy(&sb.read("events.jsonl")).into_owned();
+    let all = events(&text);
+    let started = of_kind(&all, "item-started", 1);
+    let finished = of_kind(&all, "item-finished", 1);
+    assert_eq!(started.len(), 2, "{text}");
+    for s in &started {
+        // The same whole item as item-finished, plus the shortened label.
+        assert_eq!(s["item"], finished[0]["item"], "{text}");
+        assert_eq!(s["item"], long.as_str(), "{text}");
+        assert!(
+            s["label"].as_str().is_some_and(|l| l.ends_with('…')),
+            "{text}"
+        );
+    }
+    let f = finished[0];
+    assert!(f["duration"].as_f64().is_some_and(|d| d >= 0.4), "{f}");
+    assert!(
+        f["attempt_duration"].as_f64() < f["duration"].as_f64(),
+        "{f}"
+    );
+    assert!(f["start"].as_str() < f["attempt_start"].as_str(), "{f}");
 }
