@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'Run the command under /bin/sh -c even when it has several words')
             [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'Stop at the first failure: --halt soon,fail=1')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the commands that would run, and run nothing')
+            [CompletionResult]::new('--print0', '--print0', [CompletionResultType]::ParameterName, 'With --dry-run: end each command with a NUL byte instead of a newline, bytes raw (for `xargs -0` and items holding newlines)')
             [CompletionResult]::new('--debug-fake-runner', '--debug-fake-runner', [CompletionResultType]::ParameterName, 'Testing aid: run items with the scripted fake runner, spawning nothing')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Write output in input order (jobs still run in parallel)')
             [CompletionResult]::new('--keep-order', '--keep-order', [CompletionResultType]::ParameterName, 'Write output in input order (jobs still run in parallel)')

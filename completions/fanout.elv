@@ -45,6 +45,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand --shell 'Run the command under /bin/sh -c even when it has several words'
             cand --fail-fast 'Stop at the first failure: --halt soon,fail=1'
             cand --dry-run 'Print the commands that would run, and run nothing'
+            cand --print0 'With --dry-run: end each command with a NUL byte instead of a newline, bytes raw (for `xargs -0` and items holding newlines)'
             cand --debug-fake-runner 'Testing aid: run items with the scripted fake runner, spawning nothing'
             cand -k 'Write output in input order (jobs still run in parallel)'
             cand --keep-order 'Write output in input order (jobs still run in parallel)'

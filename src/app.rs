@@ -51,8 +51,9 @@ impl Exit {
         Exit { code, signal: None }
     }
 
-    /// Death by `signal`.
+    /// Death by `signal` (SIGHUP: by SIGTERM, see [`signal::death_signal`]).
     pub fn signal(signal: i32) -> Exit {
+        let signal = signal::death_signal(signal);
         Exit {
             code: exit::for_signal(signal),
             signal: Some(signal),
@@ -171,6 +172,7 @@ fn dry_run(
     let end = if config.print0 { b'\0' } else { b'\n' };
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut bad = 0u64;
+    let input_name = reader.name().to_owned();
     for item in reader {
         if cancel.is_stopping() {
             break;
@@ -184,7 +186,7 @@ fn dry_run(
             ItemData::Bad(message) => Err(message.clone()),
             _ => template
                 .render(&item, slot)
-                .map_err(|m| format!("line {}: {m}", item.line)),
+                .map_err(|m| format!("{}: {m}", input::place(&input_name, item.line))),
         };
         match rendered {
             Ok(spec) => {
@@ -254,6 +256,7 @@ fn execute(
         events,
     } = records;
     let journal_path = journal.as_ref().map(|j| j.path().to_owned());
+    let input_name = reader.name().to_owned();
     let sinks = Sinks {
         reports,
         events,
@@ -380,6 +383,7 @@ fn execute(
         };
         let work = Work {
             template,
+            input: &input_name,
             runner: runner.as_ref(),
             cancel,
             events: events_tx,
@@ -507,6 +511,8 @@ fn execute(
         if let Err(e) = events
             .emit("run-finished", fields)
             .and_then(|()| events.flush())
+            // A reader that has gone (`--events - | head`) is not an error.
+            && e.kind() != io::ErrorKind::BrokenPipe
         {
             sink_error.get_or_insert(format!(
                 "failed to write events to `{}`: {e}",

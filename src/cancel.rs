@@ -247,10 +247,11 @@ impl CancelToken {
         self.inner.kill.is_set()
     }
 
-    /// The signal to forward to running jobs: the first one received, else
-    /// SIGTERM.
+    /// The signal to forward to running jobs: the first one received (SIGHUP
+    /// as SIGTERM), else SIGTERM.
     pub fn forward_signal(&self) -> Signal {
-        Signal::from_named_raw(self.inner.signal.load(Ordering::SeqCst)).unwrap_or(Signal::TERM)
+        let received = self.inner.signal.load(Ordering::SeqCst);
+        Signal::from_named_raw(crate::signal::death_signal(received)).unwrap_or(Signal::TERM)
     }
 
     /// Why the run stopped early, if it did.

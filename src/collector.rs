@@ -410,9 +410,24 @@ impl<'a> Collector<'a> {
             return;
         };
         if let Err(e) = events.emit(name, fields) {
-            let message = format!("failed to write events to `{}`: {e}", events.name());
-            self.sinks.events = None;
-            self.fail(message);
+            self.events_failed(&e);
+        }
+    }
+
+    /// The event stream could not be written: a closed pipe (`--events - |
+    /// head`) ends the run quietly, as a closed stdout does; anything else
+    /// is run-fatal.
+    fn events_failed(&mut self, e: &io::Error) {
+        let Some(events) = self.sinks.events.take() else {
+            return;
+        };
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            self.cancel.broken_pipe();
+        } else {
+            self.fail(format!(
+                "failed to write events to `{}`: {e}",
+                events.name()
+            ));
         }
     }
 
@@ -623,9 +638,7 @@ impl<'a> Collector<'a> {
         if let Some(events) = self.sinks.events.as_mut()
             && let Err(e) = events.flush()
         {
-            let message = format!("failed to write events to `{}`: {e}", events.name());
-            self.sinks.events = None;
-            self.fail(message);
+            self.events_failed(&e);
         }
         if self.stdout_closed {
             return;

@@ -425,6 +425,15 @@ impl CsvSource {
     }
 }
 
+/// Where an item is, for messages: "`FILE` line N", or "`:::` item N".
+pub fn place(input: &str, line: u64) -> String {
+    if input == ":::" {
+        format!("`:::` item {line}")
+    } else {
+        format!("`{input}` line {line}")
+    }
+}
+
 /// A warning for every name that heads more than one column: `{name}`
 /// means the first of them (the others are still there by number).
 fn duplicates(input: &str, headers: &[String]) -> Vec<String> {

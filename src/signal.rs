@@ -77,8 +77,8 @@ pub fn install(
                         jobs.signal_all(Signal::CONT);
                         token.pause_end();
                     }
-                    // SIGHUP (the terminal went away) behaves as SIGTERM.
-                    SIGHUP => cancel_signal(SIGTERM, &token, &jobs),
+                    // SIGHUP (the terminal went away) behaves as SIGTERM,
+                    // and is reported by its own name.
                     other => cancel_signal(other, &token, &jobs),
                 }
             }
@@ -90,11 +90,21 @@ pub fn install(
     })
 }
 
-/// SIGINT or SIGTERM: escalate; the third exits at once.
+/// SIGINT, SIGTERM or SIGHUP: escalate; the third exits at once.
 fn cancel_signal(signal: i32, token: &CancelToken, jobs: &JobTable) {
     if token.signal(signal) >= 3 {
         jobs.signal_all(Signal::KILL);
-        die_by(signal);
+        die_by(death_signal(signal));
+    }
+}
+
+/// The signal fanout dies by, and forwards to jobs, for a received one:
+/// SIGHUP behaves as SIGTERM (so the exit status is 143, as documented).
+pub fn death_signal(received: i32) -> i32 {
+    if received == SIGHUP {
+        SIGTERM
+    } else {
+        received
     }
 }
 

@@ -326,7 +326,7 @@ enum Ph {
 #[derive(Debug, Clone, PartialEq)]
 struct JsonPath {
     segments: Vec<JsonSegment>,
-    /// `.a.b`, for messages.
+    /// The placeholder as written (`{.a.b}`, `{name}`), for messages.
     text: String,
 }
 
@@ -695,7 +695,7 @@ fn resolve(content: &[u8], text: &str, schema: &Schema) -> Result<Ph, TemplateEr
                 placeholder: placeholder(),
             });
         }
-        return Ok(Ph::Json(json_path(path.split('.'))));
+        return Ok(Ph::Json(json_path(path.split('.'), text)));
     }
     match format {
         Format::Csv | Format::Tsv => {
@@ -720,7 +720,9 @@ fn resolve(content: &[u8], text: &str, schema: &Schema) -> Result<Ph, TemplateEr
                 Err(unknown(brace_hint))
             }
         }
-        Format::Jsonl if is_name(content) => Ok(Ph::Json(json_path(std::iter::once(content)))),
+        Format::Jsonl if is_name(content) => {
+            Ok(Ph::Json(json_path(std::iter::once(content), text)))
+        }
         Format::Lines | Format::Null if is_name(content) => {
             Err(unknown(" (named columns need --format csv, tsv or jsonl)"))
         }
@@ -737,7 +739,7 @@ fn is_name(text: &str) -> bool {
             .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
-fn json_path<'s>(segments: impl Iterator<Item = &'s str>) -> JsonPath {
+fn json_path<'s>(segments: impl Iterator<Item = &'s str>, written: &str) -> JsonPath {
     let segments: Vec<JsonSegment> = segments
         .map(|key| JsonSegment {
             key: key.to_string(),
@@ -748,8 +750,10 @@ fn json_path<'s>(segments: impl Iterator<Item = &'s str>) -> JsonPath {
             },
         })
         .collect();
-    let text = segments.iter().map(|s| format!(".{}", s.key)).collect();
-    JsonPath { segments, text }
+    JsonPath {
+        segments,
+        text: written.to_owned(),
+    }
 }
 
 fn argv_words(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Vec<Word>, TemplateError> {
@@ -1536,17 +1540,12 @@ mod tests {
     #[test]
     fn json_missing_fields_fail_the_item() {
         let item = json_item(r#"{"a":{"b":[1]},"s":"str"}"#);
-        for (placeholder, path) in [
-            ("{.a.c}", ".a.c"),
-            ("{.a.b.1}", ".a.b.1"),
-            ("{.a.b.x}", ".a.b.x"),
-            ("{.s.len}", ".s.len"),
-            ("{missing}", ".missing"),
-        ] {
+        // The placeholder is named as written.
+        for placeholder in ["{.a.c}", "{.a.b.1}", "{.a.b.x}", "{.s.len}", "{missing}"] {
             let t = jsonl(&["p", placeholder]);
             assert_eq!(
                 t.render(&item, 1).unwrap_err(),
-                format!("no field `{path}` in this record")
+                format!("no field `{placeholder}` in this record")
             );
         }
         // A numeric segment is also a key of an object.

@@ -53,6 +53,8 @@ pub struct Dispatch {
 pub struct Work<'a> {
     /// The parsed command template.
     pub template: &'a Template,
+    /// How messages name the input (a path, `<stdin>` or `:::`).
+    pub input: &'a str,
     /// Runs the rendered command.
     pub runner: &'a dyn Runner,
     /// The run's cancellation state.
@@ -115,7 +117,7 @@ impl Work<'_> {
         let spec = match self.template.render(&item, slot) {
             Ok(spec) => spec,
             Err(message) => {
-                let message = format!("line {}: {message}", item.line);
+                let message = format!("{}: {message}", crate::input::place(self.input, item.line));
                 self.finish(Finished::without_run(
                     ticket,
                     item,

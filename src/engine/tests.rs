@@ -73,6 +73,7 @@ fn run_items(
         });
         let work = Work {
             template: &template,
+            input: "test",
             runner: &runner,
             cancel,
             events: tx,

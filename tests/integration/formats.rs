@@ -162,6 +162,22 @@ fn duplicate_csv_header_names_warn_and_the_first_wins() {
 }
 
 #[test]
+fn a_missing_json_field_names_the_file_and_the_placeholder_as_written() {
+    let sb = Sandbox::new();
+    sb.write("in.jsonl", "{\"name\":\"a\"}\n");
+    sb.fanout()
+        .args(["--no-journal", "-a", "in.jsonl", "echo", "{file}"])
+        .run()
+        .code(1)
+        .stderr_has("`in.jsonl` line 1: no field `{file}` in this record");
+    sb.fanout()
+        .args(["--dry-run", "-a", "in.jsonl", "echo", "{.a.b}"])
+        .run()
+        .code(1)
+        .stderr_has("bad input: `in.jsonl` line 1: no field `{.a.b}` in this record");
+}
+
+#[test]
 fn json_lines_fields() {
     let sb = Sandbox::new();
     sb.fanout()

@@ -704,3 +704,31 @@ fn a_retried_item_reports_its_whole_span_and_its_last_attempt() {
     );
     assert!(f["start"].as_str() < f["attempt_start"].as_str(), "{f}");
 }
+
+#[test]
+fn a_closed_event_stream_on_stdout_ends_the_run_quietly() {
+    use std::io::{BufRead as _, BufReader};
+    let sb = Sandbox::new();
+    let items: Vec<String> = (1..=2000).map(|n| n.to_string()).collect();
+    let mut running = sb
+        .fanout()
+        .args(["--no-journal", "--events", "-", "true", "{}"])
+        .items(&items)
+        .spawn(false, true);
+    let stdout = running.stdout.take().expect("piped stdout");
+    let mut reader = BufReader::new(stdout);
+    for _ in 0..2 {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read an event");
+        assert!(line.starts_with('{'), "{line}");
+    }
+    drop(reader);
+    let ended = running.wait();
+    let lower = ended.stderr.to_lowercase();
+    assert!(
+        !lower.contains("broken pipe") && !lower.contains("error"),
+        "a closed event stream is not an error:\n{}",
+        ended.dump()
+    );
+    ended.code(0);
+}

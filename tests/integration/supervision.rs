@@ -731,9 +731,11 @@ fn sighup_behaves_as_sigterm() {
     running.signal("HUP");
     let ended = running.wait();
     let context = ended.dump();
-    ended
-        .interrupted_by(15)
-        .stderr_has("interrupted by SIGTERM");
+    ended.interrupted_by(15).stderr_has("interrupted by SIGHUP");
+    assert!(
+        !ended.stderr.contains("SIGTERM"),
+        "SIGHUP must be reported as SIGHUP:\n{context}"
+    );
     assert_counts(
         &ended.stderr,
         &[("interrupted", 2), ("not started", 2)],
