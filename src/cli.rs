@@ -91,7 +91,12 @@ pub struct InputArgs {
 #[command(next_help_heading = "Execution")]
 pub struct ExecArgs {
     /// Parallel jobs: N, or N% of the CPUs [default: CPUs].
-    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    #[arg(
+        short = 'j',
+        long = "jobs",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
     pub jobs: Option<String>,
 
     /// Worker pool.
@@ -104,15 +109,26 @@ pub struct ExecArgs {
 
     /// Time limit per attempt: then SIGTERM to the job's process group, and
     /// SIGKILL after --grace.
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub timeout: Option<String>,
 
     /// Run a failed item up to N more times.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_hyphen_values = true,
+        value_parser = parse_retries
+    )]
     pub retries: u32,
 
     /// Wait before a retry.
-    #[arg(long, value_name = "DUR", default_value = "0s")]
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "0s",
+        allow_hyphen_values = true
+    )]
     pub retry_delay: String,
 
     /// How the retry delay grows: fixed, or exp (doubling, with jitter).
@@ -120,7 +136,12 @@ pub struct ExecArgs {
     pub backoff: Backoff,
 
     /// Longest retry delay.
-    #[arg(long, value_name = "DUR", default_value = "5m")]
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "5m",
+        allow_hyphen_values = true
+    )]
     pub max_delay: String,
 
     /// Retry only these failures: exit codes, `timeout`, `signal`, `any` (comma-separated)
@@ -138,7 +159,12 @@ pub struct ExecArgs {
     pub fail_fast: bool,
 
     /// How long a signalled job gets before SIGKILL.
-    #[arg(long, value_name = "DUR", default_value = "10s")]
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "10s",
+        allow_hyphen_values = true
+    )]
     pub grace: String,
 
     /// Print the commands that would run, and run nothing.
@@ -259,4 +285,12 @@ pub struct ResumeArgs {
     /// No `::error` annotations for failed items under GitHub Actions.
     #[arg(long)]
     pub no_annotations: bool,
+}
+
+/// `--retries N`: a whole number, 0 or more (a negative one gets this
+/// message rather than clap's hint to write `-- -1`).
+fn parse_retries(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of retries: give a whole number, 0 or more"))
 }

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::cli::{Args, ExecArgs, OutputMode, When};
 use crate::duration;
@@ -245,6 +245,18 @@ impl Config {
             (false, Some(path)) => JournalChoice::File(path),
             (false, None) => JournalChoice::Implicit,
         };
+        for (i, report) in resume_args.report.iter().enumerate() {
+            if let Some(earlier) = resume_args.report[..i]
+                .iter()
+                .find(|r| same_file(r, report))
+            {
+                bail!(
+                    "--report `{}` is given twice (also as `{}`): each report needs its own file",
+                    report.display(),
+                    earlier.display()
+                );
+            }
+        }
         let annotations = !resume_args.no_annotations
             && std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
         Ok(Config {
@@ -287,6 +299,24 @@ impl Config {
     }
 }
 
+/// Whether two paths name the same file: the same inode when it exists,
+/// else the same place (`out.csv` and `./out.csv` are one file).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return x.dev() == y.dev() && x.ino() == y.ino();
+    }
+    let place = |p: &std::path::Path| {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let parent = std::fs::canonicalize(&parent).unwrap_or(parent);
+        (parent, p.file_name().map(ToOwned::to_owned))
+    };
+    place(a) == place(b)
+}
+
 fn retry_policy(exec: &ExecArgs) -> anyhow::Result<Option<RetryPolicy>> {
     let delay =
         duration::parse(&exec.retry_delay).map_err(|e| anyhow::anyhow!("--retry-delay: {e}"))?;
@@ -327,6 +357,12 @@ fn split_items(words: Vec<OsString>) -> anyhow::Result<Split> {
     Ok((command, Some(items)))
 }
 
+fn bad_jobs(text: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "-j/--jobs: `{text}` is not a number of jobs: give N (1 to {MAX_JOBS}) or N% of the CPUs"
+    )
+}
+
 /// The most jobs fanout runs at once. Each job holds a worker thread and up
 /// to four file descriptors; beyond a few thousand, a machine runs out of
 /// processes, descriptors or memory before the jobs gain anything.
@@ -338,16 +374,13 @@ pub fn parse_jobs(text: Option<&str>) -> anyhow::Result<usize> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let Some(text) = text else { return Ok(cpus) };
     let parsed = if let Some(percent) = text.strip_suffix('%') {
-        let p: f64 = percent
-            .parse()
-            .with_context(|| format!("-j/--jobs: `{text}` is not a number or percentage"))?;
+        let p: f64 = percent.parse().map_err(|_| bad_jobs(text))?;
         if p.is_nan() || p <= 0.0 {
             bail!("-j/--jobs: `{text}` must be more than 0%");
         }
         ((cpus as f64 * p / 100.0).floor() as usize).max(1)
     } else {
-        text.parse::<usize>()
-            .with_context(|| format!("-j/--jobs: `{text}` is not a number or percentage"))?
+        text.parse::<usize>().map_err(|_| bad_jobs(text))?
     };
     if parsed == 0 {
         bail!("-j/--jobs: must be at least 1");

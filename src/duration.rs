@@ -1,27 +1,42 @@
-//! Parsing of the durations the command line takes: `500ms`, `30s`, `5m`, `1h`,
-//! and a bare number of seconds (`2`, `0.5`).
+//! Parsing of the durations the command line takes: `500ms`, `30s`, `5m`,
+//! `1h`, a bare number of seconds (`2`, `0.5`), and compound durations such
+//! as `1m30s` or `1h 15m` (through humantime, which also reads `2days`).
 
 use std::time::Duration;
 
-/// Parses a duration such as `500ms`, `30s`, `1.5m`, `1h` or `10` (seconds).
+/// Parses a duration such as `500ms`, `30s`, `1.5m`, `1h`, `10` (seconds)
+/// or `1m30s`.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    if text.starts_with('-') {
+        return Err(format!(
+            "`{text}` is negative: a duration is 0 or more (500ms, 30s, 1m30s, 1h)"
+        ));
+    }
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 500ms, 30s, 5m, 1h)"))?;
+    let not_a_duration = || format!("`{text}` is not a duration (try 500ms, 30s, 1m30s, 1h)");
+    let Ok(value) = number.parse::<f64>() else {
+        return Err(not_a_duration());
+    };
     let scale = match unit.trim() {
         "ms" => 0.001,
         "" | "s" => 1.0,
         "m" => 60.0,
         "h" => 3600.0,
         other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}` (use ms, s, m or h)"
-            ));
+            // Compound (`1m30s`, `1h 15m`) or spelled out (`2min`, `3days`).
+            return humantime::parse_duration(text).map_err(|_| {
+                if other.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    format!(
+                        "unknown unit `{other}` in `{text}` (use ms, s, m or h, or combine them: 1m30s)"
+                    )
+                } else {
+                    not_a_duration()
+                }
+            });
         }
     };
     Duration::try_from_secs_f64(value * scale).map_err(|_| format!("`{text}` is out of range"))
@@ -41,5 +56,15 @@ mod tests {
         assert!(parse("5x").is_err());
         assert!(parse("").is_err());
         assert!(parse("-1s").is_err());
+    }
+
+    #[test]
+    fn compound() {
+        assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("1h 15m"), Ok(Duration::from_secs(4500)));
+        assert_eq!(parse("2s500ms"), Ok(Duration::from_millis(2500)));
+        assert!(parse("1m30x").unwrap_err().contains("unknown unit"));
+        assert!(parse("-1").unwrap_err().contains("negative"));
+        assert!(parse("1..5s").is_err());
     }
 }

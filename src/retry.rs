@@ -102,11 +102,15 @@ impl RetryPolicy {
             Backoff::Exp => {
                 let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(30));
                 let full = self.delay.saturating_mul(factor).min(self.max_delay);
-                // "Equal jitter": half fixed, half random, so retries of many
-                // items failing together spread out but never come too soon.
-                let half = full / 2;
-                let random = splitmix64(seed) % (half.as_nanos().max(1) as u64 + 1);
-                half + Duration::from_nanos(random)
+                // "Equal jitter": at least half fixed, the rest random, so
+                // retries of many items failing together spread out. Never
+                // less than --retry-delay (nor more than --max-delay): the
+                // first retry waits exactly the delay.
+                let floor = (full / 2).max(self.delay.min(self.max_delay));
+                let spread = full.saturating_sub(floor).as_nanos();
+                let spread = u64::try_from(spread).unwrap_or(u64::MAX);
+                let random = splitmix64(seed) % spread.saturating_add(1);
+                floor + Duration::from_nanos(random)
             }
         }
     }
@@ -196,6 +200,7 @@ mod tests {
                     d >= full / 2 && d <= full,
                     "attempt {attempts}: {d:?} vs {full:?}"
                 );
+                assert!(d >= exp.delay, "never less than --retry-delay: {d:?}");
             }
         }
         let spread: std::collections::HashSet<_> = (0..20).map(|s| exp.delay(3, s)).collect();

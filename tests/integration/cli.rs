@@ -672,3 +672,147 @@ fn workers_are_started_only_for_items_in_flight() {
         "{threads} threads for one streamed item at -j 4000"
     );
 }
+
+#[test]
+fn negative_numbers_say_what_the_value_must_be() {
+    let sb = Sandbox::new();
+    for (flag, value, want) in [
+        (
+            "-j",
+            "-1",
+            "`-1` is not a number of jobs: give N (1 to 4096) or N% of the CPUs",
+        ),
+        ("--jobs", "-5%", "`-5%` must be more than 0%"),
+        (
+            "--retries",
+            "-1",
+            "`-1` is not a number of retries: give a whole number, 0 or more",
+        ),
+        (
+            "--timeout",
+            "-1",
+            "`-1` is negative: a duration is 0 or more",
+        ),
+        ("--retry-delay", "-2s", "`-2s` is negative"),
+        ("--grace", "-1", "`-1` is negative"),
+    ] {
+        let run = sb
+            .fanout()
+            .args(["--no-journal", flag, value, "echo", "{}"])
+            .items(["a"])
+            .run();
+        run.code(2).stderr_has(want);
+        assert!(
+            !run.stderr.contains("use '--"),
+            "clap's wrong tip:\n{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn compound_durations_are_accepted() {
+    let sb = Sandbox::new();
+    sb.fanout()
+        .args([
+            "--no-journal",
+            "--timeout",
+            "1m30s",
+            "--grace",
+            "1s500ms",
+            "echo",
+            "{}",
+        ])
+        .items(["a"])
+        .run()
+        .code(0)
+        .lines(&["a"]);
+    sb.fanout()
+        .args(["--no-journal", "--timeout", "1m30x", "echo", "{}"])
+        .items(["a"])
+        .run()
+        .code(2)
+        .stderr_has("unknown unit");
+}
+
+#[test]
+fn the_same_report_file_twice_is_refused() {
+    let sb = Sandbox::new();
+    let run = sb
+        .fanout()
+        .args(["--no-journal", "--report", "r.csv", "--report", "./r.csv"])
+        .args(["touch", "ran.{}"])
+        .items(["a"])
+        .run();
+    run.code(2).stderr_has("--report `./r.csv` is given twice");
+    assert!(!sb.exists("ran.a"), "a job ran despite the usage error");
+}
+
+#[test]
+fn readme_examples_run_as_written() {
+    // The README's first examples (its top block and "Input formats") run
+    // in a fresh clone: here, a sandbox holding a copy of fixtures/, with
+    // this fanout first in PATH.
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("read README.md");
+    let head = readme
+        .split("### Placeholders")
+        .next()
+        .expect("README has a Placeholders section");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in head.lines() {
+        match (&mut current, line) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), line) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    let blocks: Vec<String> = blocks
+        .into_iter()
+        .filter(|b| b.contains("fanout") && !b.contains("cargo "))
+        .collect();
+    assert!(blocks.len() >= 2, "the README's examples were not found");
+    let bin_dir = Path::new(crate::util::bin()).parent().expect("bin dir");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for block in blocks {
+        let sb = Sandbox::new();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        fs::create_dir(sb.join("fixtures")).expect("create fixtures");
+        for entry in fs::read_dir(&fixtures).expect("list fixtures") {
+            let entry = entry.expect("a fixture");
+            fs::copy(entry.path(), sb.join("fixtures").join(entry.file_name()))
+                .expect("copy a fixture");
+        }
+        for line in block
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let output = std::process::Command::new("sh")
+                .args(["-c", line])
+                .current_dir(sb.path())
+                .env("PATH", &path)
+                .env("XDG_STATE_HOME", crate::util::state_home())
+                .env_remove("CI")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run sh");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                output.status.success() && !stderr.contains("no items"),
+                "README example failed: {line}\n{stderr}"
+            );
+        }
+    }
+}

@@ -732,3 +732,44 @@ fn a_closed_event_stream_on_stdout_ends_the_run_quietly() {
     );
     ended.code(0);
 }
+
+#[test]
+fn exponential_backoff_never_waits_less_than_the_retry_delay() {
+    let sb = Sandbox::new();
+    let items: Vec<String> = (1..=12).map(|n| n.to_string()).collect();
+    // Each item fails once, then passes.
+    sb.fanout()
+        .args([
+            "--no-journal",
+            "-j",
+            "12",
+            "--retries",
+            "1",
+            "--backoff",
+            "exp",
+        ])
+        .args(["--retry-delay", "200ms", "--events", "events.jsonl"])
+        .args([
+            "sh",
+            "-c",
+            "[ -e tried.$1 ] && exit 0; touch tried.$1; exit 1",
+            "_",
+            "{}",
+        ])
+        .items(&items)
+        .run()
+        .code(0);
+    let text = String::from_utf8_lossy(&sb.read("events.jsonl")).into_owned();
+    let delays: Vec<f64> = events(&text)
+        .iter()
+        .filter(|e| e["event"] == "retry-scheduled")
+        .map(|e| e["delay"].as_f64().expect("a delay"))
+        .collect();
+    assert_eq!(delays.len(), items.len(), "{text}");
+    for delay in delays {
+        assert!(
+            delay >= 0.2,
+            "a retry waited {delay}s, less than --retry-delay 200ms"
+        );
+    }
+}
