@@ -73,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let _signals = signal::install(SignalKind::Standard, &cancel, &table)?;
     let reader = open_reader(&config, &cancel)?;
     for warning in reader.warnings() {
-        eprintln!("fanout: warning: {warning}");
+        crate::errln!("fanout: warning: {warning}");
     }
     let schema = Schema {
         format: config.format,
@@ -198,7 +198,7 @@ fn dry_run(
             }
             Err(message) => {
                 bad += 1;
-                eprintln!("fanout: bad input: {message}");
+                crate::errln!("fanout: bad input: {message}");
             }
         }
     }
@@ -424,23 +424,23 @@ fn execute(
     let exhausted = match input_end {
         Ok(InputEnd { exhausted, error }) => {
             if let Some(e) = error {
-                eprintln!("fanout: error: {}", error_chain(&e));
+                crate::errln!("fanout: error: {}", error_chain(&e));
                 fatal = true;
             }
             exhausted
         }
         Err(e) => {
-            eprintln!("fanout: error: {e:#}");
+            crate::errln!("fanout: error: {e:#}");
             fatal = true;
             false
         }
     };
     if let Err(e) = &engine_result {
-        eprintln!("fanout: error: {e:#}");
+        crate::errln!("fanout: error: {e:#}");
         fatal = true;
     }
     if let Some(e) = &report.output_error {
-        eprintln!("fanout: error: {e}");
+        crate::errln!("fanout: error: {e}");
         fatal = true;
     }
     fatal |= report.counts.internal > 0;
@@ -522,7 +522,7 @@ fn execute(
     }
     let exit = match sink_error {
         Some(message) => {
-            eprintln!("fanout: error: {message}");
+            crate::errln!("fanout: error: {message}");
             summary.fatal = true;
             if exit.signal.is_some() {
                 exit
@@ -537,7 +537,7 @@ fn execute(
     // A closed stdout ends the run quietly unless something had failed.
     let quiet_pipe = stop == Some(StopReason::BrokenPipe) && summary.counts.failures() == 0;
     if !quiet_ok && !quiet_pipe {
-        eprint!("{}", summary.render());
+        crate::stderr::text(&summary.render());
     }
     Ok(exit)
 }

@@ -39,5 +39,6 @@ pub mod report;
 pub mod resume;
 pub mod retry;
 pub mod signal;
+pub mod stderr;
 pub mod summary;
 pub mod template;

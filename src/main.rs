@@ -20,7 +20,7 @@ fn main() -> ExitCode {
             if fanout::app::is_broken_pipe(&err) {
                 return ExitCode::from(fanout::exit::SUCCESS);
             }
-            eprintln!("fanout: error: {err:#}");
+            fanout::errln!("fanout: error: {err:#}");
             ExitCode::from(fanout::exit::FATAL)
         }
     }

@@ -188,7 +188,7 @@ impl Progress {
     /// Prints a line above the bars (or nothing when progress is off).
     pub fn println(&self, line: &str) {
         if let Progress::Bars(bars) = self {
-            bars.multi.suspend(|| eprintln!("{line}"));
+            bars.multi.suspend(|| crate::errln!("{line}"));
         }
     }
 
@@ -211,7 +211,7 @@ impl Progress {
             && last.elapsed() >= *every
         {
             *last = Instant::now();
-            eprintln!("{}", status_line(&status()));
+            crate::errln!("{}", status_line(&status()));
         }
     }
 

@@ -52,7 +52,7 @@ impl<'a, 'w> Pool<'a, 'w> {
             .spawn_scoped(scope, move || self.worker(scope, slot));
         if let Err(e) = spawned {
             // Could not start this worker: the others carry the load.
-            eprintln!("fanout: could not start worker {slot}: {e}");
+            crate::errln!("fanout: could not start worker {slot}: {e}");
             if slot == 1 {
                 // No worker at all: one on this thread, so the items still run.
                 self.worker(scope, slot);

@@ -816,3 +816,52 @@ fn readme_examples_run_as_written() {
         }
     }
 }
+
+#[test]
+fn a_full_stderr_never_panics_and_keeps_the_exit_codes() {
+    let sb = Sandbox::new();
+    let cases: [(&[&str], i32); 6] = [
+        (&["--no-journal", "true", ":::", "a"], 0),
+        (&["--no-journal", "false", ":::", "a"], 1),
+        (
+            &["--no-journal", "sh", "-c", "echo to-stderr >&2", ":::", "a"],
+            0,
+        ),
+        (
+            &[
+                "--no-journal",
+                "--progress",
+                "--fail-fast",
+                "false",
+                ":::",
+                "a",
+                "b",
+            ],
+            1,
+        ),
+        (&["--no-journal", "-a", "missing.txt", "echo"], 2),
+        (&["--bogus-flag"], 2),
+    ];
+    for (args, code) in cases {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("open /dev/full");
+        let status = std::process::Command::new(crate::util::bin())
+            .args(args)
+            .current_dir(sb.path())
+            .env("XDG_STATE_HOME", crate::util::state_home())
+            .env("GITHUB_ACTIONS", "true")
+            .env_remove("CI")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(full)
+            .status()
+            .expect("run fanout");
+        assert_eq!(
+            status.code(),
+            Some(code),
+            "{args:?} with stderr on /dev/full"
+        );
+    }
+}
