@@ -1,4 +1,6 @@
 #![warn(missing_docs)]
+// Writes to stderr go through `errln!` (see `stderr`), which cannot panic.
+#![cfg_attr(not(test), deny(clippy::print_stderr))]
 //! fanout: a parallel batch processor.
 //!
 //! Items flow in one direction. The [`input`] reader turns a file, stdin or

@@ -1,6 +1,8 @@
 //! The `fanout` binary: parse, run, map the result to an exit code (or, for
 //! a run interrupted by a signal, die by that signal once all is written).
 
+#![deny(clippy::print_stderr)]
+
 use std::io::Write;
 use std::process::ExitCode;
 
