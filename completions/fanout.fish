@@ -31,7 +31,7 @@ csv\t'Comma-separated values with a header row'
 tsv\t'Tab-separated values with a header row'
 jsonl\t'One JSON value per line'"
 complete -c fanout -n "__fish_fanout_needs_command" -l colsep -d 'Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP' -r
-complete -c fanout -n "__fish_fanout_needs_command" -s j -l jobs -d 'Parallel jobs: N, or N% of the CPUs [default: CPUs]' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s j -l jobs -d 'Parallel jobs: N (at most 4096), or N% of the CPUs [default: CPUs]' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l engine -d 'Worker pool' -r -f -a "threads\t'Explicit worker threads fed by a bounded crossbeam channel'
 rayon\t'A rayon thread pool'"
 complete -c fanout -n "__fish_fanout_needs_command" -l timeout -d 'Time limit per attempt: then SIGTERM to the job\'s process group, and SIGKILL after --grace' -r

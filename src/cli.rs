@@ -90,7 +90,7 @@ pub struct InputArgs {
 #[derive(Debug, ClapArgs)]
 #[command(next_help_heading = "Execution")]
 pub struct ExecArgs {
-    /// Parallel jobs: N, or N% of the CPUs [default: CPUs].
+    /// Parallel jobs: N (at most 4096), or N% of the CPUs [default: CPUs].
     #[arg(
         short = 'j',
         long = "jobs",
