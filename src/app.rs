@@ -17,7 +17,7 @@ use crossbeam_channel::bounded;
 use crate::cancel::{CancelToken, CancellableRead, StopReason};
 use crate::cli::{Args, OutputMode, Sub};
 use crate::collector::{Collector, CollectorOptions, CollectorReport, Sinks};
-use crate::config::{Config, ProgressMode, Source};
+use crate::config::{Config, JournalChoice, ProgressMode, Source};
 use crate::dispatch::{self, InputEnd, Reading, retry_timer};
 use crate::engine::{self, Work};
 use crate::event::Event;
@@ -28,7 +28,7 @@ use crate::item::ItemData;
 use crate::job::{Capture, FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions};
 use crate::journal;
 use crate::progress::Progress;
-use crate::report::RunInfo;
+use crate::report::{EarlierCounts, RunInfo};
 use crate::resume::{self, Records};
 use crate::signal::{self, SignalKind};
 use crate::summary::Summary;
@@ -83,7 +83,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let template = Template::parse(&config.command, config.force_shell, &schema)
         .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
     if config.dry_run {
-        return dry_run(&config, &template, reader, &cancel);
+        let gate = resume::dry_run_gate(&config, &template, &schema)?;
+        return dry_run(&config, &template, gate, reader, &cancel);
     }
     let argv: Vec<OsString> = std::env::args_os().collect();
     let records = resume::prepare(&config, &template, &schema, &argv)?;
@@ -159,10 +160,14 @@ fn open_reader(config: &Config, cancel: &CancelToken) -> anyhow::Result<Reader> 
     Ok(reader)
 }
 
-/// `--dry-run`: render and print every command; nothing runs, so no pool.
+/// `--dry-run`: render and print every command that would run; nothing
+/// runs, so no pool. Items pass the same gate as in a real run: keyed (a
+/// `--key` that cannot render makes the item bad input) and, with
+/// `--resume`, skipped when the journal records them as finished.
 fn dry_run(
     config: &Config,
     template: &Template,
+    mut gate: resume::Gate,
     reader: Reader,
     cancel: &CancelToken,
 ) -> anyhow::Result<Exit> {
@@ -173,12 +178,19 @@ fn dry_run(
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut bad = 0u64;
     let input_name = reader.name().to_owned();
+    let mut skipped = 0u64;
     for item in reader {
         if cancel.is_stopping() {
             break;
         }
-        let item = item?;
+        let mut item = item?;
+        // As the dispatcher: keys over the whole input, then the shard.
+        let admitted = gate.admit(&mut item);
         if config.shard.is_some_and(|shard| !shard.contains(item.seq)) {
+            continue;
+        }
+        if matches!(admitted, resume::Admit::Skip(_)) {
+            skipped += 1;
             continue;
         }
         let slot = ((item.seq - 1) % config.jobs as u64) as usize + 1;
@@ -204,6 +216,13 @@ fn dry_run(
     }
     if let Err(e) = out.flush() {
         return dry_run_write_error(e);
+    }
+    if skipped > 0 {
+        eprintln!(
+            "fanout: dry run: {skipped} item{} not listed: finished in an earlier run (--resume skips {})",
+            if skipped == 1 { "" } else { "s" },
+            if skipped == 1 { "it" } else { "them" },
+        );
     }
     if let Some(StopReason::Signal(sig)) = cancel.reason() {
         return Ok(Exit::signal(sig));
@@ -464,6 +483,7 @@ fn execute(
         flaky: report.flaky,
         leaky: report.leaky,
         resume: None,
+        retry_failed: None,
     };
     let exit = match stop {
         Some(StopReason::Signal(sig)) => Exit::signal(sig),
@@ -472,20 +492,38 @@ fn execute(
         _ => Exit::code(exit::SUCCESS),
     };
     let mut summary = summary;
-    if let (Some(path), Some(StopReason::Signal(_) | StopReason::Halt)) = (&journal_path, stop) {
-        let mut hint = journal::resume_command(argv, path);
-        if config.source == Source::Stdin {
-            hint.push_str("   # with the same input on stdin");
-        }
-        summary.resume = Some(hint);
+    let given = journal::Given {
+        resume: config.resume,
+        retry_failed: config.retry_failed,
+        journal: matches!(config.journal, JournalChoice::File(_)),
+    };
+    let hint = |how| {
+        journal_path.as_ref().map(|path| {
+            let mut hint = journal::resume_command(argv, given, how, path);
+            if config.source == Source::Stdin {
+                hint.push_str("   # with the same input on stdin");
+            }
+            hint
+        })
+    };
+    if matches!(stop, Some(StopReason::Signal(_) | StopReason::Halt)) {
+        summary.resume = hint(journal::Continue::Resume);
+    }
+    // Failures an earlier run recorded were not run again: say how.
+    if summary.counts.earlier_failed > 0 && !config.retry_failed {
+        summary.retry_failed = hint(journal::Continue::RetryFailed);
     }
     let info = RunInfo {
         command: template.source(),
         started: journal::timestamp(started_wall),
         elapsed: summary.elapsed.as_secs_f64(),
-        total: summary.counts.done() + summary.not_started(),
-        ok: summary.counts.ok,
+        total: summary.total(),
+        ok: summary.counts.all_ok(),
         failed: summary.counts.failures(),
+        from_earlier_run: EarlierCounts {
+            ok: summary.counts.earlier_ok,
+            failed: summary.counts.earlier_failed,
+        },
         not_started: summary.not_started(),
         interrupted: summary.counts.interrupted,
         stopped: stop.map(|_| summary.status()),
@@ -502,11 +540,13 @@ fn execute(
             "exit_code": exit.code,
             "elapsed": info.elapsed,
             "stopped": info.stopped,
+            "total": info.total,
             "ok": info.ok,
             "failed": info.failed,
             "interrupted": info.interrupted,
             "not_started": info.not_started,
-            "skipped": summary.counts.skipped,
+            "skipped": summary.counts.skipped(),
+            "from_earlier_run": info.from_earlier_run,
         });
         if let Err(e) = events
             .emit("run-finished", fields)

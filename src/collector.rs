@@ -15,11 +15,11 @@ use serde_json::json;
 
 use crate::cancel::CancelToken;
 use crate::cli::OutputMode;
-use crate::event::{Event, Finished, Stream};
+use crate::event::{Event, Finished, Skipped, Stream};
 use crate::events::{EventWriter, merge, outcome_fields};
 use crate::halt::HaltState;
-use crate::journal::timestamp;
-use crate::outcome::{Captured, Outcome};
+use crate::journal::{Entry, timestamp};
+use crate::outcome::{Captured, Outcome, signal_name};
 use crate::progress::{Progress, Status};
 use crate::report::{Report, Row};
 use crate::summary::{Counts, FailureNote, SHOWN_FAILURES, format_duration};
@@ -225,11 +225,7 @@ impl<'a> Collector<'a> {
                 }
                 self.progress.set_total(total);
             }
-            Event::Skipped { seq, key } => {
-                self.report.counts.skipped += 1;
-                self.progress.finished(0, false);
-                self.event("item-skipped", json!({ "seq": seq, "key": key }));
-            }
+            Event::Skipped(skipped) => self.skipped(*skipped),
             Event::Started {
                 ticket,
                 seq,
@@ -404,6 +400,109 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// An item an earlier run finished (`--resume` skipped it): counted and
+    /// reported with its journal record, marked as from the earlier run, so
+    /// the run's figures and reports cover the whole batch; a recorded
+    /// failure stays a failure.
+    fn skipped(&mut self, skipped: Skipped) {
+        let Skipped { item, record } = skipped;
+        let ok = record.outcome == "ok";
+        self.report.counts.add_earlier(ok);
+        self.progress.finished(0, !ok);
+        let error = if ok {
+            String::new()
+        } else {
+            describe_record(&record)
+        };
+        if !ok && self.report.failures.len() < SHOWN_FAILURES {
+            self.report.failures.push(FailureNote {
+                seq: item.seq,
+                label: item.label(LABEL_MAX),
+                what: format!("{error} (in an earlier run)"),
+                command: None,
+                stderr_tail: Vec::new(),
+            });
+        }
+        let text = String::from_utf8_lossy(&item.raw).into_owned();
+        if !ok && self.sinks.annotations {
+            self.annotate(
+                item.seq,
+                &text,
+                &format!("{error} (in an earlier run)"),
+                &[],
+            );
+        }
+        if self.sinks.events.is_some() {
+            let fields = json!({
+                "seq": item.seq,
+                "key": item.key,
+                "item": text,
+                "status": record.outcome,
+                "exit_code": record.exit_code,
+                "signal": record.signal,
+                "error": error,
+                "attempts": record.attempts,
+                "start": record.start,
+                "duration": record.duration,
+                "from_earlier_run": true,
+            });
+            self.event("item-skipped", fields);
+        }
+        if self.sinks.reports.is_empty() {
+            return;
+        }
+        let row = Row {
+            seq: item.seq,
+            item: text,
+            key: item.key,
+            status: record.outcome,
+            exit_code: record.exit_code,
+            signal: record.signal,
+            attempts: record.attempts,
+            // The journal records the last attempt's start and duration.
+            attempt_start: record.start.clone(),
+            attempt_duration: record.duration,
+            start: record.start,
+            duration: record.duration,
+            stderr_tail: String::new(),
+            error,
+            command: String::new(),
+            from_earlier_run: true,
+        };
+        self.write_row(&row);
+    }
+
+    /// A GitHub Actions `::error` line for a failed item.
+    fn annotate(&mut self, seq: u64, item: &str, what: &str, stderr_tail: &[String]) {
+        let mut message = format!("#{seq} {item}: {what}");
+        for line in stderr_tail {
+            message.push('\n');
+            message.push_str(line);
+        }
+        let title = format!("fanout: item #{seq} failed");
+        let line = format!(
+            "::error title={}::{}",
+            escape_property(&title),
+            escape_data(&message)
+        );
+        let _ = self.progress.suspend(|| writeln!(io::stderr(), "{line}"));
+    }
+
+    /// Writes one row to every report; a write error ends the run.
+    fn write_row(&mut self, row: &Row) {
+        let mut failed = None;
+        for report in &mut self.sinks.reports {
+            if let Err(e) = report.record(row) {
+                failed = Some(format!("{:#}", anyhow::Error::from(e)));
+                break;
+            }
+        }
+        if let Some(message) = failed {
+            self.sinks.reports.clear();
+            self.fail(message);
+        }
+    }
+
     /// Sends one event to `--events`, if on; a write error ends the run.
     fn event(&mut self, name: &str, fields: serde_json::Value) {
         let Some(events) = self.sinks.events.as_mut() else {
@@ -445,18 +544,7 @@ impl<'a> Collector<'a> {
         let outcome = &finished.outcome;
         let item = String::from_utf8_lossy(&finished.item.raw).into_owned();
         if self.sinks.annotations && outcome.is_failure() {
-            let mut message = format!("#{} {}: {}", finished.item.seq, item, outcome.describe());
-            for line in &stderr_tail {
-                message.push('\n');
-                message.push_str(line);
-            }
-            let title = format!("fanout: item #{} failed", finished.item.seq);
-            let line = format!(
-                "::error title={}::{}",
-                escape_property(&title),
-                escape_data(&message)
-            );
-            let _ = self.progress.suspend(|| writeln!(io::stderr(), "{line}"));
+            self.annotate(finished.item.seq, &item, &outcome.describe(), &stderr_tail);
         }
         if self.sinks.reports.is_empty() && self.sinks.events.is_none() {
             return;
@@ -514,18 +602,9 @@ impl<'a> Collector<'a> {
                 outcome.describe()
             },
             command: finished.command.clone().unwrap_or_default(),
+            from_earlier_run: false,
         };
-        let mut failed = None;
-        for report in &mut self.sinks.reports {
-            if let Err(e) = report.record(&row) {
-                failed = Some(format!("{:#}", anyhow::Error::from(e)));
-                break;
-            }
-        }
-        if let Some(message) = failed {
-            self.sinks.reports.clear();
-            self.fail(message);
-        }
+        self.write_row(&row);
     }
 
     /// Writes an item's output and releases its place in the window.
@@ -660,6 +739,19 @@ impl<'a> Collector<'a> {
             self.report.output_error = Some(format!("failed to write to stdout: {e}"));
             self.cancel.fatal(true);
         }
+    }
+}
+
+/// What a journal record says went wrong, in words.
+fn describe_record(record: &Entry) -> String {
+    if let Some(error) = &record.error {
+        return error.clone();
+    }
+    match (record.outcome.as_str(), record.exit_code, record.signal) {
+        ("failed", Some(code), _) => format!("exit code {code}"),
+        ("signal", _, Some(signal)) => format!("killed by {}", signal_name(signal)),
+        ("timeout", _, _) => "timed out".to_owned(),
+        (other, _, _) => other.replace('-', " "),
     }
 }
 

@@ -18,9 +18,9 @@ use crossbeam_channel::{
 use crate::cancel::CancelToken;
 use crate::config::Shard;
 use crate::engine::Dispatch;
-use crate::event::Event;
+use crate::event::{Event, Skipped};
 use crate::input::{InputError, Reader};
-use crate::resume::Gate;
+use crate::resume::{Admit, Gate};
 
 /// How often blocked loops look at the stop flag when nothing wakes them.
 const CHECK_EVERY: Duration = Duration::from_millis(100);
@@ -296,12 +296,13 @@ impl Reading<'_> {
             if self.shard.is_some_and(|shard| !shard.contains(item.seq)) {
                 continue;
             }
-            if !admitted {
-                // Finished in an earlier run (`--resume`).
-                let _ = self.events.send(Event::Skipped {
-                    seq: item.seq,
-                    key: std::mem::take(&mut item.key),
-                });
+            if let Admit::Skip(record) = admitted {
+                // Finished in an earlier run (`--resume`): reported with
+                // its record, so the run's reports cover the whole batch.
+                let _ = self.events.send(Event::Skipped(Box::new(Skipped {
+                    item,
+                    record: *record,
+                })));
                 continue;
             }
             self.acquire_window();

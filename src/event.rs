@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::item::Item;
+use crate::journal::Entry;
 use crate::outcome::{Captured, Outcome};
 
 /// Which output stream of a job.
@@ -20,13 +21,9 @@ pub enum Stream {
 pub enum Event {
     /// The total number of items, once a background count has finished.
     Total(u64),
-    /// An item the journal records as finished was skipped (`--resume`).
-    Skipped {
-        /// Its position in the input.
-        seq: u64,
-        /// Its key.
-        key: String,
-    },
+    /// An item the journal records as finished was skipped (`--resume`),
+    /// with that record: the collector reports it as the earlier run ended.
+    Skipped(Box<Skipped>),
     /// A worker started a job.
     Started {
         /// Dispatch order of the item, 0-based and contiguous.
@@ -74,6 +71,15 @@ pub enum Event {
     /// A run-fatal error outside the collector (the journal could not be
     /// written); the run is already stopping.
     Fatal(String),
+}
+
+/// An item finished in an earlier run, and what the journal says of it.
+#[derive(Debug)]
+pub struct Skipped {
+    /// The item, keyed.
+    pub item: Item,
+    /// Its journal record.
+    pub record: Entry,
 }
 
 /// Everything known about an item that reached its outcome.

@@ -79,6 +79,10 @@ pub struct Entry {
     pub start: Option<String>,
     /// How long it ran, in seconds.
     pub duration: f64,
+    /// What went wrong, in words (`exit code 3`), for a failure: what a
+    /// resumed run reports for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// `"failed"` when this line replaces an earlier failed record of the
     /// same item (a `--retry-failed` run), so the item is counted once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +177,7 @@ impl Journal {
             attempts: finished.attempts,
             start: (finished.attempts > 0).then(|| timestamp(finished.started_at)),
             duration: finished.duration.as_secs_f64(),
+            error: (!finished.outcome.is_success()).then(|| finished.outcome.describe()),
             replaces: finished.item.rerun.then(|| "failed".to_owned()),
         };
         self.append(&entry).map_err(|source| JournalError::Io {
@@ -215,13 +220,25 @@ fn cut_torn_tail(file: &File) -> io::Result<()> {
     file.set_len(0)
 }
 
-/// How many finished occurrences of one key a journal records.
+/// How many finished occurrences of one key a journal records, and where
+/// the latest record of each kind is (so a skipped item's outcome can be
+/// read back from the file instead of being held in memory).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Done {
     /// Occurrences that succeeded.
     pub ok: u32,
     /// Occurrences whose latest record is a failure.
     pub failed: u32,
+    /// Byte offset of the latest successful record.
+    pub ok_at: u64,
+    /// Byte offset of the latest failed record.
+    pub failed_at: u64,
+}
+
+impl Done {
+    fn is_empty(&self) -> bool {
+        self.ok == 0 && self.failed == 0
+    }
 }
 
 /// What `--resume` does with the next occurrence of a key.
@@ -231,8 +248,14 @@ pub enum Admission {
     Run,
     /// Recorded as failed, and `--retry-failed`: run it again.
     Rerun,
-    /// Recorded as finished: skip it.
-    Skip,
+    /// Recorded as finished: skip it. The record is the journal line at
+    /// this byte offset; `ok` says whether it records a success.
+    Skip {
+        /// Where the record starts in the journal.
+        at: u64,
+        /// Whether it records a success.
+        ok: bool,
+    },
 }
 
 /// What a journal says about earlier runs.
@@ -246,6 +269,8 @@ pub struct Loaded {
     pub done: HashMap<String, Done>,
     /// A torn last line was ignored.
     pub torn: bool,
+    /// The journal, open for reading the records of skipped items.
+    file: Option<File>,
 }
 
 impl Loaded {
@@ -256,22 +281,58 @@ impl Loaded {
         };
         let admission = if done.ok > 0 {
             done.ok -= 1;
-            Admission::Skip
+            Admission::Skip {
+                at: done.ok_at,
+                ok: true,
+            }
         } else if done.failed > 0 {
             done.failed -= 1;
             if retry_failed {
                 Admission::Rerun
             } else {
-                Admission::Skip
+                Admission::Skip {
+                    at: done.failed_at,
+                    ok: false,
+                }
             }
         } else {
             Admission::Run
         };
-        if *done == Done::default() {
+        if done.is_empty() {
             // Memory shrinks as the input is read.
             self.done.remove(key);
         }
         admission
+    }
+
+    /// The journal entry whose line starts at byte `at` (from
+    /// [`Admission::Skip`]). Read from the file, one line at a time, so
+    /// resuming holds no record in memory.
+    pub fn record_at(&self, at: u64) -> Result<Entry, String> {
+        use std::os::unix::fs::FileExt;
+        let file = self.file.as_ref().ok_or("the journal is not open")?;
+        let mut line = Vec::new();
+        let mut chunk = vec![0u8; 4096];
+        loop {
+            let n = file
+                .read_at(&mut chunk, at + line.len() as u64)
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &chunk[..n]) {
+                line.extend_from_slice(&chunk[..i]);
+                break;
+            }
+            line.extend_from_slice(&chunk[..n]);
+            if chunk.len() < 1 << 20 {
+                chunk.resize(chunk.len() * 2, 0);
+            }
+        }
+        match parse_line(&line)? {
+            Line::Entry(entry) => Ok(entry),
+            Line::Header(_) => Err("a run header, not an item".to_owned()),
+        }
     }
 }
 
@@ -287,11 +348,15 @@ pub fn load(path: &Path) -> Result<Loaded, JournalError> {
     let mut loaded = Loaded::default();
     let mut buf = Vec::new();
     let mut line_no = 0u64;
+    let mut offset = 0u64;
     loop {
         buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(io_err)? == 0 {
+        let at = offset;
+        let read = reader.read_until(b'\n', &mut buf).map_err(io_err)?;
+        if read == 0 {
             break;
         }
+        offset += read as u64;
         line_no += 1;
         let complete = buf.last() == Some(&b'\n');
         let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
@@ -307,8 +372,10 @@ pub fn load(path: &Path) -> Result<Loaded, JournalError> {
                 }
                 if entry.outcome == "ok" {
                     done.ok += 1;
+                    done.ok_at = at;
                 } else {
                     done.failed += 1;
+                    done.failed_at = at;
                 }
             }
             Err(_) if !complete => {
@@ -324,6 +391,7 @@ pub fn load(path: &Path) -> Result<Loaded, JournalError> {
             }
         }
     }
+    loaded.file = Some(reader.into_inner());
     Ok(loaded)
 }
 
@@ -364,19 +432,24 @@ impl Keyer {
         Keyer { template }
     }
 
-    /// The key of an item.
-    pub fn key(&self, item: &Item) -> String {
-        let rendered = self.template.as_ref().and_then(|t| {
-            let spec = t.render(item, 0).ok()?;
-            spec.args.first().map(|a| {
-                use std::os::unix::ffi::OsStrExt;
-                a.as_bytes().to_vec()
-            })
-        });
-        match rendered {
-            Some(text) => String::from_utf8_lossy(&text).into_owned(),
-            None => format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&item.raw)),
-        }
+    /// The key of an item: the hash of its bytes, or its `--key`
+    /// rendering. `Err` says why the `--key` template cannot render for it
+    /// (a missing field): such an item is bad input, never keyed by its bytes
+    /// behind the user's back.
+    pub fn key(&self, item: &Item) -> Result<String, String> {
+        let Some(template) = &self.template else {
+            return Ok(Keyer::hash(item));
+        };
+        use std::os::unix::ffi::OsStrExt;
+        let spec = template.render(item, 0)?;
+        let text = spec.args.first().map(|a| a.as_bytes()).unwrap_or_default();
+        Ok(String::from_utf8_lossy(text).into_owned())
+    }
+
+    /// The byte hash of an item, whatever the template (the key of an item
+    /// whose `--key` cannot render).
+    pub fn hash(item: &Item) -> String {
+        format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&item.raw))
     }
 }
 
@@ -456,31 +529,58 @@ pub fn find_latest(dir: &Path, command: &str, input: &str, cwd: &str) -> Option<
     })
 }
 
-/// The exact command that resumes a run: the original arguments with
-/// `--resume` (and `--journal PATH` unless given) after the program name,
-/// every word shell-quoted.
-pub fn resume_command(argv: &[OsString], journal: &Path) -> String {
+/// Which of the options that pick the journal a run was given (parsed, not
+/// guessed from the words: a command word or an item may be `--resume`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Given {
+    /// `--resume`.
+    pub resume: bool,
+    /// `--retry-failed`.
+    pub retry_failed: bool,
+    /// `--journal FILE`.
+    pub journal: bool,
+}
+
+/// How the printed command continues a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continue {
+    /// `--resume`: run what has not finished.
+    Resume,
+    /// `--retry-failed`: that, and the failed items again.
+    RetryFailed,
+}
+
+/// The exact command that continues a run: the program name, `--resume`
+/// or `--retry-failed` (unless given) and `--journal PATH` (unless given),
+/// then the original words. Whether an option was given comes from the
+/// parsed arguments ([`Given`]), never from matching words: the command
+/// and its `:::` items may hold any word. The new options go right after
+/// the program name, where they can be nothing but fanout's options (not
+/// the value of another option, not part of the command). Each word is
+/// quoted for bash with its bytes intact ([`crate::display::shell_word`]), so the line
+/// pastes back into bash as exactly the same arguments.
+pub fn resume_command(argv: &[OsString], given: Given, how: Continue, journal: &Path) -> String {
     use std::os::unix::ffi::OsStrExt;
     let mut words: Vec<Vec<u8>> = Vec::with_capacity(argv.len() + 3);
-    let mut args = argv.iter();
     words.push(
-        args.next()
+        argv.first()
             .map_or_else(|| b"fanout".to_vec(), |a| a.as_bytes().to_vec()),
     );
-    let has = |flag: &str| {
-        argv.iter().take_while(|a| a.as_bytes() != b"--").any(|a| {
-            a.as_bytes() == flag.as_bytes()
-                || a.as_bytes().starts_with(format!("{flag}=").as_bytes())
-        })
-    };
-    if !has("--resume") && !has("--retry-failed") {
-        words.push(b"--resume".to_vec());
+    match how {
+        Continue::Resume if !given.resume && !given.retry_failed => {
+            words.push(b"--resume".to_vec());
+        }
+        Continue::RetryFailed if !given.retry_failed => words.push(b"--retry-failed".to_vec()),
+        _ => {}
     }
-    if !has("--journal") {
+    if !given.journal {
         words.push(b"--journal".to_vec());
         words.push(journal.as_os_str().as_bytes().to_vec());
     }
-    words.extend(args.map(|a| a.as_bytes().to_vec()));
+    let rest = argv.get(1..).unwrap_or_default();
+    words.extend(rest.iter().map(|a| a.as_bytes().to_vec()));
+    // Words with control bytes or invalid UTF-8 become `$'...'`: exact
+    // in bash, and nothing raw reaches the terminal.
     let quoted: Vec<String> = words
         .iter()
         .map(|w| String::from_utf8_lossy(&crate::display::shell_word(w, true)).into_owned())
@@ -492,6 +592,16 @@ pub fn resume_command(argv: &[OsString], journal: &Path) -> String {
 mod tests {
     use super::*;
     use crate::item::ItemData;
+    use std::os::unix::ffi::OsStringExt;
+
+    /// An admission's kind, without where its record is.
+    fn kind(a: Admission) -> &'static str {
+        match a {
+            Admission::Run => "run",
+            Admission::Rerun => "rerun",
+            Admission::Skip { .. } => "skip",
+        }
+    }
 
     fn header() -> Header {
         Header {
@@ -540,24 +650,20 @@ mod tests {
         assert_eq!(loaded.header, Some(header()));
         for retry_failed in [false, true] {
             let mut l = load(&path).unwrap();
-            assert_eq!(l.admit("k1", retry_failed), Admission::Skip);
-            let want = if retry_failed {
-                Admission::Rerun
-            } else {
-                Admission::Skip
-            };
-            assert_eq!(l.admit("k2", retry_failed), want);
+            assert_eq!(kind(l.admit("k1", retry_failed)), "skip");
+            let want = if retry_failed { "rerun" } else { "skip" };
+            assert_eq!(kind(l.admit("k2", retry_failed)), want);
             assert_eq!(
-                l.admit("k3", retry_failed),
-                Admission::Run,
+                kind(l.admit("k3", retry_failed)),
+                "run",
                 "interrupted items run again"
             );
             assert_eq!(
-                l.admit("k4", retry_failed),
-                Admission::Run,
+                kind(l.admit("k4", retry_failed)),
+                "run",
                 "never-started items run again"
             );
-            assert_eq!(l.admit("k5", retry_failed), want);
+            assert_eq!(kind(l.admit("k5", retry_failed)), want);
         }
     }
 
@@ -572,17 +678,17 @@ mod tests {
             .unwrap();
         drop(j);
         let mut l = load(&path).unwrap();
-        assert_eq!(l.admit("a", false), Admission::Skip);
-        assert_eq!(l.admit("a", false), Admission::Skip);
+        assert_eq!(kind(l.admit("a", false)), "skip");
+        assert_eq!(kind(l.admit("a", false)), "skip");
         assert_eq!(
-            l.admit("a", false),
-            Admission::Run,
+            kind(l.admit("a", false)),
+            "run",
             "the third occurrence never ran"
         );
         // --retry-failed reruns the failed one; its line replaces the failure.
         let mut l = load(&path).unwrap();
-        assert_eq!(l.admit("a", true), Admission::Skip);
-        assert_eq!(l.admit("a", true), Admission::Rerun);
+        assert_eq!(kind(l.admit("a", true)), "skip");
+        assert_eq!(kind(l.admit("a", true)), "rerun");
         let j = Journal::open(&path, &header()).unwrap();
         let mut again = finished("a", Outcome::Failed { code: 1 });
         again.item.rerun = true;
@@ -590,8 +696,8 @@ mod tests {
         drop(j);
         let l = load(&path).unwrap();
         assert_eq!(
-            l.done["a"],
-            Done { ok: 1, failed: 1 },
+            (l.done["a"].ok, l.done["a"].failed),
+            (1, 1),
             "still two occurrences, not three"
         );
     }
@@ -608,16 +714,16 @@ mod tests {
         drop(f);
         let mut loaded = load(&path).unwrap();
         assert!(loaded.torn);
-        assert_eq!(loaded.admit("k1", false), Admission::Skip);
-        assert_eq!(loaded.admit("k2", false), Admission::Run);
+        assert_eq!(kind(loaded.admit("k1", false)), "skip");
+        assert_eq!(kind(loaded.admit("k2", false)), "run");
         // The next run cuts the torn line off before appending its header.
         let j = Journal::open(&path, &header()).unwrap();
         j.record(&finished("k3", Outcome::Success)).unwrap();
         drop(j);
         let mut loaded = load(&path).unwrap();
         assert!(!loaded.torn);
-        assert_eq!(loaded.admit("k1", false), Admission::Skip);
-        assert_eq!(loaded.admit("k3", false), Admission::Skip);
+        assert_eq!(kind(loaded.admit("k1", false)), "skip");
+        assert_eq!(kind(loaded.admit("k3", false)), "skip");
         let mut text = fs::read_to_string(&path).unwrap();
         text.insert_str(0, "garbage\n");
         fs::write(&path, text).unwrap();
@@ -628,9 +734,9 @@ mod tests {
     #[test]
     fn keys_depend_on_bytes_only() {
         let keyer = Keyer::new(None);
-        let a1 = keyer.key(&Item::plain(1, &b"a"[..]));
-        let b = keyer.key(&Item::plain(2, &b"b"[..]));
-        let a2 = keyer.key(&Item::plain(3, &b"a"[..]));
+        let a1 = keyer.key(&Item::plain(1, &b"a"[..])).unwrap();
+        let b = keyer.key(&Item::plain(2, &b"b"[..])).unwrap();
+        let a2 = keyer.key(&Item::plain(3, &b"a"[..])).unwrap();
         assert_eq!(a1, a2, "duplicates share a key; the journal counts them");
         assert_ne!(a1, b);
         assert_eq!(a1.len(), 32);
@@ -656,8 +762,16 @@ mod tests {
             key: String::new(),
             rerun: false,
         };
-        assert_eq!(keyer.key(&row("7", "x")), "7");
-        assert_eq!(keyer.key(&row("7", "y")), "7");
+        assert_eq!(keyer.key(&row("7", "x")).unwrap(), "7");
+        assert_eq!(keyer.key(&row("7", "y")).unwrap(), "7");
+        let short = Item {
+            data: ItemData::Columns(Vec::new()),
+            ..row("", "")
+        };
+        assert!(
+            keyer.key(&short).is_err(),
+            "a key that cannot render is an error, not a hash of the bytes"
+        );
     }
 
     #[test]
@@ -666,17 +780,51 @@ mod tests {
             .iter()
             .map(OsString::from)
             .collect();
+        let none = Given::default();
         assert_eq!(
-            resume_command(&argv, Path::new("/tmp/my journal.jsonl")),
+            resume_command(
+                &argv,
+                none,
+                Continue::Resume,
+                Path::new("/tmp/my journal.jsonl")
+            ),
             "fanout --resume --journal '/tmp/my journal.jsonl' -j2 sh -c 'echo $1' _ '{}'"
+        );
+        // Words equal to fanout's options, in the command or the items, are
+        // not fanout's options; other bytes survive.
+        let argv: Vec<OsString> = vec![
+            "fanout".into(),
+            "-a".into(),
+            OsString::from_vec(b"n\xe9.txt".to_vec()),
+            "echo".into(),
+            "--journal".into(),
+            ":::".into(),
+            "--resume".into(),
+        ];
+        assert_eq!(
+            resume_command(&argv, none, Continue::RetryFailed, Path::new("j")),
+            r"fanout --retry-failed --journal j -a $'n\xe9.txt' echo --journal ::: --resume"
         );
         let argv: Vec<OsString> = ["fanout", "--journal", "j", "echo"]
             .iter()
             .map(OsString::from)
             .collect();
+        let given = Given {
+            journal: true,
+            ..Given::default()
+        };
         assert_eq!(
-            resume_command(&argv, Path::new("j")),
+            resume_command(&argv, given, Continue::Resume, Path::new("j")),
             "fanout --resume --journal j echo"
+        );
+        let given = Given {
+            resume: true,
+            journal: true,
+            ..Given::default()
+        };
+        assert_eq!(
+            resume_command(&argv, given, Continue::RetryFailed, Path::new("j")),
+            "fanout --retry-failed --journal j echo"
         );
     }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 /// The CSV header, in [`Row`]'s field order (serde writes the fields in that order).
-const CSV_HEADER: [&str; 14] = [
+const CSV_HEADER: [&str; 15] = [
     "seq",
     "item",
     "key",
@@ -31,6 +31,7 @@ const CSV_HEADER: [&str; 14] = [
     "stderr_tail",
     "error",
     "command",
+    "from_earlier_run",
 ];
 
 /// The extensions [`ReportFormat::from_path`] knows, as error messages list them.
@@ -71,8 +72,13 @@ pub struct Row {
     pub stderr_tail: String,
     /// What went wrong in words (`exit code 3`), empty for `ok`.
     pub error: String,
-    /// The command as shell text, empty when it never ran.
+    /// The command as shell text, empty when it never ran (or ran in an
+    /// earlier run).
     pub command: String,
+    /// The item was skipped because an earlier run finished it
+    /// (`--resume`): the other fields are that run's, from its journal.
+    #[serde(default)]
+    pub from_earlier_run: bool,
 }
 
 /// Run-level figures for the formats that have a summary (JSON, JUnit).
@@ -84,12 +90,15 @@ pub struct RunInfo {
     pub started: String,
     /// Wall time of the whole run in seconds.
     pub elapsed: f64,
-    /// Items seen.
+    /// Items of the batch: `ok + failed + interrupted + not_started`.
     pub total: u64,
-    /// Items that succeeded.
+    /// Items that succeeded (in this run or an earlier one).
     pub ok: u64,
-    /// Items that failed in any way.
+    /// Items that failed in any way (in this run or an earlier one).
     pub failed: u64,
+    /// Of `ok` and `failed`, the items an earlier run finished (`--resume`
+    /// skipped them).
+    pub from_earlier_run: EarlierCounts,
     /// Items read but never started.
     pub not_started: u64,
     /// Items stopped by fanout on cancellation.
@@ -98,6 +107,15 @@ pub struct RunInfo {
     pub stopped: Option<String>,
     /// The exit code fanout returns.
     pub exit_code: i32,
+}
+
+/// Items an earlier run finished, by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EarlierCounts {
+    /// Recorded as succeeded.
+    pub ok: u64,
+    /// Recorded as failed.
+    pub failed: u64,
 }
 
 /// A report file format, chosen by the file's extension.
@@ -460,6 +478,9 @@ fn test_case(row: &Row) -> TestCase {
     if row.attempts > 1 {
         case.add_property(("attempts", row.attempts.to_string().as_str()));
     }
+    if row.from_earlier_run {
+        case.add_property(("from_earlier_run", "true"));
+    }
     case
 }
 
@@ -507,6 +528,7 @@ mod tests {
             stderr_tail: String::new(),
             error: String::new(),
             command: format!("echo {item}"),
+            from_earlier_run: false,
         }
     }
 
@@ -558,6 +580,7 @@ mod tests {
             total,
             ok: 2,
             failed: 2,
+            from_earlier_run: EarlierCounts::default(),
             not_started: 1,
             interrupted: 1,
             stopped: Some("interrupted by SIGINT".to_owned()),
@@ -635,7 +658,7 @@ mod tests {
         report.finish(&RunInfo::default()).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "seq,item,key,status,exit_code,signal,attempts,start,duration,attempt_start,attempt_duration,stderr_tail,error,command\n"
+            "seq,item,key,status,exit_code,signal,attempts,start,duration,attempt_start,attempt_duration,stderr_tail,error,command,from_earlier_run\n"
         );
     }
 
@@ -664,7 +687,7 @@ mod tests {
         // None is an empty cell, not a word.
         let raw = std::fs::read_to_string(&path).unwrap();
         let not_started = raw.lines().find(|l| l.starts_with("4,")).unwrap();
-        assert_eq!(not_started, "4,delta,k4,not-started,,,0,,0.0,,0.0,,,");
+        assert_eq!(not_started, "4,delta,k4,not-started,,,0,,0.0,,0.0,,,,false");
     }
 
     #[test]

@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::config::{Config, JournalChoice, Source};
 use crate::events::EventWriter;
-use crate::item::Item;
-use crate::journal::{self, Admission, Header, Journal, Keyer, Loaded};
+use crate::item::{Item, ItemData};
+use crate::journal::{self, Admission, Entry, Header, Journal, Keyer, Loaded};
 use crate::report::Report;
 use crate::template::{Schema, Template};
 
@@ -35,8 +35,19 @@ pub struct Records {
 /// Assigns keys in input order and skips what the journal records as done.
 pub struct Gate {
     keyer: Option<Keyer>,
+    /// `--key`, for messages.
+    key_text: Option<String>,
     loaded: Option<Loaded>,
     retry_failed: bool,
+}
+
+/// What the gate decided for one item.
+#[derive(Debug)]
+pub enum Admit {
+    /// Run it.
+    Run,
+    /// An earlier run finished it: skip it, reporting this record.
+    Skip(Box<Entry>),
 }
 
 impl Gate {
@@ -44,27 +55,59 @@ impl Gate {
     pub fn open() -> Gate {
         Gate {
             keyer: None,
+            key_text: None,
             loaded: None,
             retry_failed: false,
         }
     }
 
-    /// Gives `item` its key; false when it must be skipped.
-    pub fn admit(&mut self, item: &mut Item) -> bool {
+    /// Gives `item` its key and decides whether it runs. An item whose
+    /// `--key` cannot render becomes bad input naming what is missing (and
+    /// is keyed by its bytes, so the journal still tells it apart).
+    pub fn admit(&mut self, item: &mut Item) -> Admit {
         let Some(keyer) = self.keyer.as_ref() else {
-            return true;
+            return Admit::Run;
         };
-        item.key = keyer.key(item);
+        item.key = match keyer.key(item) {
+            Ok(key) => key,
+            Err(why) => {
+                if !matches!(item.data, ItemData::Bad(_)) {
+                    let key = self.key_text.as_deref().unwrap_or_default();
+                    item.data =
+                        ItemData::Bad(format!("line {}: in --key `{key}`: {why}", item.line));
+                }
+                Keyer::hash(item)
+            }
+        };
         let Some(loaded) = self.loaded.as_mut() else {
-            return true;
+            return Admit::Run;
         };
         match loaded.admit(&item.key, self.retry_failed) {
-            Admission::Run => true,
+            Admission::Run => Admit::Run,
             Admission::Rerun => {
                 item.rerun = true;
-                true
+                Admit::Run
             }
-            Admission::Skip => false,
+            Admission::Skip { at, ok } => {
+                // The line was whole when the journal was loaded; if it can
+                // no longer be read, the item is still finished: report what
+                // the count said.
+                let record = loaded.record_at(at).unwrap_or_else(|_| Entry {
+                    kind: "item".to_owned(),
+                    key: item.key.clone(),
+                    seq: item.seq,
+                    item: String::from_utf8_lossy(&item.raw).into_owned(),
+                    outcome: if ok { "ok" } else { "failed" }.to_owned(),
+                    exit_code: None,
+                    signal: None,
+                    attempts: 0,
+                    start: None,
+                    duration: 0.0,
+                    error: None,
+                    replaces: None,
+                });
+                Admit::Skip(Box::new(record))
+            }
         }
     }
 }
@@ -78,6 +121,105 @@ pub fn input_name(source: &Source) -> String {
     }
 }
 
+/// The `--key` template, parsed whatever the other options (a bad one is
+/// an error before anything runs, with `--no-journal` and `--dry-run` too).
+fn key_template(config: &Config, schema: &Schema) -> anyhow::Result<Option<Template>> {
+    config
+        .key
+        .as_ref()
+        .map(|key| {
+            Template::parse(&["key".into(), key.into()], false, schema)
+                .with_context(|| format!("in --key `{key}`"))
+        })
+        .transpose()
+}
+
+fn cwd_text() -> String {
+    std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default()
+}
+
+/// `--resume`: finds the journal to resume, loads it and checks that it
+/// was written for this run. `None` without `--resume`.
+fn load_resume(
+    config: &Config,
+    command: &str,
+    input: &str,
+    cwd: &str,
+) -> anyhow::Result<Option<(PathBuf, Loaded)>> {
+    if !config.resume {
+        return Ok(None);
+    }
+    let state_journals = journal::state_dir().map(|d| journal::journal_dir(&d));
+    let path = match &config.journal {
+        JournalChoice::File(path) => path.clone(),
+        _ => state_journals
+            .as_deref()
+            .and_then(|dir| journal::find_latest(dir, command, input, cwd))
+            .with_context(|| {
+                format!(
+                    "no journal of an earlier run of `{command}` on `{input}` in this directory to resume (give --journal FILE)"
+                )
+            })?,
+    };
+    // As GNU parallel's --resume with a missing --joblog: nothing has
+    // finished yet, so everything runs (and the journal is created).
+    let found = if matches!(&config.journal, JournalChoice::File(p) if !p.exists()) {
+        Loaded::default()
+    } else {
+        journal::load(&path)?
+    };
+    if let Some(header) = &found.header {
+        if header.command != command && !config.force {
+            bail!(
+                "the journal `{}` was written for the command `{}`, not `{command}` (use --force to resume anyway)",
+                path.display(),
+                header.command
+            );
+        }
+        if header.key != config.key && !config.force {
+            bail!(
+                "the journal `{}` identifies items by {}, this run by {} (use --force to resume anyway)",
+                path.display(),
+                header
+                    .key
+                    .as_deref()
+                    .map_or("their bytes".to_owned(), |k| format!("--key `{k}`")),
+                config
+                    .key
+                    .as_deref()
+                    .map_or("their bytes".to_owned(), |k| format!("--key `{k}`")),
+            );
+        }
+    }
+    Ok(Some((path, found)))
+}
+
+/// The gate of `--dry-run`: the same `--key` and `--resume` checks as a
+/// real run, and the same items skipped, with nothing opened for writing.
+pub fn dry_run_gate(config: &Config, template: &Template, schema: &Schema) -> anyhow::Result<Gate> {
+    let key_template = key_template(config, schema)?;
+    let loaded = load_resume(
+        config,
+        &template.source(),
+        &input_name(&config.source),
+        &cwd_text(),
+    )?
+    .map(|(_, loaded)| loaded);
+    let keyed = config.journal != JournalChoice::Off
+        || loaded.is_some()
+        || !config.reports.is_empty()
+        || config.events.is_some()
+        || key_template.is_some();
+    Ok(Gate {
+        keyer: keyed.then(|| Keyer::new(key_template)),
+        key_text: config.key.clone(),
+        loaded,
+        retry_failed: config.retry_failed,
+    })
+}
+
 /// Opens the journal, loads what to skip, opens reports and events.
 pub fn prepare(
     config: &Config,
@@ -87,68 +229,27 @@ pub fn prepare(
 ) -> anyhow::Result<Records> {
     let command = template.source();
     let input = input_name(&config.source);
-    let cwd = std::env::current_dir()
-        .map(|d| d.display().to_string())
-        .unwrap_or_default();
+    let cwd = cwd_text();
+    let key_template = key_template(config, schema)?;
     let state_journals = journal::state_dir().map(|d| journal::journal_dir(&d));
     let mut loaded = None;
-    let path: Option<PathBuf> = if config.resume {
-        let path = match &config.journal {
-            JournalChoice::File(path) => path.clone(),
-            _ => state_journals
-                .as_deref()
-                .and_then(|dir| journal::find_latest(dir, &command, &input, &cwd))
-                .with_context(|| {
-                    format!(
-                        "no journal of an earlier run of `{command}` on `{input}` in this directory to resume (give --journal FILE)"
-                    )
-                })?,
-        };
-        // As GNU parallel's --resume with a missing --joblog: nothing has
-        // finished yet, so everything runs (and the journal is created).
-        let found = if matches!(&config.journal, JournalChoice::File(p) if !p.exists()) {
-            Loaded::default()
+    let path: Option<PathBuf> =
+        if let Some((path, found)) = load_resume(config, &command, &input, &cwd)? {
+            loaded = Some(found);
+            Some(path)
         } else {
-            journal::load(&path)?
+            match &config.journal {
+                JournalChoice::File(path) => Some(path.clone()),
+                JournalChoice::Off => None,
+                JournalChoice::Implicit => state_journals.as_deref().and_then(|dir| {
+                    // fanout's own journal must never stop a run: no state
+                    // directory just means no automatic resume.
+                    fs::create_dir_all(dir).ok()?;
+                    journal::prune(dir, journal::KEEP_JOURNALS - 1);
+                    Some(journal::new_journal_path(dir))
+                }),
+            }
         };
-        if let Some(header) = &found.header {
-            if header.command != command && !config.force {
-                bail!(
-                    "the journal `{}` was written for the command `{}`, not `{command}` (use --force to resume anyway)",
-                    path.display(),
-                    header.command
-                );
-            }
-            if header.key != config.key && !config.force {
-                bail!(
-                    "the journal `{}` identifies items by {}, this run by {} (use --force to resume anyway)",
-                    path.display(),
-                    header
-                        .key
-                        .as_deref()
-                        .map_or("their bytes".to_owned(), |k| format!("--key `{k}`")),
-                    config
-                        .key
-                        .as_deref()
-                        .map_or("their bytes".to_owned(), |k| format!("--key `{k}`")),
-                );
-            }
-        }
-        loaded = Some(found);
-        Some(path)
-    } else {
-        match &config.journal {
-            JournalChoice::File(path) => Some(path.clone()),
-            JournalChoice::Off => None,
-            JournalChoice::Implicit => state_journals.as_deref().and_then(|dir| {
-                // fanout's own journal must never stop a run: no state
-                // directory just means no automatic resume.
-                fs::create_dir_all(dir).ok()?;
-                journal::prune(dir, journal::KEEP_JOURNALS - 1);
-                Some(journal::new_journal_path(dir))
-            }),
-        }
-    };
     let header = Header {
         kind: "run".to_owned(),
         fanout: env!("CARGO_PKG_VERSION").to_owned(),
@@ -197,23 +298,16 @@ pub fn prepare(
             )
             .with_context(|| format!("failed to write the event stream `{}`", events.name()))?;
     }
-    let keyed = journal.is_some() || loaded.is_some() || !reports.is_empty() || events.is_some();
-    let keyer = if keyed {
-        let key_template = match &config.key {
-            Some(key) => Some(
-                Template::parse(&["key".into(), key.into()], false, schema)
-                    .with_context(|| format!("in --key `{key}`"))?,
-            ),
-            None => None,
-        };
-        Some(Keyer::new(key_template))
-    } else {
-        None
-    };
+    let keyed = journal.is_some()
+        || loaded.is_some()
+        || !reports.is_empty()
+        || events.is_some()
+        || key_template.is_some();
     Ok(Records {
         journal,
         gate: Gate {
-            keyer,
+            keyer: keyed.then(|| Keyer::new(key_template)),
+            key_text: config.key.clone(),
             loaded,
             retry_failed: config.retry_failed,
         },

@@ -32,8 +32,11 @@ pub struct Counts {
     pub not_started: u64,
     /// Internal errors.
     pub internal: u64,
-    /// Skipped: the journal records them as finished (`--resume`).
-    pub skipped: u64,
+    /// Skipped because the journal records them as succeeded (`--resume`).
+    pub earlier_ok: u64,
+    /// Skipped because the journal records them as failed (`--resume`
+    /// without `--retry-failed`): still failures of the batch.
+    pub earlier_failed: u64,
 }
 
 impl Counts {
@@ -53,7 +56,22 @@ impl Counts {
         *slot += 1;
     }
 
-    /// Items that count as failures for the exit code.
+    /// Counts an item an earlier run finished (`--resume` skipped it).
+    pub fn add_earlier(&mut self, ok: bool) {
+        if ok {
+            self.earlier_ok += 1;
+        } else {
+            self.earlier_failed += 1;
+        }
+    }
+
+    /// Items skipped because an earlier run finished them.
+    pub fn skipped(&self) -> u64 {
+        self.earlier_ok + self.earlier_failed
+    }
+
+    /// Items that count as failures for the exit code: this run's and
+    /// the ones an earlier run recorded (a resume does not forget them).
     pub fn failures(&self) -> u64 {
         self.failed
             + self.signaled
@@ -61,14 +79,21 @@ impl Counts {
             + self.spawn_failed
             + self.bad_input
             + self.internal
+            + self.earlier_failed
     }
 
-    /// Items that reached an outcome after running or being rejected.
+    /// Items that succeeded, in this run or an earlier one.
+    pub fn all_ok(&self) -> u64 {
+        self.ok + self.earlier_ok
+    }
+
+    /// Items that reached an outcome (after running or being rejected, in
+    /// this run or an earlier one).
     pub fn done(&self) -> u64 {
-        self.ok + self.failures() + self.interrupted
+        self.all_ok() + self.failures() + self.interrupted
     }
 
-    /// Every item reported, not-started ones included.
+    /// Every item reported, not-started and skipped ones included.
     pub fn seen(&self) -> u64 {
         self.done() + self.not_started
     }
@@ -113,12 +138,21 @@ pub struct Summary {
     pub leaky: u64,
     /// The command that resumes an interrupted or halted run.
     pub resume: Option<String>,
+    /// The command that runs the failures an earlier run recorded again.
+    pub retry_failed: Option<String>,
 }
 
 impl Summary {
     /// Items never started: read but skipped, plus never read (when known).
     pub fn not_started(&self) -> u64 {
         self.counts.not_started + self.unread.unwrap_or(0)
+    }
+
+    /// Every item of the batch: finished (now or in an earlier run),
+    /// interrupted, or never started. The one total the summary, the
+    /// reports and the event stream all give.
+    pub fn total(&self) -> u64 {
+        self.counts.seen() + self.unread.unwrap_or(0)
     }
 
     /// How the run ended, in a few words: "done", "failed", "interrupted by
@@ -156,7 +190,17 @@ impl Summary {
         part(c.bad_input, "bad input");
         part(c.interrupted, "interrupted");
         part(self.not_started(), "not started");
-        part(c.skipped, "skipped (finished in an earlier run)");
+        match (c.earlier_ok, c.earlier_failed) {
+            (0, 0) => {}
+            (ok, 0) => parts.push(format!("{ok} ok in an earlier run")),
+            (0, failed) => parts.push(format!("{failed} failed in an earlier run")),
+            (ok, failed) => parts.push(format!("{ok} ok and {failed} failed in an earlier run")),
+        }
+        let mut part = |n: u64, what: &str| {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        };
         part(self.leaky, "leaky (outlived by their processes)");
         part(
             c.internal,
@@ -169,7 +213,7 @@ impl Summary {
         if parts.is_empty() {
             parts.push("no items".to_owned());
         }
-        let total = c.done() + self.not_started() + c.skipped;
+        let total = self.total();
         let mut out = String::new();
         let _ = write!(
             out,
@@ -201,6 +245,9 @@ impl Summary {
                 "  ... and {more} more failure{}",
                 if more == 1 { "" } else { "s" }
             );
+        }
+        if let Some(retry) = &self.retry_failed {
+            let _ = writeln!(out, "fanout: run the failed items again with: {retry}");
         }
         if let Some(resume) = &self.resume {
             let _ = writeln!(out, "fanout: resume with: {resume}");

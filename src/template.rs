@@ -241,28 +241,17 @@ impl Template {
 }
 
 impl CommandSpec {
-    /// Copy-pasteable shell text for this command (for `--dry-run` and messages).
+    /// Copy-pasteable shell text for this command (for messages and
+    /// reports): its exact bytes ([`crate::display::command_line`]) when
+    /// they are UTF-8; otherwise with `$'\xe9'` escapes (bash syntax), so no
+    /// byte is lost to U+FFFD.
     pub fn display(&self) -> String {
-        if self.shell {
-            return self
-                .args
-                .last()
-                .map(|line| line.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        match String::from_utf8(crate::display::command_line(self, false)) {
+            Ok(text) => text,
+            Err(_) => {
+                String::from_utf8_lossy(&crate::display::command_line(self, true)).into_owned()
+            }
         }
-        let mut out = Vec::new();
-        let program = self.program.as_bytes();
-        // A bare first word holding `=` would read as a variable assignment.
-        if program.contains(&b'=') {
-            quote_into(&mut out, program);
-        } else {
-            out.extend_from_slice(&shell_quote(program));
-        }
-        for arg in &self.args {
-            out.push(b' ');
-            out.extend_from_slice(&shell_quote(arg.as_bytes()));
-        }
-        String::from_utf8_lossy(&out).into_owned()
     }
 }
 
@@ -1708,6 +1697,17 @@ mod tests {
         assert_eq!(spec.display(), "'A=b' ''");
         let item = Item::plain(1, "a b");
         assert_eq!(shell_line("wc -c {}", &item), "wc -c 'a b'");
+    }
+
+    #[test]
+    fn display_keeps_non_utf8_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let spec = CommandSpec {
+            program: "cat".into(),
+            args: vec![OsString::from_vec(b"n\xe9 it's".to_vec())],
+            shell: false,
+        };
+        assert_eq!(spec.display(), r"cat $'n\xe9 it\'s'");
     }
 
     #[test]

@@ -282,8 +282,10 @@ fn retry_failed_runs_failed_items_again_and_succeeded_ones_not() {
     run(&[]).code(1);
     assert_eq!(sorted(&side(&sb)), ["a", "b", "c", "d"]);
 
-    // --resume counts failed items as finished.
-    run(&["--resume"]).code(0);
+    // --resume does not run failed items again, and they stay failures.
+    run(&["--resume"])
+        .code(1)
+        .stderr_has("2 ok and 2 failed in an earlier run");
     assert_eq!(
         sorted(&side(&sb)),
         ["a", "b", "c", "d"],
@@ -716,9 +718,10 @@ fn a_halted_run_prints_the_resume_hint_too() {
     run.code(1).stderr_has("not started");
     let hint = resume_hint(&run.stderr);
     let out = sh_in(&sb, &hint, crate::util::state_home());
+    // b's failure is recorded: the resumed run still fails (exit 1).
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(1),
         "the hint `{hint}` must resume the run: {}",
         String::from_utf8_lossy(&out.stderr)
     );
