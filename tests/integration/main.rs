@@ -13,6 +13,7 @@ mod formats;
 mod journal;
 mod output;
 mod reports;
+mod resumed;
 mod safety;
 mod signals;
 mod supervision;
