@@ -703,6 +703,34 @@ mod tests {
     }
 
     #[test]
+    fn a_skip_points_at_its_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let j = Journal::open(&path, &header()).unwrap();
+        j.record(&finished("k1", Outcome::Success)).unwrap();
+        j.record(&finished("k2", Outcome::Failed { code: 3 }))
+            .unwrap();
+        drop(j);
+        let mut l = load(&path).unwrap();
+        let Admission::Skip { at, ok: false } = l.admit("k2", false) else {
+            panic!("k2 is a recorded failure");
+        };
+        let record = l.record_at(at).unwrap();
+        assert_eq!(
+            (
+                record.key.as_str(),
+                record.exit_code,
+                record.error.as_deref()
+            ),
+            ("k2", Some(3), Some("exit code 3"))
+        );
+        let Admission::Skip { at, ok: true } = l.admit("k1", false) else {
+            panic!("k1 is a recorded success");
+        };
+        assert_eq!(l.record_at(at).unwrap().outcome, "ok");
+    }
+
+    #[test]
     fn torn_last_line_is_tolerated_other_damage_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");

@@ -336,6 +336,36 @@ mod tests {
     }
 
     #[test]
+    fn earlier_runs_items_count_once_and_failures_stay_failures() {
+        let mut s = summary(Counts {
+            ok: 2,
+            earlier_ok: 1,
+            earlier_failed: 1,
+            ..Counts::default()
+        });
+        s.failures.push(FailureNote {
+            seq: 2,
+            label: "b".into(),
+            what: "exit code 1 (in an earlier run)".into(),
+            command: None,
+            stderr_tail: Vec::new(),
+        });
+        s.retry_failed = Some("fanout --retry-failed --journal j echo '{}'".into());
+        assert_eq!(s.total(), 4);
+        assert_eq!(s.counts.failures(), 1);
+        insta::assert_snapshot!(s.render(), @r"
+        fanout: failed: 4 items in 0.42s: 2 ok, 1 ok and 1 failed in an earlier run
+          FAIL #2 `b`: exit code 1 (in an earlier run)
+        fanout: run the failed items again with: fanout --retry-failed --journal j echo '{}'
+        ");
+        // Stopped with items unread: each item once.
+        s.stop = Some(StopReason::Halt);
+        s.unread = Some(10);
+        assert_eq!(s.total(), 14);
+        assert!(s.render().contains(": 14 items in"), "{}", s.render());
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
         assert_eq!(format_duration(Duration::from_secs(3720)), "1h02m");
