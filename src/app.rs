@@ -218,7 +218,7 @@ fn dry_run(
         return dry_run_write_error(e);
     }
     if skipped > 0 {
-        eprintln!(
+        crate::errln!(
             "fanout: dry run: {skipped} item{} not listed: finished in an earlier run (--resume skips {})",
             if skipped == 1 { "" } else { "s" },
             if skipped == 1 { "it" } else { "them" },
