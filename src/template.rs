@@ -138,12 +138,16 @@ pub enum TemplateError {
         placeholder: String,
     },
     /// A shell-mode placeholder in a spot where no quoting keeps the value literal.
-    #[error("cannot quote {what} safely in this shell command: {reason}")]
+    #[error("cannot quote {what} safely in this shell command: {reason}{place}; {hint}")]
     Unsafe {
         /// Which placeholder, for example "`{}`" or "the appended `{}`".
         what: String,
         /// Where it is.
         reason: &'static str,
+        /// Empty, or where the script holding it is.
+        place: &'static str,
+        /// The safe spelling.
+        hint: &'static str,
     },
 }
 
@@ -349,11 +353,20 @@ enum Piece {
     Lit(Vec<u8>),
     Hole {
         ph: Ph,
-        ctx: Ctx,
-        /// How many levels of backticks enclose the placeholder; each needs
-        /// one more level of backslash escaping.
-        ticks: usize,
+        /// How to write the value, innermost shell first: a placeholder in a
+        /// script given to `sh -c` is quoted for that shell, then the result
+        /// for the shell that reads the script.
+        layers: Vec<Layer>,
     },
+}
+
+/// One shell's quoting of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layer {
+    ctx: Ctx,
+    /// How many levels of backticks enclose the placeholder; each needs one
+    /// more level of backslash escaping.
+    ticks: usize,
 }
 
 impl Word {
@@ -366,9 +379,9 @@ impl Word {
         }
     }
 
-    fn push_hole(&mut self, ph: Ph, ctx: Ctx, ticks: usize) {
+    fn push_hole(&mut self, ph: Ph, layers: Vec<Layer>) {
         self.holes += 1;
-        self.pieces.push(Piece::Hole { ph, ctx, ticks });
+        self.pieces.push(Piece::Hole { ph, layers });
     }
 
     fn render(&self, item: &Item, slot: usize) -> Result<Vec<u8>, String> {
@@ -376,7 +389,7 @@ impl Word {
         for piece in &self.pieces {
             match piece {
                 Piece::Lit(bytes) => out.extend_from_slice(bytes),
-                Piece::Hole { ph, ctx, ticks } => {
+                Piece::Hole { ph, layers } => {
                     let mut digits = [0u8; 20];
                     let value = value(ph, item, slot, &mut digits)?;
                     // The OS cannot carry a NUL inside an argument; say so
@@ -387,13 +400,17 @@ impl Word {
                                 .to_string(),
                         );
                     }
-                    if *ticks == 0 {
+                    if let [Layer { ctx, ticks: 0 }] = layers.as_slice() {
                         put(&mut out, &value, *ctx);
                     } else {
-                        let mut text = Vec::with_capacity(value.len() + 8);
-                        put(&mut text, &value, *ctx);
-                        for _ in 0..*ticks {
-                            text = backtick_escape(&text);
+                        let mut text = value.into_owned();
+                        for layer in layers {
+                            let mut next = Vec::with_capacity(text.len() + 8);
+                            put(&mut next, &text, layer.ctx);
+                            for _ in 0..layer.ticks {
+                                next = backtick_escape(&next);
+                            }
+                            text = next;
                         }
                         out.extend_from_slice(&text);
                     }
@@ -606,18 +623,43 @@ fn tokenize(word: &[u8], schema: &Schema) -> Result<Vec<Tok>, TemplateError> {
         let Some(close) = memchr::memchr(b'}', &word[brace + 1..]).map(|i| brace + 1 + i) else {
             return Err(TemplateError::Unclosed { word: lossy() });
         };
+        let content = &word[brace + 1..close];
+        let text = format!("{{{}}}", String::from_utf8_lossy(content));
+        at = close + 1;
+        let ph = match resolve(content, &text, schema) {
+            Ok(ph) => ph,
+            // `${NAME}` (and `${NAME:-x}` and the like) where NAME is no
+            // placeholder is the shell's own syntax: keep it.
+            Err(_) if lit.last() == Some(&b'$') && is_shell_param(content) => {
+                lit.extend_from_slice(&word[brace..at]);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if !lit.is_empty() {
             toks.push(Tok::Lit(std::mem::take(&mut lit)));
         }
-        let content = &word[brace + 1..close];
-        let text = format!("{{{}}}", String::from_utf8_lossy(content));
-        toks.push(Tok::Hole(resolve(content, &text, schema)?, text));
-        at = close + 1;
+        toks.push(Tok::Hole(ph, text));
     }
     if !lit.is_empty() {
         toks.push(Tok::Lit(lit));
     }
     Ok(toks)
+}
+
+/// `NAME`, `#NAME` or `NAME` and an operator (`:-x`, `%.txt`, ...): the body
+/// of a shell parameter expansion `${...}`.
+fn is_shell_param(content: &[u8]) -> bool {
+    let body = content.strip_prefix(b"#").unwrap_or(content);
+    let end = body
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .unwrap_or(body.len());
+    is_shell_name(&body[..end])
+        && body[end..]
+            .first()
+            .is_none_or(|b| b":-=?+%#/^,@[".contains(b))
+        && !content.contains(&b'{')
 }
 
 /// Turns the text between braces into a placeholder, or says why it cannot be one.
@@ -749,26 +791,70 @@ fn argv_words(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Vec<Word>, Template
     if toks.first().is_none_or(|first| first.is_empty()) {
         return Err(TemplateError::EmptyProgram);
     }
-    let mut words: Vec<Word> = toks
-        .into_iter()
-        .map(|word_toks| {
-            let mut word = Word::default();
+    // The program (or a wrapper such as `env`, `sudo`) may be a shell given
+    // a script with `-c`: that word is shell code, so its placeholders are
+    // quoted for the shell that runs it, as in shell mode.
+    let mut cmd = Cmd::Start;
+    let mut words = Vec::with_capacity(toks.len() + 1);
+    for (n, word_toks) in toks.into_iter().enumerate() {
+        let text = exact_text(&word_toks);
+        let option = text.as_deref().is_some_and(|t| cmd.is_option(t));
+        let mut word = Word::default();
+        if cmd.wants_script() && !option {
+            let mut scan = Scan::new();
+            for tok in word_toks {
+                match tok {
+                    Tok::Lit(bytes) => lit(&mut word, &mut scan, &bytes),
+                    Tok::Hole(ph, text) => {
+                        let layers = scan.hole().map_err(|r| r.in_script().error(&text))?;
+                        word.push_hole(ph, layers);
+                    }
+                }
+            }
+            cmd = Cmd::Normal;
+        } else {
             for tok in word_toks {
                 match tok {
                     Tok::Lit(bytes) => word.push_lit(&bytes),
-                    Tok::Hole(ph, _) => word.push_hole(ph, Ctx::Raw, 0),
+                    Tok::Hole(ph, _) => word.push_hole(ph, vec![RAW]),
                 }
             }
-            word
-        })
-        .collect();
+            if n == 0 {
+                // A program name is never an assignment or a reserved word.
+                cmd = match text.as_deref().map(classify) {
+                    Some(Class::Cmd(cmd)) => cmd,
+                    _ => Cmd::Normal,
+                };
+            } else {
+                cmd.word(text.as_deref());
+            }
+        }
+        words.push(word);
+    }
     if !has_hole {
         let mut word = Word::default();
-        word.push_hole(Ph::Whole, Ctx::Raw, 0);
+        word.push_hole(Ph::Whole, vec![RAW]);
         words.push(word);
     }
     Ok(words)
 }
+
+/// The text of an argv word without placeholders, or `None` when it has one.
+fn exact_text(toks: &[Tok]) -> Option<Vec<u8>> {
+    let mut text = Vec::new();
+    for tok in toks {
+        match tok {
+            Tok::Lit(bytes) => text.extend_from_slice(bytes),
+            Tok::Hole(..) => return None,
+        }
+    }
+    Some(text)
+}
+
+const RAW: Layer = Layer {
+    ctx: Ctx::Raw,
+    ticks: 0,
+};
 
 /// Appends literal shell text, letting the context model see it.
 fn lit(line: &mut Word, scan: &mut Scan, bytes: &[u8]) {
@@ -789,22 +875,16 @@ fn shell_word(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Word, TemplateError
             match tok {
                 Tok::Lit(bytes) => lit(&mut line, &mut scan, &bytes),
                 Tok::Hole(ph, text) => {
-                    let (ctx, ticks) = scan.hole().map_err(|reason| TemplateError::Unsafe {
-                        what: format!("`{text}`"),
-                        reason,
-                    })?;
-                    line.push_hole(ph, ctx, ticks);
+                    let layers = scan.hole().map_err(|r| r.error(&text))?;
+                    line.push_hole(ph, layers);
                 }
             }
         }
     }
     if !has_hole {
         lit(&mut line, &mut scan, b" ");
-        let (ctx, ticks) = scan.hole().map_err(|reason| TemplateError::Unsafe {
-            what: "the appended `{}`".to_string(),
-            reason,
-        })?;
-        line.push_hole(Ph::Whole, ctx, ticks);
+        let layers = scan.hole().map_err(|r| r.error_appended())?;
+        line.push_hole(Ph::Whole, layers);
     }
     Ok(line)
 }
@@ -814,30 +894,177 @@ fn shell_word(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Word, TemplateError
 //
 // A small model of the POSIX sh lexer, fed the literal bytes of the command
 // line, that knows at each placeholder whether the shell is outside quotes,
-// inside '...', or inside "...", and how many backtick levels enclose it.
-// Where the model is unsure (here-documents, `case` inside `$(...)`, `${...}`
-// with nested quoting, `$'...'`, comments), a placeholder is refused rather
-// than guessed: a wrong guess would let item text run as code.
+// inside '...', or inside "...", and how many backtick levels enclose it. It
+// drops backslash-newline as the shell does, follows the words of each
+// simple command far enough to know the commands that parse their arguments
+// again (`eval`, `trap`, `alias`, a shell given a script with `-c`, and the
+// bash builtins that evaluate names), and models such a script with a nested
+// lexer so its values are quoted for the inner shell, then for the outer one.
+// Where the model is unsure (arithmetic, here-documents, `case` inside
+// `$(...)`, `${...}` with nested quoting, `$'...'`, comments), a placeholder is
+// refused rather than guessed: a wrong guess would let item text run as code.
+// The rules are the union of what dash, bash, ksh and zsh do, whatever
+// `/bin/sh` is, so a template refused here is refused on every machine.
 
-const AFTER_BACKSLASH: &str = "it follows a backslash";
-const AFTER_DOLLAR: &str = "it follows `$`";
-const IN_PARAM: &str = "it is inside `${...}`";
-const IN_ANSI: &str = "it is inside `$'...'`";
-const IN_COMMENT: &str = "it is inside a shell comment";
-const AFTER_HEREDOC: &str =
-    "it follows a here-document (`<<`), whose quoting fanout does not track";
-const AFTER_CASE: &str =
-    "it follows `case` inside `$(...)`, whose parentheses fanout does not track";
-const AFTER_PARAM: &str =
-    "it follows a `${...}` holding quotes, braces or substitutions, which fanout does not track";
+/// Why a placeholder is refused, and the safe spelling to suggest.
+#[derive(Debug, PartialEq, Eq)]
+struct Why {
+    reason: &'static str,
+    hint: &'static str,
+}
+
+const HINT_VAR: &str = "use \"$FANOUT_ITEM\" (the item, from the environment) there instead, \
+                        or pass the value as an argument: sh -c '... \"$1\"' _ {}";
+const HINT_BACKSLASH: &str = "remove the backslash: fanout quotes the value already";
+const HINT_DOLLAR: &str = "for a shell variable write ${NAME} (or ${{NAME}} when NAME is also a \
+                           placeholder); for the item use \"$FANOUT_ITEM\"";
+const HINT_ARITH: &str = "check that the value is a number, then use the variable: \
+                          case $FANOUT_ITEM in ''|*[!0-9]*) exit 1;; esac; echo $((FANOUT_ITEM + 1))";
+
+const AFTER_BACKSLASH: Why = Why {
+    reason: "it follows a backslash",
+    hint: HINT_BACKSLASH,
+};
+const AFTER_DOLLAR: Why = Why {
+    reason: "it follows `$`",
+    hint: HINT_DOLLAR,
+};
+const IN_PARAM: Why = Why {
+    reason: "it is inside `${...}`",
+    hint: HINT_VAR,
+};
+const IN_ANSI: Why = Why {
+    reason: "it is inside `$'...'`",
+    hint: HINT_VAR,
+};
+const AFTER_ANSI_QUOTE: Why = Why {
+    reason: "it follows a `$'...'` string holding `\\'`, where dash and bash disagree on \
+             where the string ends",
+    hint: "write the quote another way, such as \"it's\"",
+};
+const IN_COMMENT: Why = Why {
+    reason: "it is inside a shell comment",
+    hint: "move it out of the comment (a newline in the value would end the comment)",
+};
+const AFTER_HEREDOC: Why = Why {
+    reason: "it follows a here-document (`<<`), whose quoting fanout does not track",
+    hint: HINT_VAR,
+};
+const AFTER_CASE: Why = Why {
+    reason: "it follows `case` inside `$(...)`, whose parentheses fanout does not track",
+    hint: HINT_VAR,
+};
+const AFTER_PARAM: Why = Why {
+    reason: "it follows a `${...}` holding quotes, braces or substitutions, which fanout does \
+             not track",
+    hint: HINT_VAR,
+};
+const IN_ARITH: Why = Why {
+    reason: "it is inside shell arithmetic (`$(( ))`, `$[ ]`, `(( ))`, `for ((`), which \
+             evaluates the value as code",
+    hint: HINT_ARITH,
+};
+const IN_EVAL: Why = Why {
+    reason: "it is an argument of `eval` or `trap`, which run their arguments as shell code",
+    hint: HINT_VAR,
+};
+const AFTER_ALIAS: Why = Why {
+    reason: "it follows `alias`, which changes how the words after it parse",
+    hint: "use a shell function instead of an alias, and \"$FANOUT_ITEM\" for the item",
+};
+const IN_SUBSCRIPT: Why = Why {
+    reason: "it is inside an array subscript `a[...]`, which bash evaluates as arithmetic",
+    hint: HINT_ARITH,
+};
+const IN_NAME: Why = Why {
+    reason: "it is a name given to `declare`, `typeset`, `local`, `export`, `readonly`, \
+             `unset`, `read` or `let`, which bash evaluates (a subscript runs code)",
+    hint: "keep names literal and put the value after `=`: export NAME={}",
+};
+const AFTER_TEST_V: Why = Why {
+    reason: "it follows `-v` of `test`, `[` or `printf`, a name that bash evaluates \
+             (a subscript runs code)",
+    hint: HINT_VAR,
+};
+const IN_DBRACKET: Why = Why {
+    reason: "it is inside `[[ ]]`, where bash evaluates arithmetic operands as code",
+    hint: "use `[ ]` (test), which does not: [ {} = x ]",
+};
+const AFTER_DUP: Why = Why {
+    reason: "it is the target of `>&` or `<&`, which bash reads as a file descriptor or a file",
+    hint: "redirect to a file with `>`: > {}",
+};
+const IN_SCRIPT_EXPANSION: Why = Why {
+    reason: "it is in a script given to a shell with `-c` that is built from `$`, backticks or \
+             `$'...'`, so fanout cannot tell how that shell reads it",
+    hint: HINT_VAR,
+};
+const IN_SHELL_OPTION: Why = Why {
+    reason: "it is in an option of a shell",
+    hint: HINT_VAR,
+};
+
+/// A refusal, and whether it was found inside a script given to a shell.
+#[derive(Debug, Clone, Copy)]
+struct Refusal {
+    why: &'static Why,
+    in_script: bool,
+}
+
+impl Refusal {
+    fn in_script(self) -> Refusal {
+        Refusal {
+            in_script: true,
+            ..self
+        }
+    }
+
+    fn place(self) -> &'static str {
+        if self.in_script {
+            " (in the script given to a shell with `-c`)"
+        } else {
+            ""
+        }
+    }
+
+    fn error(self, text: &str) -> TemplateError {
+        TemplateError::Unsafe {
+            what: format!("`{text}`"),
+            reason: self.why.reason,
+            place: self.place(),
+            hint: self.why.hint,
+        }
+    }
+
+    fn error_appended(self) -> TemplateError {
+        TemplateError::Unsafe {
+            what: "the appended `{}`".to_string(),
+            reason: self.why.reason,
+            place: self.place(),
+            hint: self.why.hint,
+        }
+    }
+}
+
+fn refuse(why: &'static Why) -> Refusal {
+    Refusal {
+        why,
+        in_script: false,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FrameKind {
     Top,
-    /// `$(...)` (and `$((...))`): a nested unquoted context.
+    /// `$(...)`: a nested unquoted context.
     CmdSubst,
     /// `${...}`.
     ParamExp,
+    /// `$(( ))`, `(( ))` (closed by `)`) or `$[ ]` (closed by `]`); `parens`
+    /// counts the open brackets.
+    Arith {
+        bracket: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -851,11 +1078,229 @@ enum Quote {
     Comment,
 }
 
+/// What the words seen so far of the current simple command make it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    /// Expecting the command name (after assignments and reserved words).
+    Start,
+    /// A command that runs another (`env`, `sudo`, `exec`, ...), or a name
+    /// fanout cannot read: every later word may be the real command.
+    Wrapper,
+    /// Nothing to watch.
+    Normal,
+    /// `eval` or `trap`: every argument is code.
+    Eval,
+    /// A shell reading its options; `c` once `-c` is seen, `arg` when the
+    /// next word is an option's argument, `end` after `--`.
+    Shell { c: bool, arg: bool, end: bool },
+    /// `declare` and friends (names before `=`); `let` (everything).
+    Names { all: bool },
+    /// `test`, `[` and `printf`, whose `-v NAME` is evaluated; `v` right after `-v`.
+    TestV { v: bool },
+    /// `[[ ... ]]`, until the word `]]`.
+    DBracket,
+}
+
+/// What a command name makes of its command.
+enum Class {
+    Cmd(Cmd),
+    Alias,
+    Plain,
+}
+
+const SHELLS: &[&[u8]] = &[
+    b"sh", b"bash", b"dash", b"zsh", b"ksh", b"ksh93", b"mksh", b"lksh", b"pdksh", b"oksh", b"ash",
+    b"yash", b"posh", b"rbash",
+];
+const WRAPPERS: &[&[u8]] = &[
+    b"env",
+    b"command",
+    b"builtin",
+    b"exec",
+    b"nohup",
+    b"nice",
+    b"ionice",
+    b"timeout",
+    b"setsid",
+    b"stdbuf",
+    b"sudo",
+    b"doas",
+    b"chronic",
+    b"flock",
+    b"chrt",
+    b"taskset",
+    b"busybox",
+    b"unbuffer",
+    b"xargs",
+    b"time",
+];
+const NAME_BUILTINS: &[&[u8]] = &[
+    b"declare",
+    b"typeset",
+    b"local",
+    b"export",
+    b"readonly",
+    b"unset",
+    b"read",
+    b"mapfile",
+    b"readarray",
+];
+const RESERVED: &[&[u8]] = &[
+    b"if", b"then", b"else", b"elif", b"do", b"while", b"until", b"!", b"{", b"time",
+];
+
+fn classify(name: &[u8]) -> Class {
+    let base = memchr::memrchr(b'/', name).map_or(name, |at| &name[at + 1..]);
+    match base {
+        b"eval" | b"trap" => Class::Cmd(Cmd::Eval),
+        b"alias" => Class::Alias,
+        b"let" => Class::Cmd(Cmd::Names { all: true }),
+        b"printf" | b"test" | b"[" => Class::Cmd(Cmd::TestV { v: false }),
+        b"[[" => Class::Cmd(Cmd::DBracket),
+        _ if SHELLS.contains(&base) => Class::Cmd(Cmd::Shell {
+            c: false,
+            arg: false,
+            end: false,
+        }),
+        _ if NAME_BUILTINS.contains(&base) => Class::Cmd(Cmd::Names { all: false }),
+        _ if WRAPPERS.contains(&base) => Class::Cmd(Cmd::Wrapper),
+        _ => Class::Plain,
+    }
+}
+
+/// `NAME=...` or `NAME[...]=...`: a variable assignment before a command.
+fn is_assignment(word: &[u8]) -> bool {
+    let Some(eq) = memchr::memchr(b'=', word) else {
+        return false;
+    };
+    let name = &word[..eq];
+    let name = name.strip_suffix(b"+").unwrap_or(name);
+    let name = match memchr::memchr(b'[', name) {
+        Some(open) if name.ends_with(b"]") => &name[..open],
+        _ => name,
+    };
+    is_shell_name(name)
+}
+
+fn is_shell_name(name: &[u8]) -> bool {
+    name.first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+        && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+/// A word so far that opens an array subscript: `NAME[` with no `]` yet.
+fn in_subscript(word: &[u8]) -> bool {
+    match memchr::memchr(b'[', word) {
+        Some(open) => is_shell_name(&word[..open]) && !word[open..].contains(&b']'),
+        None => false,
+    }
+}
+
+impl Cmd {
+    /// Whether the next word may be the script of `sh -c`.
+    fn wants_script(self) -> bool {
+        matches!(
+            self,
+            Cmd::Shell {
+                c: true,
+                arg: false,
+                ..
+            }
+        )
+    }
+
+    /// Whether `word`, given to a shell reading options, is an option.
+    fn is_option(self, word: &[u8]) -> bool {
+        match self {
+            Cmd::Shell { arg, end, .. } => {
+                arg || (!end && word.len() > 1 && matches!(word[0], b'-' | b'+'))
+            }
+            _ => false,
+        }
+    }
+
+    /// Takes one finished word (`None`: its text is not known before it
+    /// runs); returns whether the word was `alias`.
+    fn word(&mut self, text: Option<&[u8]>) -> bool {
+        match *self {
+            Cmd::Start | Cmd::Wrapper => {
+                let wrapper = *self == Cmd::Wrapper;
+                let Some(text) = text else {
+                    *self = Cmd::Wrapper;
+                    return false;
+                };
+                if !wrapper && (is_assignment(text) || RESERVED.contains(&text)) {
+                    return false;
+                }
+                match classify(text) {
+                    Class::Alias => {
+                        *self = Cmd::Normal;
+                        return true;
+                    }
+                    Class::Cmd(cmd) => *self = cmd,
+                    Class::Plain if wrapper => {}
+                    Class::Plain => *self = Cmd::Normal,
+                }
+            }
+            Cmd::Shell { c, arg, end } => {
+                *self = match text {
+                    _ if arg => Cmd::Shell { c, arg: false, end },
+                    Some(b"-" | b"--") if !end => Cmd::Shell { c, arg, end: true },
+                    Some(t) if self.is_option(t) => {
+                        if t.starts_with(b"--") {
+                            let arg = matches!(t, b"--rcfile" | b"--init-file");
+                            Cmd::Shell { c, arg, end }
+                        } else {
+                            Cmd::Shell {
+                                c: c || (t[0] == b'-' && t.contains(&b'c')),
+                                arg: matches!(t.last(), Some(b'o' | b'O')),
+                                end,
+                            }
+                        }
+                    }
+                    // The script (with -c) or a script file: the rest are its
+                    // arguments.
+                    _ => Cmd::Normal,
+                };
+            }
+            Cmd::TestV { .. } => {
+                *self = Cmd::TestV {
+                    v: text == Some(b"-v"),
+                }
+            }
+            Cmd::DBracket if text == Some(b"]]") => *self = Cmd::Normal,
+            _ => {}
+        }
+        false
+    }
+
+    /// Why a placeholder anywhere inside this command (such as in a `$(...)`
+    /// among its words) is refused.
+    fn refuses_inside(self) -> Option<&'static Why> {
+        match self {
+            Cmd::Eval => Some(&IN_EVAL),
+            Cmd::DBracket => Some(&IN_DBRACKET),
+            Cmd::Names { .. } => Some(&IN_NAME),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Redir {
+    None,
+    /// After `<`, `>`, `>>`, `>|`: the next word is a file name.
+    File,
+    /// After `>&` or `<&`.
+    Dup,
+}
+
 #[derive(Debug)]
 struct Frame {
     kind: FrameKind,
     quote: Quote,
-    /// Open `(` inside a `$(`, so the matching `)` is found.
+    /// Open `(` inside a `$(`, so the matching `)` is found; the bracket
+    /// depth of an `Arith` frame.
     parens: u32,
     /// The previous byte was an unescaped backslash.
     backslash: bool,
@@ -865,9 +1310,17 @@ struct Frame {
     lt: u8,
     /// At the start of a word, where `#` begins a comment.
     word_start: bool,
-    /// Bytes of the current unquoted word matched so far against `case`.
-    word_len: usize,
-    word_is_case: bool,
+    /// The previous byte this frame read.
+    prev: u8,
+    /// A word has started (the model's view of the word being read).
+    word_open: bool,
+    /// The word's text so far, after quote removal.
+    word: Vec<u8>,
+    /// Whether `word` is all of it: no expansion or placeholder so far.
+    word_exact: bool,
+    /// The current simple command.
+    cmd: Cmd,
+    redir: Redir,
 }
 
 impl Frame {
@@ -880,15 +1333,82 @@ impl Frame {
             dollar: false,
             lt: 0,
             word_start: true,
-            word_len: 0,
-            word_is_case: true,
+            // A fresh `$(` has just read `(`: a second one makes `$((`.
+            prev: if kind == FrameKind::CmdSubst {
+                b'('
+            } else {
+                b' '
+            },
+            word_open: false,
+            word: Vec::new(),
+            word_exact: true,
+            cmd: Cmd::Start,
+            redir: Redir::None,
         }
     }
 
-    /// Marks the current word as not a plain keyword.
+    /// Marks the current word as started: `#` no longer opens a comment.
     fn in_word(&mut self) {
         self.word_start = false;
-        self.word_is_case = false;
+    }
+}
+
+/// What a byte contributes to the text of the word being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Eff {
+    /// Nothing (a comment, an `${...}` or arithmetic body).
+    Nothing,
+    /// This byte.
+    Text(u8),
+    /// A backslash and this byte (`\x` inside "..." for most x).
+    Text2(u8),
+    /// Only quoting: the word exists, its text does not change.
+    Quote,
+    /// An expansion: the word's text is known only when it runs.
+    Expand,
+    /// The word ends here.
+    End,
+}
+
+const BOUNDARY: &[u8] = b" \t\n;&|<>()";
+
+fn effect(frame: &Frame, b: u8) -> Eff {
+    match frame.quote {
+        Quote::Single if b == b'\'' => Eff::Quote,
+        Quote::Single => Eff::Text(b),
+        Quote::DollarSingle => Eff::Expand,
+        Quote::Comment => Eff::Nothing,
+        Quote::Double if frame.backslash => {
+            if matches!(b, b'$' | b'`' | b'"' | b'\\') {
+                Eff::Text(b)
+            } else {
+                Eff::Text2(b)
+            }
+        }
+        Quote::Double => match b {
+            b'\\' | b'"' => Eff::Quote,
+            b'$' | b'`' => Eff::Expand,
+            _ if frame.dollar => Eff::Expand,
+            _ => Eff::Text(b),
+        },
+        Quote::None => match frame.kind {
+            FrameKind::ParamExp | FrameKind::Arith { .. } => Eff::Nothing,
+            FrameKind::Top | FrameKind::CmdSubst => {
+                if frame.backslash {
+                    Eff::Text(b)
+                } else if frame.dollar {
+                    Eff::Expand
+                } else {
+                    match b {
+                        b'\\' | b'\'' | b'"' => Eff::Quote,
+                        b'$' | b'`' => Eff::Expand,
+                        b'#' if frame.word_start => Eff::Nothing,
+                        _ if BOUNDARY.contains(&b) => Eff::End,
+                        _ => Eff::Text(b),
+                    }
+                }
+            }
+        },
     }
 }
 
@@ -896,9 +1416,14 @@ impl Frame {
 enum Act {
     Nothing,
     Push(FrameKind),
+    /// Push an arithmetic frame with this many brackets open.
+    Arith {
+        bracket: bool,
+        open: u32,
+    },
     Pop,
     Tick(bool),
-    Lost(&'static str),
+    Lost(&'static Why),
     Boundary,
     BoundaryThenPop,
 }
@@ -910,7 +1435,12 @@ struct Scan {
     /// An open backtick body, parsed by its own lexer after unescaping.
     tick: Option<Box<Tick>>,
     /// Set once the model can no longer be trusted; later placeholders are refused.
-    lost: Option<&'static str>,
+    lost: Option<&'static Why>,
+    /// A backslash not yet fed: with a newline it is a line continuation,
+    /// which the shell drops before anything else sees it.
+    pending_backslash: bool,
+    /// The word being read is a script given to a shell with `-c`.
+    script: Option<Box<Script>>,
 }
 
 #[derive(Debug)]
@@ -922,19 +1452,56 @@ struct Tick {
     inner: Scan,
 }
 
+#[derive(Debug)]
+struct Script {
+    /// The inner shell's lexer, fed the word's text after quote removal.
+    inner: Scan,
+    /// The frame stack height of the frame reading the word.
+    depth: usize,
+    /// The word's first byte (`'` for a placeholder): `-` or `+` makes it an
+    /// option, not the script.
+    first: Option<u8>,
+}
+
 impl Scan {
     fn new() -> Scan {
         Scan {
             frames: vec![Frame::new(FrameKind::Top)],
             tick: None,
             lost: None,
+            pending_backslash: false,
+            script: None,
         }
     }
 
     fn byte(&mut self, b: u8) {
+        if std::mem::take(&mut self.pending_backslash) {
+            if b != b'\n' {
+                self.step(b'\\');
+                self.step(b);
+            }
+            return;
+        }
+        let continues = self.tick.is_none()
+            && self
+                .frames
+                .last()
+                .is_some_and(|f| matches!(f.quote, Quote::None | Quote::Double) && !f.backslash);
+        if b == b'\\' && continues {
+            self.pending_backslash = true;
+            return;
+        }
+        self.step(b);
+    }
+
+    fn step(&mut self, b: u8) {
         if let Some(tick) = self.tick.as_mut() {
             if tick.escape {
                 tick.escape = false;
+                // Backslash-newline inside backticks is a line continuation.
+                if b == b'\n' {
+                    return;
+                }
                 let unescapes = matches!(b, b'\\' | b'`' | b'$') || (tick.in_dq && b == b'"');
                 if !unescapes {
                     tick.inner.byte(b'\\');
@@ -952,10 +1519,50 @@ impl Scan {
             }
             return;
         }
+        let depth = self.frames.len();
         let in_cmdsubst = self.frames.iter().any(|f| f.kind == FrameKind::CmdSubst);
         let Some(frame) = self.frames.last_mut() else {
             return;
         };
+        let eff = effect(frame, b);
+        if matches!(eff, Eff::Text(_) | Eff::Text2(_) | Eff::Quote | Eff::Expand) {
+            if !frame.word_open {
+                frame.word_open = true;
+                if frame.cmd.wants_script() && self.script.is_none() {
+                    self.script = Some(Box::new(Script {
+                        inner: Scan::new(),
+                        depth,
+                        first: None,
+                    }));
+                }
+            }
+            match eff {
+                Eff::Text(c) => frame.word.push(c),
+                Eff::Text2(c) => frame.word.extend_from_slice(&[b'\\', c]),
+                Eff::Expand => frame.word_exact = false,
+                _ => {}
+            }
+        }
+        if let Some(script) = self.script.as_mut()
+            && script.depth == depth
+        {
+            match eff {
+                Eff::Text(c) => {
+                    script.first.get_or_insert(c);
+                    script.inner.byte(c);
+                }
+                Eff::Text2(c) => {
+                    script.first.get_or_insert(b'\\');
+                    script.inner.byte(b'\\');
+                    script.inner.byte(c);
+                }
+                Eff::Expand => {
+                    script.first.get_or_insert(b'$');
+                    script.inner.lost.get_or_insert(&IN_SCRIPT_EXPANSION);
+                }
+                _ => {}
+            }
+        }
         let act = match frame.quote {
             Quote::Single => {
                 if b == b'\'' {
@@ -966,26 +1573,44 @@ impl Scan {
             Quote::DollarSingle => {
                 if frame.backslash {
                     frame.backslash = false;
-                } else if b == b'\\' {
-                    frame.backslash = true;
-                } else if b == b'\'' {
-                    frame.quote = Quote::None;
+                    if b == b'\'' {
+                        Act::Lost(&AFTER_ANSI_QUOTE)
+                    } else {
+                        Act::Nothing
+                    }
+                } else {
+                    if b == b'\\' {
+                        frame.backslash = true;
+                    } else if b == b'\'' {
+                        frame.quote = Quote::None;
+                    }
+                    Act::Nothing
                 }
-                Act::Nothing
             }
             Quote::Comment => {
                 if b == b'\n' {
                     frame.quote = Quote::None;
                     frame.word_start = true;
+                    // A comment ends the command as its newline does.
+                    frame.cmd = Cmd::Start;
+                    frame.redir = Redir::None;
                 }
                 Act::Nothing
             }
             Quote::Double => double_quoted(frame, b),
-            Quote::None => unquoted(frame, b),
+            Quote::None => match frame.kind {
+                FrameKind::Arith { bracket } => arith(frame, b, bracket),
+                _ => unquoted(frame, b),
+            },
         };
         match act {
             Act::Nothing => {}
             Act::Push(kind) => self.frames.push(Frame::new(kind)),
+            Act::Arith { bracket, open } => {
+                let mut frame = Frame::new(FrameKind::Arith { bracket });
+                frame.parens = open;
+                self.frames.push(frame);
+            }
             Act::Pop => self.pop(),
             Act::Tick(in_dq) => {
                 self.tick = Some(Box::new(Tick {
@@ -994,21 +1619,63 @@ impl Scan {
                     inner: Scan::new(),
                 }));
             }
-            Act::Lost(reason) => {
-                self.lost.get_or_insert(reason);
+            Act::Lost(why) => {
+                self.lost.get_or_insert(why);
             }
             Act::Boundary | Act::BoundaryThenPop => {
-                if frame.word_is_case && frame.word_len == 4 && in_cmdsubst {
-                    self.lost.get_or_insert(AFTER_CASE);
-                }
-                frame.word_start = true;
-                frame.word_len = 0;
-                frame.word_is_case = true;
+                self.end_word(b, in_cmdsubst);
                 if matches!(act, Act::BoundaryThenPop) {
                     self.pop();
                 }
             }
         }
+        let len = self.frames.len();
+        if let Some(frame) = self.frames.get_mut(depth.min(len) - 1) {
+            frame.prev = b;
+        }
+        if self.script.as_ref().is_some_and(|s| s.depth > len) {
+            self.script = None;
+        }
+    }
+
+    /// A word ends at `sep` (white space or an operator byte).
+    fn end_word(&mut self, sep: u8, in_cmdsubst: bool) {
+        let depth = self.frames.len();
+        let Some(frame) = self.frames.last_mut() else {
+            return;
+        };
+        if std::mem::take(&mut frame.word_open) {
+            let word = std::mem::take(&mut frame.word);
+            let exact = std::mem::replace(&mut frame.word_exact, true);
+            if exact && word == b"case" && in_cmdsubst {
+                self.lost.get_or_insert(&AFTER_CASE);
+            }
+            let fd = matches!(sep, b'<' | b'>')
+                && exact
+                && !word.is_empty()
+                && word.iter().all(u8::is_ascii_digit);
+            if frame.redir != Redir::None {
+                // A redirection's target is no word of the command.
+                frame.redir = Redir::None;
+            } else if !fd && frame.cmd.word(exact.then_some(word.as_slice())) {
+                self.lost.get_or_insert(&AFTER_ALIAS);
+            }
+        }
+        if self.script.as_ref().is_some_and(|s| s.depth == depth) {
+            self.script = None;
+        }
+        match sep {
+            b'<' | b'>' => frame.redir = Redir::File,
+            b'&' if matches!(frame.prev, b'<' | b'>') => frame.redir = Redir::Dup,
+            b'|' if frame.prev == b'>' => frame.redir = Redir::File,
+            b' ' | b'\t' => {}
+            b'&' | b'|' | b'(' | b')' if frame.cmd == Cmd::DBracket => {}
+            _ => {
+                frame.cmd = Cmd::Start;
+                frame.redir = Redir::None;
+            }
+        }
+        frame.word_start = true;
     }
 
     fn pop(&mut self) {
@@ -1017,43 +1684,109 @@ impl Scan {
         }
     }
 
-    /// The quoting context for a placeholder here, and its backtick depth.
-    fn hole(&mut self) -> Result<(Ctx, usize), &'static str> {
-        if let Some(reason) = self.lost {
-            return Err(reason);
+    /// How a placeholder here must be quoted: one layer per shell that reads
+    /// it, innermost first.
+    fn hole(&mut self) -> Result<Vec<Layer>, Refusal> {
+        if let Some(why) = self.lost {
+            return Err(refuse(why));
+        }
+        if std::mem::take(&mut self.pending_backslash) {
+            self.step(b'\\');
+        }
+        let ticked = self.tick.is_some();
+        let top = self.frames.len().saturating_sub(1);
+        for (at, frame) in self.frames.iter().enumerate() {
+            if matches!(frame.kind, FrameKind::Arith { .. }) {
+                return Err(refuse(&IN_ARITH));
+            }
+            // In a command's own word the rules below are exact; inside a
+            // `$(...)` or backticks among its words, anything is refused.
+            if (ticked || at < top)
+                && let Some(why) = frame.cmd.refuses_inside()
+            {
+                return Err(refuse(why));
+            }
+            if frame.cmd == Cmd::Eval || frame.cmd == Cmd::DBracket {
+                return Err(refuse(frame.cmd.refuses_inside().unwrap_or(&IN_EVAL)));
+            }
         }
         if let Some(tick) = self.tick.as_mut() {
-            if tick.escape {
-                return Err(AFTER_BACKSLASH);
+            if self.script.is_some() {
+                return Err(refuse(&IN_SCRIPT_EXPANSION));
             }
-            let (ctx, ticks) = tick.inner.hole()?;
-            return Ok((ctx, ticks + 1));
+            if tick.escape {
+                return Err(refuse(&AFTER_BACKSLASH));
+            }
+            let mut layers = tick.inner.hole()?;
+            if let Some(last) = layers.last_mut() {
+                last.ticks += 1;
+            }
+            return Ok(layers);
         }
+        let depth = self.frames.len();
         let Some(frame) = self.frames.last_mut() else {
-            return Err(AFTER_HEREDOC);
+            return Err(refuse(&AFTER_HEREDOC));
         };
         if frame.lt == 2 {
-            self.lost = Some(AFTER_HEREDOC);
-            return Err(AFTER_HEREDOC);
+            self.lost = Some(&AFTER_HEREDOC);
+            return Err(refuse(&AFTER_HEREDOC));
         }
         frame.lt = 0;
         if frame.backslash {
-            return Err(AFTER_BACKSLASH);
+            return Err(refuse(&AFTER_BACKSLASH));
         }
         if frame.dollar {
-            return Err(AFTER_DOLLAR);
+            return Err(refuse(&AFTER_DOLLAR));
         }
-        match frame.quote {
-            Quote::None if frame.kind == FrameKind::ParamExp => Err(IN_PARAM),
-            Quote::None => {
-                frame.in_word();
-                Ok((Ctx::Unquoted, 0))
+        let ctx = match frame.quote {
+            Quote::None if frame.kind == FrameKind::ParamExp => return Err(refuse(&IN_PARAM)),
+            Quote::None => Ctx::Unquoted,
+            Quote::Single => Ctx::Single,
+            Quote::Double => Ctx::Double,
+            Quote::DollarSingle => return Err(refuse(&IN_ANSI)),
+            Quote::Comment => return Err(refuse(&IN_COMMENT)),
+        };
+        if frame.redir == Redir::Dup {
+            return Err(refuse(&AFTER_DUP));
+        }
+        if in_subscript(&frame.word) {
+            return Err(refuse(&IN_SUBSCRIPT));
+        }
+        match frame.cmd {
+            Cmd::Names { all } if all || !frame.word.contains(&b'=') => {
+                return Err(refuse(&IN_NAME));
             }
-            Quote::Single => Ok((Ctx::Single, 0)),
-            Quote::Double => Ok((Ctx::Double, 0)),
-            Quote::DollarSingle => Err(IN_ANSI),
-            Quote::Comment => Err(IN_COMMENT),
+            Cmd::TestV { v: true } => return Err(refuse(&AFTER_TEST_V)),
+            _ => {}
         }
+        if ctx == Ctx::Unquoted {
+            frame.in_word();
+        }
+        frame.word_exact = false;
+        if !std::mem::replace(&mut frame.word_open, true)
+            && frame.cmd.wants_script()
+            && self.script.is_none()
+        {
+            self.script = Some(Box::new(Script {
+                inner: Scan::new(),
+                depth,
+                first: None,
+            }));
+        }
+        let own = Layer { ctx, ticks: 0 };
+        if let Some(script) = self.script.as_mut() {
+            if script.depth != depth {
+                return Err(refuse(&IN_SCRIPT_EXPANSION));
+            }
+            if matches!(script.first, Some(b'-' | b'+')) {
+                return Err(refuse(&IN_SHELL_OPTION));
+            }
+            script.first.get_or_insert(b'\'');
+            let mut layers = script.inner.hole().map_err(Refusal::in_script)?;
+            layers.push(own);
+            return Ok(layers);
+        }
+        Ok(vec![own])
     }
 }
 
@@ -1067,6 +1800,14 @@ fn double_quoted(frame: &mut Frame, b: u8) -> Act {
         match b {
             b'(' => return Act::Push(FrameKind::CmdSubst),
             b'{' => return Act::Push(FrameKind::ParamExp),
+            b'[' => {
+                return Act::Arith {
+                    bracket: true,
+                    open: 1,
+                };
+            }
+            // `$$` is a special parameter: it ends the `$`.
+            b'$' => return Act::Nothing,
             _ => {}
         }
     }
@@ -1075,6 +1816,46 @@ fn double_quoted(frame: &mut Frame, b: u8) -> Act {
         b'"' => frame.quote = Quote::None,
         b'`' => return Act::Tick(true),
         b'$' => frame.dollar = true,
+        _ => {}
+    }
+    Act::Nothing
+}
+
+/// A byte of shell arithmetic outside quotes: quotes, substitutions and
+/// brackets are followed only to find where it ends.
+fn arith(frame: &mut Frame, b: u8, bracket: bool) -> Act {
+    if frame.backslash {
+        frame.backslash = false;
+        return Act::Nothing;
+    }
+    if std::mem::take(&mut frame.dollar) {
+        match b {
+            b'(' => return Act::Push(FrameKind::CmdSubst),
+            b'{' => return Act::Push(FrameKind::ParamExp),
+            b'[' => {
+                return Act::Arith {
+                    bracket: true,
+                    open: 1,
+                };
+            }
+            b'$' => return Act::Nothing,
+            _ => {}
+        }
+    }
+    let (open, close) = if bracket { (b'[', b']') } else { (b'(', b')') };
+    match b {
+        b'\\' => frame.backslash = true,
+        b'\'' => frame.quote = Quote::Single,
+        b'"' => frame.quote = Quote::Double,
+        b'`' => return Act::Tick(false),
+        b'$' => frame.dollar = true,
+        _ if b == open => frame.parens += 1,
+        _ if b == close => {
+            frame.parens = frame.parens.saturating_sub(1);
+            if frame.parens == 0 {
+                return Act::Pop;
+            }
+        }
         _ => {}
     }
     Act::Nothing
@@ -1094,26 +1875,34 @@ fn unquoted(frame: &mut Frame, b: u8) -> Act {
         0
     };
     if heredoc {
-        return Act::Lost(AFTER_HEREDOC);
+        return Act::Lost(&AFTER_HEREDOC);
     }
     if std::mem::take(&mut frame.dollar) {
-        if frame.kind == FrameKind::ParamExp && matches!(b, b'(' | b'{') {
-            return Act::Lost(AFTER_PARAM);
+        if frame.kind == FrameKind::ParamExp && matches!(b, b'(' | b'{' | b'[') {
+            return Act::Lost(&AFTER_PARAM);
         }
         match b {
             b'(' => return Act::Push(FrameKind::CmdSubst),
             b'{' => return Act::Push(FrameKind::ParamExp),
+            b'[' => {
+                return Act::Arith {
+                    bracket: true,
+                    open: 1,
+                };
+            }
             b'\'' => {
                 frame.quote = Quote::DollarSingle;
                 return Act::Nothing;
             }
+            // `$$` is a special parameter: it ends the `$`.
+            b'$' => return Act::Nothing,
             _ => {}
         }
     }
     if frame.kind == FrameKind::ParamExp {
         return match b {
             b'}' => Act::Pop,
-            b'\'' | b'"' | b'`' | b'\\' | b'{' => Act::Lost(AFTER_PARAM),
+            b'\'' | b'"' | b'`' | b'\\' | b'{' => Act::Lost(&AFTER_PARAM),
             b'$' => {
                 frame.dollar = true;
                 Act::Nothing
@@ -1135,6 +1924,22 @@ fn unquoted(frame: &mut Frame, b: u8) -> Act {
             return Act::Nothing;
         }
         b'(' => {
+            // `((`, `$((` and `for ((` are arithmetic (dash reads `$((`
+            // as arithmetic even when a subshell is meant).
+            if frame.prev == b'(' {
+                if frame.kind == FrameKind::CmdSubst && frame.parens == 0 {
+                    frame.kind = FrameKind::Arith { bracket: false };
+                    frame.parens = 2;
+                    return Act::Nothing;
+                }
+                if frame.kind == FrameKind::CmdSubst {
+                    frame.parens -= 1;
+                }
+                return Act::Arith {
+                    bracket: false,
+                    open: 2,
+                };
+            }
             if frame.kind == FrameKind::CmdSubst {
                 frame.parens += 1;
             }
@@ -1149,11 +1954,9 @@ fn unquoted(frame: &mut Frame, b: u8) -> Act {
             }
             return Act::Boundary;
         }
-        b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' => return Act::Boundary,
+        _ if BOUNDARY.contains(&b) => return Act::Boundary,
         _ => {
             frame.word_start = false;
-            frame.word_is_case &= b"case".get(frame.word_len) == Some(&b);
-            frame.word_len += 1;
             return Act::Nothing;
         }
     }
@@ -1767,14 +2570,20 @@ mod tests {
             let err = Template::parse(&os(&[template]), false, &lines()).unwrap_err();
             assert_eq!(
                 err.to_string(),
-                format!("cannot quote `{{}}` safely in this shell command: {reason}"),
+                format!(
+                    "cannot quote `{{}}` safely in this shell command: {}; {}",
+                    reason.reason, reason.hint
+                ),
                 "{template}"
             );
         }
         let err = Template::parse(&os(&["echo hi # note"]), false, &lines()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("cannot quote the appended `{{}}` safely in this shell command: {IN_COMMENT}")
+            format!(
+                "cannot quote the appended `{{}}` safely in this shell command: {}; {}",
+                IN_COMMENT.reason, IN_COMMENT.hint
+            )
         );
     }
 
