@@ -959,6 +959,11 @@ const AFTER_PARAM: Why = Why {
              not track",
     hint: HINT_VAR,
 };
+const AFTER_PID: Why = Why {
+    reason: "it follows `$$(` (or `$${`, `$$[`), which dash reads as `$$` and a bracket but \
+             bash as `$` and a substitution",
+    hint: "write the process id as ${$}, or keep it apart: \"$$\"(...)",
+};
 const IN_ARITH: Why = Why {
     reason: "it is inside shell arithmetic (`$(( ))`, `$[ ]`, `(( ))`, `for ((`), which \
              evaluates the value as code",
@@ -1132,6 +1137,7 @@ const WRAPPERS: &[&[u8]] = &[
     b"busybox",
     b"unbuffer",
     b"xargs",
+    b"find",
     b"time",
 ];
 const NAME_BUILTINS: &[&[u8]] = &[
@@ -1273,17 +1279,6 @@ impl Cmd {
         }
         false
     }
-
-    /// Why a placeholder anywhere inside this command (such as in a `$(...)`
-    /// among its words) is refused.
-    fn refuses_inside(self) -> Option<&'static Why> {
-        match self {
-            Cmd::Eval => Some(&IN_EVAL),
-            Cmd::DBracket => Some(&IN_DBRACKET),
-            Cmd::Names { .. } => Some(&IN_NAME),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1306,6 +1301,8 @@ struct Frame {
     backslash: bool,
     /// The previous byte was an unescaped `$`.
     dollar: bool,
+    /// The previous two bytes were `$$`.
+    pid: bool,
     /// Consecutive `<` just seen (2 means a here-document starts).
     lt: u8,
     /// At the start of a word, where `#` begins a comment.
@@ -1331,6 +1328,7 @@ impl Frame {
             parens: 0,
             backslash: false,
             dollar: false,
+            pid: false,
             lt: 0,
             word_start: true,
             // A fresh `$(` has just read `(`: a second one makes `$((`.
@@ -1693,21 +1691,14 @@ impl Scan {
         if std::mem::take(&mut self.pending_backslash) {
             self.step(b'\\');
         }
-        let ticked = self.tick.is_some();
-        let top = self.frames.len().saturating_sub(1);
-        for (at, frame) in self.frames.iter().enumerate() {
+        // Every enclosing command's word counts: a `$(...)` or backticks in
+        // an argument of `eval` are part of what `eval` runs.
+        for frame in &self.frames {
             if matches!(frame.kind, FrameKind::Arith { .. }) {
                 return Err(refuse(&IN_ARITH));
             }
-            // In a command's own word the rules below are exact; inside a
-            // `$(...)` or backticks among its words, anything is refused.
-            if (ticked || at < top)
-                && let Some(why) = frame.cmd.refuses_inside()
-            {
+            if let Some(why) = word_rules(frame) {
                 return Err(refuse(why));
-            }
-            if frame.cmd == Cmd::Eval || frame.cmd == Cmd::DBracket {
-                return Err(refuse(frame.cmd.refuses_inside().unwrap_or(&IN_EVAL)));
             }
         }
         if let Some(tick) = self.tick.as_mut() {
@@ -1732,6 +1723,7 @@ impl Scan {
             return Err(refuse(&AFTER_HEREDOC));
         }
         frame.lt = 0;
+        frame.pid = false;
         if frame.backslash {
             return Err(refuse(&AFTER_BACKSLASH));
         }
@@ -1746,19 +1738,6 @@ impl Scan {
             Quote::DollarSingle => return Err(refuse(&IN_ANSI)),
             Quote::Comment => return Err(refuse(&IN_COMMENT)),
         };
-        if frame.redir == Redir::Dup {
-            return Err(refuse(&AFTER_DUP));
-        }
-        if in_subscript(&frame.word) {
-            return Err(refuse(&IN_SUBSCRIPT));
-        }
-        match frame.cmd {
-            Cmd::Names { all } if all || !frame.word.contains(&b'=') => {
-                return Err(refuse(&IN_NAME));
-            }
-            Cmd::TestV { v: true } => return Err(refuse(&AFTER_TEST_V)),
-            _ => {}
-        }
         if ctx == Ctx::Unquoted {
             frame.in_word();
         }
@@ -1790,11 +1769,38 @@ impl Scan {
     }
 }
 
+/// Why a placeholder in the word this frame is reading is refused, for the
+/// command the word belongs to (the bash spots are refused for every shell).
+fn word_rules(frame: &Frame) -> Option<&'static Why> {
+    match frame.cmd {
+        Cmd::Eval => return Some(&IN_EVAL),
+        Cmd::DBracket => return Some(&IN_DBRACKET),
+        _ => {}
+    }
+    match frame.redir {
+        Redir::Dup => return Some(&AFTER_DUP),
+        // A file name, whatever the command.
+        Redir::File => return None,
+        Redir::None => {}
+    }
+    if in_subscript(&frame.word) {
+        return Some(&IN_SUBSCRIPT);
+    }
+    match frame.cmd {
+        Cmd::Names { all } if all || !frame.word.contains(&b'=') => Some(&IN_NAME),
+        Cmd::TestV { v: true } => Some(&AFTER_TEST_V),
+        _ => None,
+    }
+}
+
 /// A byte inside "...": only `\`, `"`, `` ` `` and `$` matter.
 fn double_quoted(frame: &mut Frame, b: u8) -> Act {
     if frame.backslash {
         frame.backslash = false;
         return Act::Nothing;
+    }
+    if std::mem::take(&mut frame.pid) && matches!(b, b'(' | b'{' | b'[') {
+        return Act::Lost(&AFTER_PID);
     }
     if std::mem::take(&mut frame.dollar) {
         match b {
@@ -1807,7 +1813,10 @@ fn double_quoted(frame: &mut Frame, b: u8) -> Act {
                 };
             }
             // `$$` is a special parameter: it ends the `$`.
-            b'$' => return Act::Nothing,
+            b'$' => {
+                frame.pid = true;
+                return Act::Nothing;
+            }
             _ => {}
         }
     }
@@ -1828,6 +1837,9 @@ fn arith(frame: &mut Frame, b: u8, bracket: bool) -> Act {
         frame.backslash = false;
         return Act::Nothing;
     }
+    if std::mem::take(&mut frame.pid) && matches!(b, b'(' | b'{' | b'[') {
+        return Act::Lost(&AFTER_PID);
+    }
     if std::mem::take(&mut frame.dollar) {
         match b {
             b'(' => return Act::Push(FrameKind::CmdSubst),
@@ -1838,7 +1850,10 @@ fn arith(frame: &mut Frame, b: u8, bracket: bool) -> Act {
                     open: 1,
                 };
             }
-            b'$' => return Act::Nothing,
+            b'$' => {
+                frame.pid = true;
+                return Act::Nothing;
+            }
             _ => {}
         }
     }
@@ -1877,6 +1892,9 @@ fn unquoted(frame: &mut Frame, b: u8) -> Act {
     if heredoc {
         return Act::Lost(&AFTER_HEREDOC);
     }
+    if std::mem::take(&mut frame.pid) && matches!(b, b'(' | b'{' | b'[') {
+        return Act::Lost(&AFTER_PID);
+    }
     if std::mem::take(&mut frame.dollar) {
         if frame.kind == FrameKind::ParamExp && matches!(b, b'(' | b'{' | b'[') {
             return Act::Lost(&AFTER_PARAM);
@@ -1895,7 +1913,10 @@ fn unquoted(frame: &mut Frame, b: u8) -> Act {
                 return Act::Nothing;
             }
             // `$$` is a special parameter: it ends the `$`.
-            b'$' => return Act::Nothing,
+            b'$' => {
+                frame.pid = true;
+                return Act::Nothing;
+            }
             _ => {}
         }
     }
@@ -2729,6 +2750,284 @@ mod tests {
                 });
             }
         });
+    }
+
+    /// What a template must do with every hostile item: write exactly
+    /// `before`, the item and `after` to `out`, or be refused before anything
+    /// runs.
+    #[derive(Clone, Copy)]
+    enum Want {
+        Literal(&'static str, &'static str),
+        Refused,
+    }
+
+    /// Items aimed at each spot the audit found, on top of [`HOSTILE`].
+    const HOSTILE_MORE: &[&[u8]] = &[
+        b"x\ntouch pwned\n#",
+        b"a[$(touch pwned)]",
+        b"1)); touch pwned; ((1",
+        b"]]; touch pwned; [[ 1",
+        b"}; touch pwned; {",
+        b"$((1+1))",
+        b"\\\n$(touch pwned)",
+        b"\"'\"'$(touch pwned)",
+        b"-c",
+        b"-e",
+        b"' \\' $(touch pwned) '",
+        b"$'\\'' ; touch pwned; '",
+    ];
+
+    /// Shell templates, for the hostile table. `sh` inside them is `/bin/sh`
+    /// from PATH; `{SHELL}` is each installed shell in turn.
+    const TABLE: &[(&str, Want)] = &[
+        // Scripts given to a shell are quoted for that shell, then for ours.
+        ("sh -c 'printf %s {}' > out", Want::Literal("", "")),
+        ("sh -c \"printf %s {}\" > out", Want::Literal("", "")),
+        ("sh -c 'printf %s \"{}\"' > out", Want::Literal("", "")),
+        ("sh -c \"printf %s '{}'\" > out", Want::Literal("", "")),
+        ("sh -c printf\\ %s\\ {} > out", Want::Literal("", "")),
+        ("sh -c 'printf %s pre{}' > out", Want::Literal("pre", "")),
+        (
+            "sh -c 'sh -c \"printf %s {}\"' > out",
+            Want::Literal("", ""),
+        ),
+        (
+            "sh -c 'printf %s \"$(printf %s {})\"' > out",
+            Want::Literal("", ""),
+        ),
+        (
+            "sh -c 'printf %s \"`printf %s {}`\"' > out",
+            Want::Literal("", ""),
+        ),
+        ("{SHELL} -c 'printf %s {}' > out", Want::Literal("", "")),
+        ("{SHELL} -euc 'printf %s {}' > out", Want::Literal("", "")),
+        ("{SHELL} -e -c 'printf %s {}' > out", Want::Literal("", "")),
+        ("env {SHELL} -c 'printf %s {}' > out", Want::Literal("", "")),
+        (
+            "sh -o errexit -c 'printf %s {}' > out",
+            Want::Literal("", ""),
+        ),
+        ("sh -c 'printf %s \"$1\"' _ {} > out", Want::Literal("", "")),
+        ("sh -c 'printf %s {}' sh {} > out", Want::Literal("", "")),
+        ("sh -c \"printf %s $HOME{}\" > out", Want::Refused),
+        ("sh -c \"`printf %s {}`\"", Want::Refused),
+        ("sh -c 'eval printf %s {}'", Want::Refused),
+        ("sh -c ': $(( {} ))'", Want::Refused),
+        // `$$` is a special parameter, not the start of `$(`.
+        (": \"tmp.$$(basename {})\"", Want::Refused),
+        ("x=$${}; printf %s \"${x#$$}\" > out", Want::Literal("", "")),
+        (
+            "x=\"$$\"{}; printf %s \"${x#$$}\" > out",
+            Want::Literal("", ""),
+        ),
+        // Backslash-newline is dropped as the shell drops it.
+        (
+            "printf %s \"$\\\n(printf %s {})\" > out",
+            Want::Literal("", ""),
+        ),
+        ("printf %s \\\n{} > out", Want::Literal("", "")),
+        ("printf %s {} > out \\\n# done", Want::Literal("", "")),
+        ("printf %s {} > o\\\nut", Want::Literal("", "")),
+        ("printf %s \\\n# {}", Want::Refused),
+        ("cat <\\\n<EOF > out\n{}\nEOF", Want::Refused),
+        // Arithmetic evaluates its text as code.
+        ("printf %s $(( {} + 1 ))", Want::Refused),
+        ("printf %s \"$(( {} ))\"", Want::Refused),
+        ("printf %s \"$((echo {}))\"", Want::Refused),
+        ("printf %s $[ {} ]", Want::Refused),
+        ("(( {} ))", Want::Refused),
+        ("for (( i={}; i<1; i++ )); do :; done", Want::Refused),
+        (": $(( 1 + 2 )); printf %s {} > out", Want::Literal("", "")),
+        (
+            ": $(( (1) + (2) )) $((3)); printf %s {} > out",
+            Want::Literal("", ""),
+        ),
+        // Where dash and bash disagree on the end of `$'...'`.
+        ("printf %s $'it\\'s' {}", Want::Refused),
+        (
+            "printf %s $'a\\\\' > out; printf %s {} > out",
+            Want::Literal("", ""),
+        ),
+        // Commands that parse their arguments again.
+        ("eval printf %s {}", Want::Refused),
+        ("eval 'printf %s {}'", Want::Refused),
+        ("eval \"$(printf %s {})\"", Want::Refused),
+        ("command eval printf %s {}", Want::Refused),
+        ("trap 'printf %s {}' EXIT", Want::Refused),
+        ("alias p=printf; p %s {}", Want::Refused),
+        ("alias q='printf \"'\nq %s {}", Want::Refused),
+        ("alias e='echo {}'", Want::Refused),
+        // The bash spots, refused whatever /bin/sh is.
+        ("printf %s x >&{}", Want::Refused),
+        ("printf %s x 2>& {}", Want::Refused),
+        ("a[{}]=1", Want::Refused),
+        ("a[$(printf %s {})]=1", Want::Refused),
+        ("[[ {} -eq 1 ]]", Want::Refused),
+        ("[[ -n x && {} ]]", Want::Refused),
+        ("declare {}=1", Want::Refused),
+        ("export {}", Want::Refused),
+        ("readonly x{}=1", Want::Refused),
+        ("unset {}", Want::Refused),
+        ("let {}", Want::Refused),
+        ("test -v {}", Want::Refused),
+        ("[ -v {} ]", Want::Refused),
+        // What stays allowed around them.
+        ("export X={}; printf %s \"$X\" > out", Want::Literal("", "")),
+        (
+            "f() { local v={}; printf %s \"$v\" > out; }; f",
+            Want::Literal("", ""),
+        ),
+        (
+            "f() { local v=$(printf %s {}); printf %s \"$v\" > out; }; f",
+            Want::Literal("", ""),
+        ),
+        ("[ -n x{} ] && printf %s {} > out", Want::Literal("", "")),
+        ("[ -n x ] && printf %s {} 2>&1 > out", Want::Literal("", "")),
+        ("printf %s {} >out 2>&1", Want::Literal("", "")),
+        ("printf %s {} | { cat > out; }", Want::Literal("", "")),
+        (
+            "if true; then printf %s {} > out; fi",
+            Want::Literal("", ""),
+        ),
+        ("(printf %s {}) > out", Want::Literal("", "")),
+        ("printf %s ${HOME+}{} > out", Want::Literal("", "")),
+        ("printf %s \"${HOME:+<}\"{} > out", Want::Literal("<", "")),
+        (
+            "printf %s echo eval {} > out",
+            Want::Literal("echoeval", ""),
+        ),
+    ];
+
+    /// Shells to run the table's templates under (`/bin/sh`, bash, dash,
+    /// and zsh and ksh where installed), by name.
+    fn table_shells() -> Vec<&'static str> {
+        let mut found = shells();
+        for extra in ["/bin/zsh", "/usr/bin/zsh", "/bin/ksh", "/usr/bin/ksh"] {
+            if Path::new(extra).exists()
+                && !found
+                    .iter()
+                    .any(|s| s.ends_with(&extra[extra.rfind('/').unwrap_or(0)..]))
+            {
+                found.push(extra);
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn hostile_table_is_literal_or_refused() {
+        let shells = table_shells();
+        let items: Vec<&[u8]> = HOSTILE.iter().chain(HOSTILE_MORE).copied().collect();
+        // `{SHELL}` templates once per installed shell.
+        let mut cases: Vec<(String, Want)> = Vec::new();
+        for &(template, want) in TABLE {
+            if template.contains("{SHELL}") {
+                for shell in &shells {
+                    cases.push((template.replace("{SHELL}", shell), want));
+                }
+            } else {
+                cases.push((template.to_string(), want));
+            }
+        }
+        std::thread::scope(|scope| {
+            for (template, want) in &cases {
+                let (shells, items) = (&shells, &items);
+                scope.spawn(move || {
+                    let parsed = Template::parse(&os(&[template]), false, &lines());
+                    let (before, after) = match (want, parsed) {
+                        (Want::Refused, Err(TemplateError::Unsafe { .. })) => return,
+                        (Want::Refused, other) => {
+                            panic!("{template:?} should be refused as unsafe, got {other:?}")
+                        }
+                        (Want::Literal(..), Err(e)) => panic!("{template:?} refused: {e}"),
+                        (Want::Literal(before, after), Ok(t)) => {
+                            assert!(t.is_shell(), "{template}");
+                            (before, after)
+                        }
+                    };
+                    let t = parse(&[template]);
+                    for &raw in items {
+                        let spec = t.render(&Item::plain(1, raw), 1).unwrap();
+                        let want = [before.as_bytes(), raw, after.as_bytes()].concat();
+                        for shell in shells {
+                            run_shell_case(shell, template, &spec, raw, &want);
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn argv_mode_quotes_shell_scripts_for_that_shell() {
+        let item: &[u8] = b"x\ntouch pwned\n#'\"$(touch pwned)";
+        for words in [
+            &["sh", "-c", "printf %s {} > out"][..],
+            &["sh", "-c", "printf %s \"{}\" > out"],
+            &["sh", "-c", "printf %s '{}' > out"],
+            &["bash", "-euc", "printf %s {} > out"],
+            &["/bin/sh", "-e", "-c", "printf %s {} > out"],
+            &["env", "A=1", "dash", "-c", "printf %s {} > out"],
+            &["sh", "-c", "sh -c 'printf %s {}' > out"],
+            &["sh", "-c", "printf %s \"$1\" > out", "_", "{}"],
+        ] {
+            let t = parse(words);
+            assert!(!t.is_shell(), "{words:?}");
+            let spec = t.render(&Item::plain(1, item), 1).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let status = Command::new(&spec.program)
+                .args(&spec.args)
+                .current_dir(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success(), "{words:?}: {}", spec.display());
+            assert_eq!(
+                std::fs::read(dir.path().join("out")).unwrap(),
+                item,
+                "{words:?}"
+            );
+            assert!(stray_files(dir.path()).is_empty(), "{words:?}");
+        }
+        // A script's `{}` is the script's, an argument's `{}` stays raw.
+        let t = parse(&["sh", "-c", "echo {}", "_", "{}"]);
+        let args = argv(&t, &Item::plain(1, "a b"));
+        assert_eq!(args[2], b"echo 'a b'");
+        assert_eq!(args[4], b"a b");
+        for words in [
+            &["sh", "-c", "eval {}"][..],
+            &["bash", "-c", "echo $(( {} ))"],
+            &["sudo", "-u", "nobody", "sh", "-c", "trap 'rm {}' EXIT"],
+        ] {
+            let err = Template::parse(&os(words), false, &lines()).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("in the script given to a shell with `-c`"),
+                "{words:?}: {err}"
+            );
+        }
+        // Options and other programs are left alone.
+        let args = argv(&parse(&["echo", "sh", "-c", "{}"]), &Item::plain(1, "a b"));
+        assert_eq!(args[3], b"a b");
+        let args = argv(&parse(&["sh", "script.sh", "{}"]), &Item::plain(1, "a b"));
+        assert_eq!(args[2], b"a b");
+    }
+
+    #[test]
+    fn dollar_brace_names_pass_through() {
+        let item = Item::plain(1, "v");
+        assert_eq!(shell_line("echo ${HOME} {}", &item), "echo ${HOME} 'v'");
+        assert_eq!(shell_line("echo ${f%.txt} {}", &item), "echo ${f%.txt} 'v'");
+        assert_eq!(shell_line("echo ${#x} {}", &item), "echo ${#x} 'v'");
+        // A placeholder after `$` is still one, and still refused there.
+        let err = parse_err(&["echo ${} x"], &lines());
+        assert!(err.contains(AFTER_DOLLAR.reason), "{err}");
+        let err = parse_err(&["echo ${name}"], &schema(Format::Jsonl));
+        assert!(err.contains("${{NAME}}"), "{err}");
+        // Not after `$`: still an unknown placeholder.
+        assert!(parse_err(&["echo {HOME}"], &lines()).starts_with("unknown placeholder"));
+        // argv words keep it too.
+        let args = argv(&parse(&["echo", "${HOME}"]), &item);
+        assert_eq!(args, [&b"echo"[..], b"${HOME}", b"v"]);
     }
 
     #[test]
