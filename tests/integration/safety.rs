@@ -261,4 +261,201 @@ fn dry_run_at_a_terminal_escapes_control_characters() {
         text.contains("printf %s $'a\\x1b]52;c;x\\x07b'") && text.contains("printf %s 'c d'"),
         "{text:?}"
     );
+
+// --- issue 8: spots where the shell parses text again --------------------
+
+/// The audit's probes: each creates `PWNED` if it ever runs as code. The
+/// second is the newline item, fed with `-0`; the last aims at bash's
+/// arithmetic in subscripts.
+const PROBES: &[&[u8]] = &[
+    b"$(touch PWNED)",
+    b"x\ntouch PWNED\n#",
+    b"'; touch PWNED; '",
+    b"\"; touch PWNED; \"",
+    b"`touch PWNED`",
+    b"a[$(touch PWNED)]",
+    b"1 )); touch PWNED; (( 1",
+];
+
+/// Runs fanout over [`PROBES`] (NUL-separated, `-0`) in an empty sandbox.
+fn probe(args: &[&str]) -> (Sandbox, crate::util::Run) {
+    let sb = Sandbox::new();
+    let mut input = Vec::new();
+    for item in PROBES {
+        input.extend_from_slice(item);
+        input.push(0);
+    }
+    let run = sb
+        .fanout()
+        .args(["--no-journal", "-0"])
+        .args(args)
+        .stdin(input)
+        .run();
+    if sb.exists("PWNED") {
+        run.fail("an item ran as code: PWNED exists");
+    }
+    (sb, run)
+}
+
+/// The template must be refused before anything runs, naming the place
+/// and a safe spelling.
+#[track_caller]
+fn refused(args: &[&str], place: &str, hint: &str) {
+    let (sb, run) = probe(args);
+    run.code(2)
+        .stderr_has("cannot quote `{}` safely")
+        .stderr_has(place)
+        .stderr_has(hint);
+    if !sb.names().is_empty() {
+        run.fail(&format!("something ran: {:?}", sb.names()));
+    }
+}
+
+/// Every job must write exactly its item to `out.N`.
+#[track_caller]
+fn literal(args: &[&str]) {
+    let (sb, run) = probe(args);
+    run.code(0);
+    assert_outputs(&sb, &run, PROBES);
+    let extra: Vec<String> = sb
+        .names()
+        .into_iter()
+        .filter(|n| !n.starts_with("out."))
+        .collect();
+    if !extra.is_empty() {
+        run.fail(&format!("an item ran as code: unexpected files {extra:?}"));
+    }
+}
+
+const USE_ITEM: &str = "\"$FANOUT_ITEM\"";
+
+#[test]
+fn arithmetic_is_refused() {
+    for template in [
+        "echo $(( {} + 1 ))",
+        "echo \"$(( {} ))\"",
+        // dash reads `$((` as arithmetic even when a subshell is meant.
+        "echo \"$((echo {}))\"",
+        "echo $[ {} ]",
+        "(( {} ))",
+        "for (( i={}; i<2; i++ )); do :; done",
+        "sh -c 'echo $(( {} ))'",
+    ] {
+        refused(&[template], "inside shell arithmetic", "FANOUT_ITEM");
+    }
+    // Arithmetic that holds no placeholder changes nothing after it.
+    literal(&[": $(( (1) + 2 )); printf %s {} > out.$FANOUT_SEQ"]);
+}
+
+#[test]
+fn placeholders_after_an_ansi_string_holding_an_escaped_quote_are_refused() {
+    refused(
+        &["echo $'it\\'s' {}"],
+        "follows a `$'...'` string holding `\\'`",
+        "\"it's\"",
+    );
+}
+
+#[test]
+fn dollar_dollar_ends_the_dollar() {
+    // dash reads `$$(` as `$$` and `(`, bash as `$` and `$(`: refused.
+    refused(&["echo \"tmp.$$(basename {})\""], "`$$(`", "${$}");
+    // `$$` before a placeholder is the process id, nothing more.
+    literal(&["x=$${}; printf %s \"${x#$$}\" > out.$FANOUT_SEQ"]);
+}
+
+#[test]
+fn backslash_newline_is_dropped_as_the_shell_does() {
+    literal(&["printf %s \"$\\\n(printf %s {})\" > out.$FANOUT_SEQ"]);
+    literal(&["printf %s \\\n{} > out.$FANOUT_SEQ"]);
+    // A comment or a here-document hidden by a line continuation.
+    refused(&["echo \\\n# {}"], "inside a shell comment", "comment");
+    refused(&["cat <\\\n<EOF\n{}\nEOF"], "here-document", USE_ITEM);
+}
+
+#[test]
+fn eval_trap_and_alias_are_refused_with_a_hint() {
+    for template in [
+        "eval echo {}",
+        "trap 'rm -f {}.lock' EXIT",
+        "command eval \"$(echo {})\"",
+    ] {
+        refused(&[template], "argument of `eval` or `trap`", USE_ITEM);
+    }
+    for template in ["alias q='echo \"'\nq {}", "alias e='echo {}'"] {
+        refused(&[template], "follows `alias`", "FANOUT_ITEM");
+    }
+    // The hint's spelling works (`: {}` keeps fanout from appending `{}` to
+    // the trap, which would be refused too).
+    literal(&["trap 'printf %s \"$FANOUT_ITEM\" > out.$FANOUT_SEQ' EXIT; : {}"]);
+}
+
+#[test]
+fn a_script_given_to_a_shell_is_quoted_for_that_shell_in_shell_mode() {
+    literal(&["sh -c 'printf %s {} > out.$FANOUT_SEQ'"]);
+    literal(&["sh -c \"printf %s {} > out.$FANOUT_SEQ\""]);
+    literal(&["bash -euc 'printf %s \"{}\" > out.$FANOUT_SEQ'"]);
+    literal(&["env dash -e -c 'printf %s {} > out.$FANOUT_SEQ'"]);
+    literal(&["sh -c 'sh -c \"printf %s {} > out.\\$FANOUT_SEQ\"'"]);
+    // What that shell would parse again is refused there too.
+    refused(
+        &["sh -c 'eval echo {}'"],
+        "in the script given to a shell with `-c`",
+        USE_ITEM,
+    );
+}
+
+#[test]
+fn a_script_given_to_a_shell_is_quoted_for_that_shell_in_argv_mode() {
+    let script = "printf %s {} > out.$FANOUT_SEQ";
+    literal(&["sh", "-c", script]);
+    literal(&["/bin/sh", "-c", script]);
+    literal(&["bash", "-c", script]);
+    literal(&["bash", "-euc", script]);
+    literal(&["dash", "-e", "-c", script]);
+    literal(&["env", "sh", "-c", script]);
+    literal(&["sh", "-c", "printf %s \"{}\" > out.$FANOUT_SEQ"]);
+    // An argument after the script is an argument, passed unchanged.
+    literal(&["sh", "-c", "printf %s \"$1\" > out.$FANOUT_SEQ", "_", "{}"]);
+    refused(
+        &["bash", "-c", "trap 'rm {}' EXIT"],
+        "in the script given to a shell with `-c`",
+        USE_ITEM,
+    );
+}
+
+#[test]
+fn a_zsh_script_is_quoted_for_zsh() {
+    let found = ["/bin/zsh", "/usr/bin/zsh"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists());
+    if !found {
+        eprintln!("zsh is not installed: skipped");
+        return;
+    }
+    literal(&["zsh", "-c", "printf %s {} > out.$FANOUT_SEQ"]);
+    literal(&["zsh -c 'printf %s \"{}\" > out.$FANOUT_SEQ'"]);
+}
+
+#[test]
+fn spots_bash_evaluates_are_refused_whatever_bin_sh_is() {
+    refused(&["echo x >&{}"], "target of `>&`", "> {}");
+    refused(&["a[{}]=1"], "array subscript", "number");
+    refused(&["[[ {} -eq 1 ]]"], "inside `[[ ]]`", "[ {} = x ]");
+    refused(&["declare {}=1"], "a name given to `declare`", "NAME={}");
+    // The value after `=` is no name.
+    literal(&["export X={}; printf %s \"$X\" > out.$FANOUT_SEQ"]);
+}
+
+#[test]
+fn dollar_brace_name_is_shell_syntax() {
+    literal(&["printf %s ${NOPE:-}{} > out.${FANOUT_SEQ}"]);
+    let sb = Sandbox::new();
+    let run = sb
+        .fanout()
+        .args(["--no-journal", "echo ${HOME}:{}"])
+        .env("HOME", "/home/someone")
+        .items(["a"])
+        .run();
+    run.code(0).lines(&["/home/someone:a"]);
 }
