@@ -1088,9 +1088,13 @@ enum Quote {
 enum Cmd {
     /// Expecting the command name (after assignments and reserved words).
     Start,
-    /// A command that runs another (`env`, `sudo`, `exec`, ...), or a name
-    /// fanout cannot read: every later word may be the real command.
+    /// A command that runs another (`env`, `sudo`, `exec`, ...): every later
+    /// word may be the real command.
     Wrapper,
+    /// A command fanout cannot name before it runs (`$SHELL`, `"$cmd"`), or
+    /// one that gives `-c CMD` to a shell (`su`, `flock`): every later word
+    /// may be the real command, and the word after a `-c` may be a script.
+    Unknown { c: bool },
     /// Nothing to watch.
     Normal,
     /// `eval` or `trap`: every argument is code.
@@ -1136,6 +1140,9 @@ const WRAPPERS: &[&[u8]] = &[
     b"taskset",
     b"busybox",
     b"unbuffer",
+    b"nsenter",
+    b"unshare",
+    b"chroot",
     b"xargs",
     b"find",
     b"time",
@@ -1163,6 +1170,7 @@ fn classify(name: &[u8]) -> Class {
         b"let" => Class::Cmd(Cmd::Names { all: true }),
         b"printf" | b"test" | b"[" => Class::Cmd(Cmd::TestV { v: false }),
         b"[[" => Class::Cmd(Cmd::DBracket),
+        b"su" | b"runuser" | b"flock" => Class::Cmd(Cmd::Unknown { c: false }),
         _ if SHELLS.contains(&base) => Class::Cmd(Cmd::Shell {
             c: false,
             arg: false,
@@ -1211,7 +1219,7 @@ impl Cmd {
                 c: true,
                 arg: false,
                 ..
-            }
+            } | Cmd::Unknown { c: true }
         )
     }
 
@@ -1221,6 +1229,7 @@ impl Cmd {
             Cmd::Shell { arg, end, .. } => {
                 arg || (!end && word.len() > 1 && matches!(word[0], b'-' | b'+'))
             }
+            Cmd::Unknown { c: true } => word.len() > 1 && word[0] == b'-',
             _ => false,
         }
     }
@@ -1229,10 +1238,29 @@ impl Cmd {
     /// runs); returns whether the word was `alias`.
     fn word(&mut self, text: Option<&[u8]>) -> bool {
         match *self {
+            Cmd::Unknown { c } => match text {
+                Some(t) if c && self.is_option(t) => {}
+                // The script.
+                _ if c => *self = Cmd::Normal,
+                Some(t) if t.len() > 1 && t[0] == b'-' && t[1] != b'-' && t.contains(&b'c') => {
+                    *self = Cmd::Unknown { c: true };
+                }
+                Some(t) => match classify(t) {
+                    Class::Alias => {
+                        *self = Cmd::Normal;
+                        return true;
+                    }
+                    Class::Cmd(cmd) => *self = cmd,
+                    Class::Plain => {}
+                },
+                None => {}
+            },
             Cmd::Start | Cmd::Wrapper => {
                 let wrapper = *self == Cmd::Wrapper;
                 let Some(text) = text else {
-                    *self = Cmd::Wrapper;
+                    if !wrapper {
+                        *self = Cmd::Unknown { c: false };
+                    }
                     return false;
                 };
                 if !wrapper && (is_assignment(text) || RESERVED.contains(&text)) {
@@ -1783,7 +1811,13 @@ fn word_rules(frame: &Frame) -> Option<&'static Why> {
         Redir::File => return None,
         Redir::None => {}
     }
-    if in_subscript(&frame.word) {
+    // Bash evaluates a subscript in an assignment and in the names these
+    // builtins take; elsewhere `a[x]` is a glob.
+    if matches!(
+        frame.cmd,
+        Cmd::Start | Cmd::Names { .. } | Cmd::TestV { v: true }
+    ) && in_subscript(&frame.word)
+    {
         return Some(&IN_SUBSCRIPT);
     }
     match frame.cmd {
@@ -2896,6 +2930,14 @@ mod tests {
             "printf %s echo eval {} > out",
             Want::Literal("echoeval", ""),
         ),
+        ("printf %s \"a[{}]\" > out", Want::Literal("a[", "]")),
+        ("unset 'a[{}]'", Want::Refused),
+        ("S=sh; $S -c 'printf %s {}' > out", Want::Literal("", "")),
+        (
+            "S=sh; \"$S\" -e -c 'printf %s {}' > out",
+            Want::Literal("", ""),
+        ),
+        ("S=sh; $S -c 'eval {}'", Want::Refused),
     ];
 
     /// Shells to run the table's templates under (`/bin/sh`, bash, dash,
