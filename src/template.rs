@@ -1108,6 +1108,8 @@ enum Cmd {
     TestV { v: bool },
     /// `[[ ... ]]`, until the word `]]`.
     DBracket,
+    /// After `function`: the name, then a command may follow (`{ ...`).
+    FuncName,
 }
 
 /// What a command name makes of its command.
@@ -1159,7 +1161,7 @@ const NAME_BUILTINS: &[&[u8]] = &[
     b"readarray",
 ];
 const RESERVED: &[&[u8]] = &[
-    b"if", b"then", b"else", b"elif", b"do", b"while", b"until", b"!", b"{", b"time",
+    b"if", b"then", b"else", b"elif", b"do", b"while", b"until", b"!", b"{", b"time", b"coproc",
 ];
 
 fn classify(name: &[u8]) -> Class {
@@ -1266,6 +1268,10 @@ impl Cmd {
                 if !wrapper && (is_assignment(text) || RESERVED.contains(&text)) {
                     return false;
                 }
+                if !wrapper && text == b"function" {
+                    *self = Cmd::FuncName;
+                    return false;
+                }
                 match classify(text) {
                     Class::Alias => {
                         *self = Cmd::Normal;
@@ -1303,6 +1309,7 @@ impl Cmd {
                 }
             }
             Cmd::DBracket if text == Some(b"]]") => *self = Cmd::Normal,
+            Cmd::FuncName => *self = Cmd::Start,
             _ => {}
         }
         false
@@ -2938,6 +2945,11 @@ mod tests {
             Want::Literal("", ""),
         ),
         ("S=sh; $S -c 'eval {}'", Want::Refused),
+        ("function f { eval {}; }", Want::Refused),
+        ("f() { eval {}; }", Want::Refused),
+        ("if true; then eval {}; fi", Want::Refused),
+        ("x=1 eval {}", Want::Refused),
+        ("exec 3>&1; 2>/dev/null eval {}", Want::Refused),
     ];
 
     /// Shells to run the table's templates under (`/bin/sh`, bash, dash,
