@@ -1788,14 +1788,24 @@ impl Scan {
         // an argument of `eval` are part of what `eval` runs.
         let ticked = self.tick.is_some();
         let top = self.frames.len().saturating_sub(1);
+        if self
+            .frames
+            .iter()
+            .any(|f| matches!(f.kind, FrameKind::Arith { .. }))
+        {
+            return Err(refuse(&IN_ARITH));
+        }
         for (at, frame) in self.frames.iter().enumerate() {
-            if matches!(frame.kind, FrameKind::Arith { .. }) {
-                return Err(refuse(&IN_ARITH));
-            }
             if let Some(why) = word_rules(frame) {
                 return Err(refuse(why));
             }
-            if (ticked || at < top) && runs_output(frame) {
+            // The frame above is a `$(...)` in this frame's word.
+            let substituted = if at < top {
+                self.frames[at + 1].kind == FrameKind::CmdSubst
+            } else {
+                ticked
+            };
+            if substituted && runs_output(frame) {
                 return Err(refuse(&OUTPUT_RUN));
             }
         }

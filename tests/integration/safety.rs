@@ -275,6 +275,7 @@ const PROBES: &[&[u8]] = &[
     b"`touch PWNED`",
     b"a[$(touch PWNED)]",
     b"1 )); touch PWNED; (( 1",
+    b"eval touch PWNED",
 ];
 
 /// Runs fanout over [`PROBES`] (NUL-separated, `-0`) in an empty sandbox.
@@ -391,6 +392,14 @@ fn eval_trap_and_alias_are_refused_with_a_hint() {
         "command eval \"$(echo {})\"",
     ] {
         refused(&[template], "argument of `eval` or `trap`", USE_ITEM);
+    }
+    // A substitution's output run as the command: an item `eval ...` runs.
+    for template in ["$(echo {})", "env `echo {}`"] {
+        refused(
+            &[template],
+            "output is split into a command",
+            "double quotes",
+        );
     }
     for template in ["alias q='echo \"'\nq {}", "alias e='echo {}'"] {
         refused(&[template], "follows `alias`", "FANOUT_ITEM");
