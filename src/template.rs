@@ -1345,9 +1345,10 @@ impl Cmd {
                     _ => Cmd::Normal,
                 };
             }
-            Cmd::TestV { .. } => {
+            // An unknown word may expand to nothing: `-v` still waits.
+            Cmd::TestV { v } => {
                 *self = Cmd::TestV {
-                    v: text == Some(b"-v"),
+                    v: text == Some(b"-v") || (v && text.is_none()),
                 }
             }
             Cmd::DBracket if text == Some(b"]]") => *self = Cmd::Normal,
@@ -3034,6 +3035,7 @@ mod tests {
         ("let {}", Want::Refused),
         ("test -v {}", Want::Refused),
         ("[ -v {} ]", Want::Refused),
+        ("test -v $(:) {}", Want::Refused),
         // What stays allowed around them.
         ("export X={}; printf %s \"$X\" > out", Want::Literal("", "")),
         (
