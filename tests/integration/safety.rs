@@ -261,6 +261,7 @@ fn dry_run_at_a_terminal_escapes_control_characters() {
         text.contains("printf %s $'a\\x1b]52;c;x\\x07b'") && text.contains("printf %s 'c d'"),
         "{text:?}"
     );
+}
 
 // --- issue 8: spots where the shell parses text again --------------------
 
