@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
@@ -104,7 +104,7 @@ pub struct Collector<'a> {
     sinks: Sinks,
     cancel: &'a CancelToken,
     progress: Progress,
-    out: BufWriter<io::Stdout>,
+    out: BufWriter<StdoutSink>,
     stdout_closed: bool,
     report: CollectorReport,
     /// `-k`: finished items waiting for their turn, by ticket.
@@ -133,12 +133,19 @@ impl<'a> Collector<'a> {
         progress: Progress,
         window: Option<Receiver<()>>,
     ) -> Collector<'a> {
+        // Job output is batched in `out`; what reaches a terminal that the
+        // bars are drawn on goes through them (see `StdoutSink`).
+        let sink = StdoutSink {
+            bars: progress
+                .bars_handle()
+                .filter(|_| io::stdout().is_terminal()),
+        };
         Collector {
             opts,
             sinks,
             cancel,
             progress,
-            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
+            out: BufWriter::with_capacity(64 * 1024, sink),
             stdout_closed: false,
             report: CollectorReport::default(),
             reorder: BTreeMap::new(),
@@ -662,12 +669,14 @@ impl<'a> Collector<'a> {
             if tag.is_none() && len > KERNEL_COPY_FROM {
                 // Large output: let the kernel move it (copy_file_range,
                 // splice or sendfile), never through our memory.
-                self.progress.suspend(|| {
-                    out.flush()?;
-                    io::copy(&mut file, &mut io::stdout().lock()).map(drop)
+                out.flush().and_then(|()| {
+                    out.get_ref()
+                        .around(|| io::copy(&mut file, &mut io::stdout().lock()).map(drop))
                 })
             } else {
-                self.progress.suspend(|| copy_tagged(file, out, tag))
+                // Batched; `StdoutSink` moves the bars out of the way when
+                // the batch reaches the terminal.
+                copy_tagged(file, out, tag)
             }
         } else if tag.is_none() {
             let _ = self.out.flush();
@@ -701,8 +710,7 @@ impl<'a> Collector<'a> {
             if self.stdout_closed {
                 return;
             }
-            let out = &mut self.out;
-            self.progress.suspend(|| write_tagged(bytes, out, tag))
+            write_tagged(bytes, &mut self.out, tag)
         } else {
             let _ = self.out.flush();
             let mut err = io::stderr().lock();
@@ -752,6 +760,41 @@ fn describe_record(record: &Entry) -> String {
         ("signal", _, Some(signal)) => format!("killed by {}", signal_name(signal)),
         ("timeout", _, _) => "timed out".to_owned(),
         (other, _, _) => other.replace('-', " "),
+    }
+}
+
+/// fanout's stdout under the collector's batch buffer. When stdout is the
+/// terminal the bars are drawn on, every write that reaches it is made with
+/// the bars erased first and redrawn after (indicatif's `suspend`), so job
+/// output lands above them and the bars never overwrite it. Elsewhere (a
+/// pipe, a file) writes go straight through: no redraw per write.
+struct StdoutSink {
+    bars: Option<indicatif::MultiProgress>,
+}
+
+impl StdoutSink {
+    /// Runs `f`, which writes to stdout, with the bars out of the way.
+    fn around<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bars {
+            Some(bars) => bars.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+impl Write for StdoutSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.around(|| {
+            let mut out = io::stdout().lock();
+            out.write_all(buf)?;
+            // Std's own line buffer must be empty before the bars return.
+            out.flush()
+        })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.around(|| io::stdout().lock().flush())
     }
 }
 

@@ -221,12 +221,19 @@ impl Config {
         } else {
             args.output.progress.unwrap_or(When::Auto)
         };
+        // `--output ungroup` jobs write straight to fanout's stdout and
+        // stderr: at a terminal, bars would be drawn over their output (and
+        // it over them), so none are drawn; `--progress always` gives the
+        // plain status lines instead. (`--tag` makes ungroup stream lines
+        // through fanout, which the bars can stay above.)
+        let raw_output = args.output.output == OutputMode::Ungroup && !args.output.tag;
+        let bars = stderr_tty && !ci && !raw_output;
         let progress = match when {
             When::Never => ProgressMode::Off,
-            When::Auto if stderr_tty && !ci => ProgressMode::Bars,
+            When::Auto if bars => ProgressMode::Bars,
             When::Auto if ci => ProgressMode::Plain,
             When::Auto => ProgressMode::Off,
-            When::Always if stderr_tty && !ci => ProgressMode::Bars,
+            When::Always if bars => ProgressMode::Bars,
             When::Always => ProgressMode::Plain,
         };
         let resume_args = args.resume;

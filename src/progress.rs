@@ -99,14 +99,18 @@ const BAR_TEMPLATE: &str =
     "{spinner} [{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} {rate} ETA {eta} {msg}";
 const BAR_TEMPLATE_PLAIN: &str =
     "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {rate} ETA {eta} {msg}";
-const SPINNER_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {pos} done {rate} {msg}";
+const SPINNER_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {pos} done {rate} {wide_msg}";
 const SLOT_TEMPLATE: &str = "  {prefix:>3} {elapsed:>4} {wide_msg}";
 const IDLE_TEMPLATE: &str = "  {prefix:>3}    - idle";
 
 impl Progress {
     /// Bars for `slots` workers, with the total if already known.
     pub fn bars(slots: usize, total: Option<u64>) -> Progress {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        // indicatif's own stderr target, but through `StderrTerm`.
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::term_like_with_hz(
+            Box::new(StderrTerm::default()),
+            20,
+        ));
         let overall = multi.add(ProgressBar::no_length());
         let mut bars = Bars {
             multi,
@@ -200,6 +204,14 @@ impl Progress {
         }
     }
 
+    /// The bars' handle, for writers that must move them out of the way.
+    pub fn bars_handle(&self) -> Option<MultiProgress> {
+        match self {
+            Progress::Bars(bars) => Some(bars.multi.clone()),
+            _ => None,
+        }
+    }
+
     /// Whether bars are on screen (so terminal writes must be suspended).
     pub fn is_bars(&self) -> bool {
         matches!(self, Progress::Bars(_))
@@ -224,6 +236,131 @@ impl Progress {
             bars.overall.finish_and_clear();
             let _ = bars.multi.clear();
         }
+    }
+}
+
+/// Columns the bars leave free at the right edge. indicatif pads every line
+/// to the full width and relies on the terminal wrapping it, which parks the
+/// cursor at the edge: the terminal's echo of `^C` or `^Z` then wraps onto a
+/// line indicatif does not know about, and its next redraw (or the final
+/// clear) misses a line and leaves a stale copy of the bars on screen.
+const RIGHT_MARGIN: u16 = 3;
+
+/// fanout's stderr as indicatif's terminal: [`RIGHT_MARGIN`] columns
+/// narrower than it is, each line ended explicitly (erase to its end, then
+/// a new line) instead of by wrapping, each frame written in one go.
+#[derive(Debug, Default)]
+struct StderrTerm {
+    state: std::sync::Mutex<TermState>,
+}
+
+#[derive(Debug, Default)]
+struct TermState {
+    /// The frame being built.
+    frame: Vec<u8>,
+    /// Inside a line: its text was written, its padding comes next.
+    in_line: bool,
+    /// A line was finished: a line break is due before the next one.
+    line_done: bool,
+}
+
+impl StderrTerm {
+    fn size() -> (u16, u16) {
+        rustix::termios::tcgetwinsize(std::io::stderr())
+            .ok()
+            .filter(|w| w.ws_col > 0 && w.ws_row > 0)
+            .map_or((80, 24), |w| (w.ws_col, w.ws_row))
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut TermState) -> R) -> R {
+        f(&mut self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Cursor movement and clearing: not part of a line.
+    fn control(&self, bytes: &[u8]) -> std::io::Result<()> {
+        self.with(|st| {
+            st.in_line = false;
+            st.line_done = false;
+            st.frame.extend_from_slice(bytes);
+        });
+        Ok(())
+    }
+
+    fn cursor(&self, n: usize, code: char) -> std::io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.control(format!("\x1b[{n}{code}").as_bytes())
+    }
+}
+
+impl indicatif::TermLike for StderrTerm {
+    fn width(&self) -> u16 {
+        Self::size().0.saturating_sub(RIGHT_MARGIN).max(10)
+    }
+
+    fn height(&self) -> u16 {
+        Self::size().1
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'A')
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'B')
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'C')
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'D')
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.control(s.as_bytes())?;
+        self.control(b"\r\n")
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        // indicatif draws a frame as, per line, its text then the spaces
+        // that pad it to the width: end the line there instead.
+        self.with(|st| {
+            if st.in_line {
+                st.frame.extend_from_slice(b"\x1b[K");
+                st.in_line = false;
+                st.line_done = true;
+            } else {
+                if st.line_done {
+                    st.frame.extend_from_slice(b"\r\n");
+                    st.line_done = false;
+                }
+                st.frame.extend_from_slice(s.as_bytes());
+                st.in_line = true;
+            }
+        });
+        Ok(())
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.control(b"\r\x1b[2K")
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let frame = self.with(|st| {
+            st.in_line = false;
+            st.line_done = false;
+            std::mem::take(&mut st.frame)
+        });
+        let mut err = std::io::stderr().lock();
+        err.write_all(&frame)?;
+        err.flush()
     }
 }
 

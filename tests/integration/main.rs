@@ -17,3 +17,4 @@ mod resumed;
 mod safety;
 mod signals;
 mod supervision;
+mod tty;
