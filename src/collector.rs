@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use serde_json::json;
 
-use crate::cancel::CancelToken;
+use crate::cancel::{CancelToken, RunState};
 use crate::cli::OutputMode;
 use crate::event::{Event, Finished, Skipped, Stream};
 use crate::events::{EventWriter, merge, outcome_fields};
@@ -27,6 +27,9 @@ use crate::summary::{Counts, FailureNote, SHOWN_FAILURES, format_duration};
 /// Captured output larger than this is copied by the kernel, not through
 /// the stdout buffer (smaller ones are batched with other jobs' output).
 const KERNEL_COPY_FROM: u64 = 64 * 1024;
+
+/// How often the display is refreshed without events (elapsed times).
+const TICK: Duration = Duration::from_millis(100);
 
 /// How much of a failed job's stderr is read for its tail.
 const TAIL_BYTES: u64 = 4096;
@@ -71,7 +74,8 @@ pub struct Sinks {
 pub struct CollectorReport {
     /// Items per outcome.
     pub counts: Counts,
-    /// The first failures.
+    /// The failures first in input order (lowest seq), at most
+    /// [`SHOWN_FAILURES`], sorted by seq.
     pub failures: Vec<FailureNote>,
     /// The total number of items, when a count finished.
     pub total: Option<u64>,
@@ -161,10 +165,13 @@ impl<'a> Collector<'a> {
 
     /// Consumes events until every sender is gone, then flushes what is left.
     pub fn run(mut self, events: Receiver<Event>) -> CollectorReport {
-        let tick = matches!(self.progress, Progress::Plain { .. });
+        // The display changes without events too: elapsed times, the
+        // stopping message, the plain status line.
+        let tick = !matches!(self.progress, Progress::Off);
+        let mut next_tick = Instant::now();
         loop {
             let event = if tick {
-                match events.recv_timeout(Duration::from_millis(100)) {
+                match events.recv_timeout(next_tick.saturating_duration_since(Instant::now())) {
                     Ok(event) => Some(event),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -178,9 +185,11 @@ impl<'a> Collector<'a> {
             if let Some(event) = event {
                 self.handle(event);
             }
-            if tick {
+            if tick && Instant::now() >= next_tick {
+                next_tick = Instant::now() + TICK;
                 let status = self.status();
-                self.progress.tick(|| status);
+                let stopping = self.stopping();
+                self.progress.tick(|| status, stopping);
             }
             // Batch terminal writes: flush only when no event is waiting.
             if events.is_empty() {
@@ -216,6 +225,21 @@ impl<'a> Collector<'a> {
             failed: self.report.counts.failures(),
             elapsed: self.start.elapsed(),
             longest,
+        }
+    }
+
+    /// While the run stops: what it waits for.
+    fn stopping(&self) -> Option<String> {
+        let jobs = self.running.len();
+        let n = |what: &str| format!("{what} {jobs} job{}", if jobs == 1 { "" } else { "s" });
+        match self.cancel.state() {
+            RunState::Running => None,
+            RunState::Draining => Some(format!("finishing: {}", n("waiting for"))),
+            RunState::Stopping => Some(format!(
+                "stopping: {} (Ctrl-C again to kill)",
+                n("waiting for")
+            )),
+            RunState::Killing => Some(format!("stopping: {}", n("killing"))),
         }
     }
 
@@ -356,9 +380,17 @@ impl<'a> Collector<'a> {
         let failed = outcome.is_failure();
         self.progress.finished(finished.slot, failed);
         let tail = self.tails.remove(&finished.ticket);
-        let wants_tail = self.report.failures.len() < SHOWN_FAILURES
-            || !self.sinks.reports.is_empty()
-            || self.sinks.annotations;
+        // The summary lists the failures lowest in input order, not the
+        // first to finish: a note is kept while it is among those.
+        let seq = finished.item.seq;
+        let shown = failed
+            && (self.report.failures.len() < SHOWN_FAILURES
+                || self
+                    .report
+                    .failures
+                    .last()
+                    .is_some_and(|last| seq < last.seq));
+        let wants_tail = shown || !self.sinks.reports.is_empty() || self.sinks.annotations;
         let stderr_tail: Vec<String> = match (failed && wants_tail, &finished.captured.stderr, tail)
         {
             (false, _, _) => Vec::new(),
@@ -367,7 +399,7 @@ impl<'a> Collector<'a> {
             (true, None, None) => Vec::new(),
         };
         let tail_for_sinks = stderr_tail.clone();
-        if failed && self.report.failures.len() < SHOWN_FAILURES {
+        if shown {
             let note = FailureNote {
                 seq: finished.item.seq,
                 label: finished.item.label(LABEL_MAX),
@@ -381,7 +413,9 @@ impl<'a> Collector<'a> {
                     .map(|c| crate::item::escaped(c.as_bytes(), COMMAND_MAX)),
                 stderr_tail,
             };
-            self.report.failures.push(note);
+            let at = self.report.failures.partition_point(|n| n.seq < seq);
+            self.report.failures.insert(at, note);
+            self.report.failures.truncate(SHOWN_FAILURES);
         }
         self.record(&finished, tail_for_sinks);
         let live_note = (failed && self.progress.is_bars()).then(|| {

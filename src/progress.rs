@@ -64,6 +64,8 @@ pub enum Progress {
         last: Instant,
         /// How often a line is printed.
         every: Duration,
+        /// The stopping message last printed.
+        stopping: Option<String>,
     },
     /// indicatif bars on stderr.
     Bars(Box<Bars>),
@@ -74,9 +76,13 @@ pub struct Bars {
     multi: MultiProgress,
     overall: ProgressBar,
     slots: Vec<ProgressBar>,
+    /// Which slots run a job (their elapsed time ticks).
+    busy: Vec<bool>,
     running_style: ProgressStyle,
     idle_style: ProgressStyle,
     failed: u64,
+    /// What the run waits for while it stops.
+    stopping: Option<String>,
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -116,9 +122,11 @@ impl Progress {
             multi,
             overall,
             slots: Vec::new(),
+            busy: Vec::new(),
             running_style: style(SLOT_TEMPLATE),
             idle_style: style(IDLE_TEMPLATE),
             failed: 0,
+            stopping: None,
         };
         bars.set_total(total);
         // One line per worker, up to a screenful: with -j100 the lines of the
@@ -128,6 +136,7 @@ impl Progress {
             bar.set_style(bars.idle_style.clone());
             bar.set_prefix(slot.to_string());
             bars.slots.push(bar);
+            bars.busy.push(false);
         }
         bars.overall.enable_steady_tick(Duration::from_millis(100));
         Progress::Bars(Box::new(bars))
@@ -143,6 +152,7 @@ impl Progress {
         Progress::Plain {
             last: Instant::now(),
             every,
+            stopping: None,
         }
     }
 
@@ -155,17 +165,21 @@ impl Progress {
 
     /// A job started on `slot`.
     pub fn started(&mut self, slot: usize, label: &str) {
-        if let Progress::Bars(bars) = self
-            && let Some(bar) = slot.checked_sub(1).and_then(|i| bars.slots.get(i))
-        {
-            bar.set_style(bars.running_style.clone());
-            bar.set_message(label.to_owned());
-            bar.reset_elapsed();
+        if let Progress::Bars(bars) = self {
+            bars.set_busy(slot, true);
+            if let Some(bar) = slot.checked_sub(1).and_then(|i| bars.slots.get(i)) {
+                bar.set_style(bars.running_style.clone());
+                bar.set_message(label.to_owned());
+                bar.reset_elapsed();
+            }
         }
     }
 
     /// An attempt ended and the item waits for a retry: the slot is free.
     pub fn retrying(&mut self, slot: usize) {
+        if let Progress::Bars(bars) = self {
+            bars.set_busy(slot, false);
+        }
         if let Progress::Bars(bars) = self
             && let Some(bar) = slot.checked_sub(1).and_then(|i| bars.slots.get(i))
         {
@@ -177,13 +191,14 @@ impl Progress {
     /// An item reached its outcome (slot 0: it never ran).
     pub fn finished(&mut self, slot: usize, failed: bool) {
         if let Progress::Bars(bars) = self {
+            bars.set_busy(slot, false);
             if let Some(bar) = slot.checked_sub(1).and_then(|i| bars.slots.get(i)) {
                 bar.set_style(bars.idle_style.clone());
                 bar.set_message("");
             }
             if failed {
                 bars.failed += 1;
-                bars.overall.set_message(format!("{} failed", bars.failed));
+                bars.show_message();
             }
             bars.overall.inc(1);
         }
@@ -217,13 +232,40 @@ impl Progress {
         matches!(self, Progress::Bars(_))
     }
 
-    /// Plain mode: prints the status line when it is due.
-    pub fn tick(&mut self, status: impl FnOnce() -> Status) {
-        if let Progress::Plain { last, every } = self
-            && last.elapsed() >= *every
-        {
-            *last = Instant::now();
-            crate::errln!("{}", status_line(&status()));
+    /// Refreshes what changes with time: the bars' elapsed times and the
+    /// stopping message (`stopping`: what a stopping run waits for), or in
+    /// plain mode the status line when it is due and the stopping message
+    /// when it changes.
+    pub fn tick(&mut self, status: impl FnOnce() -> Status, stopping: Option<String>) {
+        match self {
+            Progress::Off => {}
+            Progress::Plain {
+                last,
+                every,
+                stopping: shown,
+            } => {
+                if stopping.is_some() && stopping != *shown {
+                    if let Some(message) = &stopping {
+                        crate::errln!("fanout: {message}");
+                    }
+                    *shown = stopping;
+                }
+                if last.elapsed() >= *every {
+                    *last = Instant::now();
+                    crate::errln!("{}", status_line(&status()));
+                }
+            }
+            Progress::Bars(bars) => {
+                if stopping != bars.stopping {
+                    bars.stopping = stopping;
+                    bars.show_message();
+                }
+                for (bar, busy) in bars.slots.iter().zip(&bars.busy) {
+                    if *busy {
+                        bar.tick();
+                    }
+                }
+            }
         }
     }
 
@@ -365,6 +407,28 @@ impl indicatif::TermLike for StderrTerm {
 }
 
 impl Bars {
+    fn set_busy(&mut self, slot: usize, busy: bool) {
+        if let Some(flag) = slot.checked_sub(1).and_then(|i| self.busy.get_mut(i)) {
+            *flag = busy;
+        }
+    }
+
+    /// The overall bar's message: failures so far, and while the run stops,
+    /// what it waits for.
+    fn show_message(&self) {
+        let mut message = String::new();
+        if self.failed > 0 {
+            message = format!("{} failed", self.failed);
+        }
+        if let Some(stopping) = &self.stopping {
+            if !message.is_empty() {
+                message.push_str(", ");
+            }
+            message.push_str(stopping);
+        }
+        self.overall.set_message(message);
+    }
+
     fn set_total(&mut self, total: Option<u64>) {
         match total {
             Some(total) => {

@@ -88,12 +88,21 @@ impl Ended {
 
 /// How many rows of the screen are worker lines of the bars (`  1   0s a`).
 fn slot_rows(screen: &str) -> usize {
+    worker_rows(screen, |w| w == "-" || w.ends_with('s'))
+}
+
+/// How many rows of the screen are worker lines running a job.
+fn busy_rows(screen: &str) -> usize {
+    worker_rows(screen, |w| w.ends_with('s'))
+}
+
+fn worker_rows(screen: &str, second: impl Fn(&str) -> bool) -> usize {
     screen
         .lines()
         .filter(|l| {
             let mut words = l.split_whitespace();
             words.next().is_some_and(|w| w.parse::<u32>().is_ok())
-                && words.next().is_some_and(|w| w == "-" || w.ends_with('s'))
+                && words.next().is_some_and(&second)
         })
         .count()
 }
@@ -405,4 +414,90 @@ fn render(parser: &vt100::Parser) -> String {
 
 fn nonzero(n: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(n).expect("a screen size")
+}
+
+/// A running job's elapsed time ticks on the bars while nothing else
+/// happens.
+#[test]
+fn running_jobs_elapsed_time_ticks() {
+    let sandbox = Sandbox::new();
+    let job = sh_wait_for("go");
+    let run = PtyRun::start(
+        sandbox.path(),
+        &["-j1", "--no-journal", "sh", "-c", &job, ":::", "slow-item"],
+    );
+    run.wait_screen("the job's elapsed time at 1s", |s| {
+        s.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "1s", "slow-item"])
+    });
+    File::create(sandbox.join("go")).expect("create go");
+    run.wait().code(0).no_bars();
+}
+
+/// After Ctrl-C the bars say what the run waits for, and say it again as
+/// jobs end; the second Ctrl-C is what kills.
+#[test]
+fn ctrl_c_shows_what_the_run_waits_for() {
+    let sandbox = Sandbox::new();
+    // The job outlives SIGINT until `release.N` exists.
+    let job = format!(
+        "trap 'echo got-int > int.$1' INT; {}",
+        sh_wait_for("release.$1")
+    );
+    let mut run = PtyRun::start(
+        sandbox.path(),
+        &[
+            "-j2",
+            "--no-journal",
+            "--grace",
+            "60s",
+            "sh",
+            "-c",
+            &job,
+            "_",
+            "{}",
+            ":::",
+            "1",
+            "2",
+            "3",
+        ],
+    );
+    run.wait_screen("two running jobs", |s| {
+        s.contains("ETA") && busy_rows(s) == 2
+    });
+    run.send(b"\x03");
+    run.wait_for("stopping: waiting for 2 jobs (Ctrl-C again to kill)");
+    File::create(sandbox.join("release.1")).expect("create release.1");
+    run.wait_for("stopping: waiting for 1 job (Ctrl-C again to kill)");
+    File::create(sandbox.join("release.2")).expect("create release.2");
+    let ended = run.wait();
+    assert_eq!(ended.status.signal(), Some(2), "{}", ended.screen);
+    ended.shows("interrupted by SIGINT").no_bars();
+}
+
+/// The summary lists failures in input order, the first five of it, however
+/// they finished.
+#[test]
+fn summary_lists_failures_in_input_order() {
+    let sandbox = Sandbox::new();
+    // Item 1 fails last: it waits until item 7 has started, which needs
+    // items 2 to 6 finished on the other worker.
+    let job = format!(
+        "if [ $1 = 1 ]; then {}; fi; [ $1 = 7 ] && : > started.7; exit 1",
+        sh_wait_for("started.7")
+    );
+    let run = sandbox
+        .fanout()
+        .args(["-j2", "--no-journal", "sh", "-c", &job, "_", "{}"])
+        .items(["1", "2", "3", "4", "5", "6", "7"])
+        .run();
+    run.code(1);
+    let listed: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("FAIL #"))
+        .map(|rest| rest.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(listed, ["1", "2", "3", "4", "5"], "{}", run.stderr);
+    run.stderr_has("... and 2 more failures");
 }
