@@ -25,7 +25,7 @@ use crate::exit;
 use crate::halt::HaltState;
 use crate::input::{self, Reader};
 use crate::item::ItemData;
-use crate::job::{Capture, FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions};
+use crate::job::{Capture, FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions, Terminal};
 use crate::journal;
 use crate::progress::Progress;
 use crate::report::{EarlierCounts, RunInfo};
@@ -302,6 +302,12 @@ fn execute(
         OutputMode::Ungroup => Capture::Inherit,
     };
     let keep_order = config.keep_order && output != OutputMode::Ungroup;
+    // At a terminal, jobs it stops are detected; --tty hands it to them.
+    let terminal = if config.tty {
+        Some(Arc::new(Terminal::for_jobs().map_err(anyhow::Error::msg)?))
+    } else {
+        Terminal::current().map(Arc::new)
+    };
     let runner: Box<dyn Runner> = if config.fake_runner {
         Box::new(FakeRunner)
     } else {
@@ -311,6 +317,8 @@ fn execute(
                 grace: config.grace,
                 timeout: config.timeout,
                 temp_dir: config.temp_dir.clone(),
+                terminal,
+                tty: config.tty,
             },
             Arc::clone(table),
         ))

@@ -181,6 +181,12 @@ pub struct ExecArgs {
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
 
+    /// Run each job in the terminal's foreground with the terminal as its
+    /// stdin, one at a time (for ssh or sudo prompts); implies -j1 and
+    /// --output ungroup.
+    #[arg(long)]
+    pub tty: bool,
+
     /// Testing aid: run items with the scripted fake runner, spawning nothing.
     #[arg(long, hide = true)]
     pub debug_fake_runner: bool,

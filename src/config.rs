@@ -127,6 +127,8 @@ pub struct Config {
     pub shard: Option<Shard>,
     /// `--debug-fake-runner`.
     pub fake_runner: bool,
+    /// `--tty`: one job at a time, in the terminal's foreground.
+    pub tty: bool,
     /// `-q`.
     pub quiet: bool,
     /// Where capture files go.
@@ -191,11 +193,24 @@ impl Config {
             Some(sep) => Some(sep.into_bytes()),
             None => None,
         };
+        let tty = args.exec.tty;
         let mut jobs = parse_jobs(args.exec.jobs.as_deref())?;
+        if tty && args.exec.jobs.is_some() && jobs != 1 {
+            bail!("--tty runs one job at a time: leave out -j/--jobs");
+        }
+        if tty {
+            jobs = 1;
+        }
         if let Source::Args(items) = &source {
             // More workers than items would only sit idle.
             jobs = jobs.min(items.len().max(1));
         }
+        // A job that holds the terminal writes to it directly (GNU's -u).
+        let output = if tty {
+            OutputMode::Ungroup
+        } else {
+            args.output.output
+        };
         let grace =
             duration::parse(&args.exec.grace).map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
         let timeout = match args.exec.timeout.as_deref() {
@@ -226,7 +241,7 @@ impl Config {
         // it over them), so none are drawn; `--progress always` gives the
         // plain status lines instead. (`--tag` makes ungroup stream lines
         // through fanout, which the bars can stay above.)
-        let raw_output = args.output.output == OutputMode::Ungroup && !args.output.tag;
+        let raw_output = output == OutputMode::Ungroup && !args.output.tag;
         let bars = stderr_tty && !ci && !raw_output;
         let progress = match when {
             When::Never => ProgressMode::Off,
@@ -241,7 +256,7 @@ impl Config {
             .events
             .as_deref()
             .is_some_and(|p| p.as_os_str() == "-")
-            && args.output.output == OutputMode::Ungroup
+            && output == OutputMode::Ungroup
         {
             bail!(
                 "--events - writes the event stream to stdout: use --output group or line, not ungroup"
@@ -282,7 +297,7 @@ impl Config {
             force_shell: args.exec.shell,
             jobs,
             engine: args.exec.engine,
-            output: args.output.output,
+            output,
             keep_order: args.output.keep_order,
             tag: args.output.tag,
             progress,
@@ -300,6 +315,7 @@ impl Config {
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--shard: {e}"))?,
             fake_runner: args.exec.debug_fake_runner,
+            tty,
             quiet: args.output.quiet,
             temp_dir: std::env::temp_dir(),
         })

@@ -89,6 +89,224 @@ pub struct SpawnOptions {
     pub timeout: Option<Duration>,
     /// Where capture files live (they are unnamed: nothing to clean up).
     pub temp_dir: PathBuf,
+    /// fanout's controlling terminal, when it has one: jobs that the
+    /// terminal stops (SIGTTIN, SIGTTOU) are then detected and failed.
+    pub terminal: Option<Arc<Terminal>>,
+    /// `--tty`: each job runs in the terminal's foreground with the
+    /// terminal as its stdin.
+    pub tty: bool,
+}
+
+/// fanout's controlling terminal.
+#[derive(Debug)]
+pub struct Terminal {
+    /// Its device number, as `/proc/PID/stat` gives it.
+    dev: u64,
+    /// `/dev/tty`, opened for `--tty`.
+    file: Option<File>,
+}
+
+impl Terminal {
+    /// The controlling terminal of fanout's session, if it has one.
+    pub fn current() -> Option<Terminal> {
+        let stat = std::fs::read("/proc/self/stat").ok()?;
+        let dev = stat_field(&stat, 4)?;
+        (dev != 0).then_some(Terminal { dev, file: None })
+    }
+
+    /// For `--tty`: the terminal, which fanout must be in the foreground of.
+    pub fn for_jobs() -> Result<Terminal, String> {
+        let not_at = |why: String| format!("--tty: fanout is not at a terminal ({why})");
+        let mut terminal =
+            Terminal::current().ok_or_else(|| not_at("it has no controlling terminal".into()))?;
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .map_err(|e| not_at(format!("/dev/tty: {e}")))?;
+        let foreground = rustix::termios::tcgetpgrp(&file).ok();
+        if foreground != Some(rustix::process::getpgrp()) {
+            return Err(
+                "--tty: fanout is not in the terminal's foreground (run it without `&`)".into(),
+            );
+        }
+        terminal.file = Some(file);
+        Ok(terminal)
+    }
+}
+
+/// Field `n` (0 = state) after the `(comm)` of a `/proc/PID/stat` line, as
+/// a number.
+fn stat_field(stat: &[u8], n: usize) -> Option<u64> {
+    let close = memchr::memrchr(b')', stat)?;
+    let field = stat[close + 1..]
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(n)?;
+    std::str::from_utf8(field).ok()?.trim().parse().ok()
+}
+
+/// SIGTTIN and SIGTTOU: the terminal stops a background job that reads from
+/// it, or writes to it with `stty tostop` (or changes its settings).
+pub const SIGTTIN: i32 = 21;
+/// See [`SIGTTIN`].
+pub const SIGTTOU: i32 = 22;
+
+/// How often a running job is checked for being stopped by the terminal.
+const STOP_CHECK: Duration = Duration::from_millis(200);
+
+/// Whether the job of group leader `pid` was stopped by the terminal, and
+/// by which signal. A job stopped by fanout (Ctrl-Z) is not; nor one
+/// stopped with SIGSTOP or SIGTSTP by someone else, which is deliberate.
+fn stopped_by_terminal(pid: Pid, terminal: &Terminal, cancel: &CancelToken) -> Option<i32> {
+    use rustix::process::{WaitId, WaitIdOptions, waitid};
+    if cancel.is_paused() {
+        return None;
+    }
+    let options = WaitIdOptions::STOPPED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    let found = match waitid(WaitId::Pid(pid), options) {
+        Ok(Some(status)) if status.stopped() => status
+            .stopping_signal()
+            .filter(|&sig| sig == SIGTTIN || sig == SIGTTOU),
+        _ => None,
+    }
+    .or_else(|| stopped_descendant(pid, terminal));
+    // fanout may have begun stopping the job's group meanwhile.
+    found.filter(|_| !cancel.is_paused())
+}
+
+/// A descendant of `pid` stopped while it uses the terminal: its guessed
+/// signal (SIGTTIN when stopped in a read, SIGTTOU otherwise). Its parent
+/// cannot tell fanout why it stopped, so a process counts only when it has
+/// the terminal open (the only way the terminal can stop it).
+fn stopped_descendant(pid: Pid, terminal: &Terminal) -> Option<i32> {
+    let mut todo = children(pid.as_raw_nonzero().get());
+    let mut seen = 0;
+    while let Some(child) = todo.pop() {
+        seen += 1;
+        if seen > 4096 {
+            return None;
+        }
+        let Ok(stat) = std::fs::read(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let close = memchr::memrchr(b')', &stat).unwrap_or(0);
+        let state = stat.get(close + 2).copied();
+        if state == Some(b'T') && holds_terminal(child, terminal.dev) {
+            return Some(if in_read(child) { SIGTTIN } else { SIGTTOU });
+        }
+        todo.extend(children(child));
+    }
+    None
+}
+
+/// The children of `pid`, from `/proc/PID/task/*/children`.
+fn children(pid: i32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for task in tasks.filter_map(Result::ok) {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            found.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            );
+        }
+    }
+    found
+}
+
+/// Whether process `pid` has a descriptor open on terminal `dev`.
+fn holds_terminal(pid: i32, dev: u64) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .any(|fd| std::fs::metadata(fd.path()).is_ok_and(|m| m.rdev() == dev))
+}
+
+/// Whether process `pid` is stopped inside a read (from `/proc/PID/syscall`).
+fn in_read(pid: i32) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    const READS: &[&str] = &["0", "17", "19"];
+    #[cfg(target_arch = "aarch64")]
+    const READS: &[&str] = &["63", "65", "67"];
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    const READS: &[&str] = &[];
+    std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .is_some_and(|nr| READS.contains(&nr.as_str()) || READS.is_empty())
+}
+
+/// SIGTTOU blocked in this thread while it holds the guard: a process in
+/// the background may then hand the terminal to another group (and take it
+/// back) without being stopped for it.
+struct TtouBlocked {
+    old: libc::sigset_t,
+}
+
+impl TtouBlocked {
+    fn new() -> TtouBlocked {
+        // SAFETY: plain libc calls on local, initialised signal sets.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTTOU);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            TtouBlocked { old }
+        }
+    }
+}
+
+impl Drop for TtouBlocked {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved by `new`.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut());
+        }
+    }
+}
+
+/// `--tty`: the job's group holds the terminal's foreground until dropped,
+/// then fanout's own group has it again.
+struct Foreground<'a> {
+    tty: &'a File,
+    _blocked: TtouBlocked,
+}
+
+impl<'a> Foreground<'a> {
+    fn give(tty: &'a File, pid: Pid) -> Foreground<'a> {
+        let blocked = TtouBlocked::new();
+        let _ = rustix::termios::tcsetpgrp(tty, pid);
+        // The job may have touched the terminal before it was its own, and
+        // been stopped for it: go on.
+        signal_group(pid, Signal::CONT);
+        Foreground {
+            tty,
+            _blocked: blocked,
+        }
+    }
+
+    /// fanout takes the terminal back (the job stopped: Ctrl-Z).
+    fn take_back(&self) {
+        let _ = rustix::termios::tcsetpgrp(self.tty, rustix::process::getpgrp());
+    }
+
+    /// The job gets the terminal again (fanout was continued).
+    fn give_again(&self, pid: Pid) {
+        let _ = rustix::termios::tcsetpgrp(self.tty, pid);
+        signal_group(pid, Signal::CONT);
+    }
+}
+
+impl Drop for Foreground<'_> {
+    fn drop(&mut self) {
+        self.take_back();
+    }
 }
 
 /// The process groups of running jobs, one entry per worker slot, so the
@@ -224,12 +442,26 @@ impl Runner for ProcessRunner {
             Some(path) => Command::new(path),
             None => Command::new(&job.spec.program),
         };
+        let tty = match (&self.opts.terminal, self.opts.tty) {
+            (Some(terminal), true) => terminal.file.as_ref(),
+            _ => None,
+        };
+        let stdin = match tty.map(File::try_clone) {
+            Some(Ok(file)) => Stdio::from(file),
+            Some(Err(e)) => {
+                return JobResult::bare(Outcome::Internal {
+                    message: format!("--tty: failed to duplicate the terminal: {e}"),
+                });
+            }
+            None => Stdio::null(),
+        };
         cmd.args(&job.spec.args)
             // Own process group: terminal signals do not reach the job, fanout
             // decides what does, and the whole tree can be signalled at once.
             // `process_group` keeps std's fast posix_spawn path (no pre_exec).
+            // With --tty the group is then given the terminal's foreground.
             .process_group(0)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .env("FANOUT_SEQ", job.item.seq.to_string())
             .env("FANOUT_SLOT", job.slot.to_string());
         // Linux refuses any single argument or variable over 128 KiB; a job
@@ -267,6 +499,7 @@ impl Runner for ProcessRunner {
             });
         };
         self.table.set(job.slot, Some(pid));
+        let foreground = tty.map(|tty| Foreground::give(tty, pid));
         let pipes = Pipes {
             stdout: child.stdout.take(),
             stderr: child.stderr.take(),
@@ -276,8 +509,11 @@ impl Runner for ProcessRunner {
             cancel,
             grace: self.opts.grace,
             timeout: self.opts.timeout,
+            terminal: self.opts.terminal.as_deref(),
+            foreground: foreground.as_ref(),
         };
         let ended = supervisor.watch(&mut child, pipes, lines);
+        drop(foreground);
         // Unregister before reaping: once reaped, the pid may be reused.
         self.table.set(job.slot, None);
         let status = child.wait();
@@ -296,6 +532,12 @@ impl Runner for ProcessRunner {
         };
         if let Some(message) = self.capture_lost(&captured, &outcome) {
             outcome = Outcome::Internal { message };
+        }
+        if tty.is_some() && outcome == (Outcome::Signaled { signal: SIGINT }) {
+            // Ctrl-C at the terminal reached only the job, which held it:
+            // the run stops as if fanout had got it (as a shell loop does).
+            cancel.signal(SIGINT);
+            outcome = Outcome::Interrupted;
         }
         JobResult {
             outcome,
@@ -441,12 +683,16 @@ struct Ended {
     timed_out: bool,
     /// Its pipes stayed open after it exited.
     leaked: bool,
+    /// The terminal stopped it (SIGTTIN, SIGTTOU) and fanout killed it.
+    stopped_by: Option<i32>,
 }
 
 /// Maps an exit status to an outcome. A timeout wins; a job that fanout
 /// signalled on cancellation and that did not succeed was interrupted.
 fn classify(status: ExitStatus, ended: Ended) -> Outcome {
-    if ended.timed_out {
+    if let Some(signal) = ended.stopped_by {
+        Outcome::Signaled { signal }
+    } else if ended.timed_out {
         Outcome::TimedOut
     } else if status.success() {
         Outcome::Success
@@ -491,6 +737,16 @@ impl LineBuf {
     }
 }
 
+/// SIGINT's number.
+const SIGINT: i32 = 2;
+
+/// Whether the job's leader is stopped right now (by any signal).
+fn job_is_stopped(pid: Pid) -> bool {
+    use rustix::process::{WaitId, WaitIdOptions, waitid};
+    let options = WaitIdOptions::STOPPED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(waitid(WaitId::Pid(pid), options), Ok(Some(status)) if status.stopped())
+}
+
 fn signal_group(pid: Pid, signal: Signal) {
     // ESRCH (the group is gone) is the normal race with a job exiting.
     let _ = kill_process_group(pid, signal);
@@ -510,9 +766,48 @@ struct Supervisor<'a> {
     cancel: &'a CancelToken,
     grace: Duration,
     timeout: Option<Duration>,
+    /// fanout's terminal: check the job for stops by it.
+    terminal: Option<&'a Terminal>,
+    /// `--tty`: the job holds the terminal.
+    foreground: Option<&'a Foreground<'a>>,
 }
 
 impl Supervisor<'_> {
+    /// A periodic check of a running job: stopped by the terminal (then it
+    /// is killed), or with `--tty` stopped by Ctrl-Z (then fanout takes the
+    /// terminal back and stops too, and gives it back when continued).
+    fn check_stop(&self, suspended: &mut Option<Duration>, ended: &mut Ended) -> bool {
+        let (pid, cancel) = (self.pid, self.cancel);
+        if let Some(foreground) = self.foreground {
+            if let Some(paused_before) = *suspended {
+                if !cancel.is_paused() && cancel.paused() > paused_before {
+                    foreground.give_again(pid);
+                    *suspended = None;
+                }
+                return false;
+            }
+            if !cancel.is_paused() && job_is_stopped(pid) {
+                // The job holds the terminal, so a stop is the user's Ctrl-Z
+                // (or its own): hand the terminal back, stop as fanout would.
+                foreground.take_back();
+                *suspended = Some(cancel.paused());
+                let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::TSTP);
+            }
+            return false;
+        }
+        let Some(terminal) = self.terminal else {
+            return false;
+        };
+        match stopped_by_terminal(pid, terminal, cancel) {
+            Some(signal) => {
+                signal_group(pid, Signal::KILL);
+                ended.stopped_by = Some(signal);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Runs until the child has exited and its pipes are done. Does not reap
     /// the child: all signalling happens while its pid is still ours.
     fn watch(&self, child: &mut Child, mut pipes: Pipes, lines: &mut LineSink<'_>) -> Ended {
@@ -535,9 +830,19 @@ impl Supervisor<'_> {
         let mut exited = false;
         let mut linger_until: Option<Instant> = None;
         let mut chunk = vec![0u8; if pipes.stdout.is_some() { 64 * 1024 } else { 0 }];
+        let checks_stops = self.terminal.is_some() || self.foreground.is_some();
+        let mut next_check = started + STOP_CHECK;
+        let mut suspended = None;
         loop {
             let now = Instant::now();
             let mut timeout_at = None;
+            if checks_stops && !exited && !killed && now >= next_check {
+                next_check = now + STOP_CHECK;
+                if self.check_stop(&mut suspended, &mut ended) {
+                    killed = true;
+                    kill_at = None;
+                }
+            }
             if !exited && !ended.forwarded && cancel.is_forwarding() {
                 signal_group(pid, cancel.forward_signal());
                 ended.forwarded = true;
@@ -581,7 +886,8 @@ impl Supervisor<'_> {
                     break;
                 }
             }
-            let mut deadline = [kill_at, linger_until, timeout_at]
+            let stop_check = (checks_stops && !exited && !killed).then_some(next_check);
+            let mut deadline = [kill_at, linger_until, timeout_at, stop_check]
                 .into_iter()
                 .flatten()
                 .min();

@@ -97,6 +97,14 @@ impl Outcome {
         match self {
             Outcome::Success => "ok".to_owned(),
             Outcome::Failed { code } => format!("exit code {code}"),
+            // fanout kills a job the terminal stopped, and records the stop.
+            Outcome::Signaled { signal: 21 } => {
+                "stopped: the job read from the terminal (SIGTTIN); use --tty".to_owned()
+            }
+            Outcome::Signaled { signal: 22 } => {
+                "stopped: the job wrote to the terminal or changed its settings (SIGTTOU); use --tty"
+                    .to_owned()
+            }
             Outcome::Signaled { signal } => format!("killed by {}", signal_name(*signal)),
             Outcome::TimedOut => "timed out".to_owned(),
             Outcome::SpawnFailed { message } => format!("could not start: {message}"),
@@ -125,6 +133,11 @@ pub fn signal_name(signal: i32) -> String {
         13 => "SIGPIPE",
         14 => "SIGALRM",
         15 => "SIGTERM",
+        18 => "SIGCONT",
+        19 => "SIGSTOP",
+        20 => "SIGTSTP",
+        21 => "SIGTTIN",
+        22 => "SIGTTOU",
         _ => return format!("signal {signal}"),
     };
     name.to_owned()

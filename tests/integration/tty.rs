@@ -441,7 +441,7 @@ fn ctrl_c_shows_what_the_run_waits_for() {
     let sandbox = Sandbox::new();
     // The job outlives SIGINT until `release.N` exists.
     let job = format!(
-        "trap 'echo got-int > int.$1' INT; {}",
+        "trap 'echo got-int > int.$1' INT; : > trapped.$1; {}",
         sh_wait_for("release.$1")
     );
     let mut run = PtyRun::start(
@@ -462,9 +462,12 @@ fn ctrl_c_shows_what_the_run_waits_for() {
             "3",
         ],
     );
-    run.wait_screen("two running jobs", |s| {
-        s.contains("ETA") && busy_rows(s) == 2
-    });
+    // Both jobs are past their `trap` (so SIGINT does not end them).
+    let deadline = Instant::now() + DEADLINE;
+    while !(sandbox.exists("trapped.1") && sandbox.exists("trapped.2")) {
+        assert!(Instant::now() < deadline, "the jobs did not start");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     run.send(b"\x03");
     run.wait_for("stopping: waiting for 2 jobs (Ctrl-C again to kill)");
     File::create(sandbox.join("release.1")).expect("create release.1");
@@ -500,4 +503,164 @@ fn summary_lists_failures_in_input_order() {
         .collect();
     assert_eq!(listed, ["1", "2", "3", "4", "5"], "{}", run.stderr);
     run.stderr_has("... and 2 more failures");
+}
+
+/// A job that reads the terminal is stopped by it (SIGTTIN: its process
+/// group is not the foreground one): fanout fails it with a hint instead of
+/// hanging, whether the job's own process or one it started reads.
+#[test]
+fn job_reading_the_terminal_fails_with_a_hint() {
+    for job in ["read x </dev/tty; echo read-it", "cat /dev/tty; true"] {
+        let sandbox = Sandbox::new();
+        let run = PtyRun::start(
+            sandbox.path(),
+            &["--no-journal", "sh", "-c", job, ":::", "a"],
+        );
+        let ended = run.wait();
+        ended
+            .code(1)
+            .shows("stopped: the job read from the terminal (SIGTTIN); use --tty")
+            .no_bars();
+        assert_eq!(ended.count("read-it"), 0, "{}", ended.screen);
+    }
+}
+
+/// With `stty tostop`, a job writing to the terminal is stopped by it
+/// (SIGTTOU): reported the same way.
+#[test]
+fn job_writing_the_terminal_with_tostop_fails_with_a_hint() {
+    let sandbox = Sandbox::new();
+    let run = PtyRun::start_with(
+        sandbox.path(),
+        &[
+            "--no-journal",
+            "sh",
+            "-c",
+            "echo hello >/dev/tty",
+            ":::",
+            "a",
+        ],
+        |slave| {
+            let mut t = rustix::termios::tcgetattr(slave).expect("tcgetattr");
+            t.local_modes |= rustix::termios::LocalModes::TOSTOP;
+            rustix::termios::tcsetattr(slave, rustix::termios::OptionalActions::Now, &t)
+                .expect("tcsetattr");
+        },
+    );
+    run.wait().code(1).shows(
+        "stopped: the job wrote to the terminal or changed its settings (SIGTTOU); use --tty",
+    );
+}
+
+/// Ctrl-Z stops the jobs (fanout sends SIGSTOP to their groups): that is
+/// not mistaken for a stop by the terminal, and `fg` (SIGCONT) goes on.
+#[test]
+fn ctrl_z_is_not_a_terminal_stop() {
+    let sandbox = Sandbox::new();
+    let job = format!(
+        "echo $$ > pid; echo job-started; {}; echo done-waiting",
+        sh_wait_for("go")
+    );
+    let mut run = PtyRun::start(
+        sandbox.path(),
+        &[
+            "--no-journal",
+            "--no-progress",
+            "--output",
+            "line",
+            "sh",
+            "-c",
+            &job,
+            ":::",
+            "a",
+        ],
+    );
+    run.wait_for("job-started");
+    let pid = crate::util::parse_pid(&sandbox.read("pid"));
+    run.send(b"\x1a");
+    // The job's group is stopped by fanout, well past a stop check.
+    let deadline = Instant::now() + DEADLINE;
+    while proc_state(pid) != Some('T') {
+        assert!(Instant::now() < deadline, "the job was not stopped");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Not a synchronisation: three of fanout's stop checks (200 ms apart)
+    // must pass without it killing the job.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert!(
+        crate::util::alive(pid),
+        "a job stopped by Ctrl-Z was killed"
+    );
+    // fanout itself may not stop (a session leader's group is orphaned):
+    // continue it as `fg` would.
+    crate::util::send_signal(run.pid(), "CONT");
+    File::create(sandbox.join("go")).expect("create go");
+    let ended = run.wait();
+    ended.code(0).shows("done-waiting");
+    assert!(!ended.screen.contains("stopped:"), "{}", ended.screen);
+}
+
+fn proc_state(pid: u32) -> Option<char> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    text[text.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+/// `--tty`: each job in turn holds the terminal (its stdin, its foreground)
+/// and can prompt and read; fanout gets it back after each.
+#[test]
+fn tty_jobs_read_the_terminal_one_at_a_time() {
+    let sandbox = Sandbox::new();
+    let job = "printf 'ask-%s\\n' \"$1\"; read x; echo \"got-$1-$x\"";
+    let mut run = PtyRun::start(
+        sandbox.path(),
+        &[
+            "--tty",
+            "--no-journal",
+            "sh",
+            "-c",
+            job,
+            "_",
+            "{}",
+            ":::",
+            "a",
+            "b",
+        ],
+    );
+    run.wait_for("ask-a");
+    run.send(b"one\r");
+    run.wait_for("ask-b");
+    run.send(b"two\r");
+    run.wait()
+        .code(0)
+        .shows("got-a-one")
+        .shows("got-b-two")
+        .shows("fanout: done: 2 items");
+}
+
+/// `--tty` needs a terminal, and more than one job at a time is refused.
+#[test]
+fn tty_needs_a_terminal_and_one_job() {
+    let sandbox = Sandbox::new();
+    // `setsid` makes sure fanout has no controlling terminal, even when the
+    // tests run at one.
+    let out = Command::new("setsid")
+        .args(["-w", bin(), "--tty", "--no-journal", "true", ":::", "a"])
+        .current_dir(sandbox.path())
+        .env("XDG_STATE_HOME", state_home())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run setsid");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--tty: fanout is not at a terminal"),
+        "{stderr}"
+    );
+    sandbox
+        .fanout()
+        .args(["--tty", "-j2", "true"])
+        .items(["a"])
+        .run()
+        .code(2)
+        .stderr_has("--tty runs one job at a time");
 }
