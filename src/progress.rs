@@ -465,6 +465,25 @@ mod tests {
     }
 
     #[test]
+    fn bar_lines_end_explicitly() {
+        use indicatif::TermLike;
+        let term = StderrTerm::default();
+        // What indicatif writes for two lines: text, padding, text, padding.
+        for s in ["⠁ bar", "   ", "  1   0s a", ""] {
+            term.write_str(s).unwrap();
+        }
+        let frame = term.with(|st| std::mem::take(&mut st.frame));
+        assert_eq!(
+            String::from_utf8(frame).unwrap(),
+            "⠁ bar\x1b[K\r\n  1   0s a\x1b[K"
+        );
+        term.move_cursor_up(1).unwrap();
+        term.clear_line().unwrap();
+        let frame = term.with(|st| std::mem::take(&mut st.frame));
+        assert_eq!(frame, b"\x1b[1A\r\x1b[2K");
+    }
+
+    #[test]
     fn plain_line() {
         let status = Status {
             done: 50,

@@ -468,7 +468,9 @@ fn ctrl_c_shows_what_the_run_waits_for() {
         assert!(Instant::now() < deadline, "the jobs did not start");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    run.wait_screen("two running jobs", |s| s.contains("ETA") && busy_rows(s) == 2);
+    run.wait_screen("two running jobs", |s| {
+        s.contains("ETA") && busy_rows(s) == 2
+    });
     run.send(b"\x03");
     run.wait_for("stopping: waiting for 2 jobs (Ctrl-C again to kill)");
     File::create(sandbox.join("release.1")).expect("create release.1");
