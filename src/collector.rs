@@ -413,9 +413,7 @@ impl<'a> Collector<'a> {
                     .map(|c| crate::item::escaped(c.as_bytes(), COMMAND_MAX)),
                 stderr_tail,
             };
-            let at = self.report.failures.partition_point(|n| n.seq < seq);
-            self.report.failures.insert(at, note);
-            self.report.failures.truncate(SHOWN_FAILURES);
+            self.note_failure(note);
         }
         self.record(&finished, tail_for_sinks);
         let live_note = (failed && self.progress.is_bars()).then(|| {
@@ -441,6 +439,17 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// Keeps `note` if it is among the [`SHOWN_FAILURES`] failures lowest
+    /// in input order.
+    fn note_failure(&mut self, note: FailureNote) {
+        let failures = &mut self.report.failures;
+        let at = failures.partition_point(|n| n.seq < note.seq);
+        if at < SHOWN_FAILURES {
+            failures.insert(at, note);
+            failures.truncate(SHOWN_FAILURES);
+        }
+    }
+
     /// An item an earlier run finished (`--resume` skipped it): counted and
     /// reported with its journal record, marked as from the earlier run, so
     /// the run's figures and reports cover the whole batch; a recorded
@@ -455,8 +464,8 @@ impl<'a> Collector<'a> {
         } else {
             describe_record(&record)
         };
-        if !ok && self.report.failures.len() < SHOWN_FAILURES {
-            self.report.failures.push(FailureNote {
+        if !ok {
+            self.note_failure(FailureNote {
                 seq: item.seq,
                 label: item.label(LABEL_MAX),
                 what: format!("{error} (in an earlier run)"),
