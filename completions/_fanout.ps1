@@ -49,6 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'Stop at the first failure: --halt soon,fail=1')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the commands that would run, and run nothing')
             [CompletionResult]::new('--print0', '--print0', [CompletionResultType]::ParameterName, 'With --dry-run: end each command with a NUL byte instead of a newline, bytes raw (for `xargs -0` and items holding newlines)')
+            [CompletionResult]::new('--tty', '--tty', [CompletionResultType]::ParameterName, 'Run each job in the terminal''s foreground with the terminal as its stdin, one at a time (for ssh or sudo prompts); implies -j1 and --output ungroup')
             [CompletionResult]::new('--debug-fake-runner', '--debug-fake-runner', [CompletionResultType]::ParameterName, 'Testing aid: run items with the scripted fake runner, spawning nothing')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Write output in input order (jobs still run in parallel)')
             [CompletionResult]::new('--keep-order', '--keep-order', [CompletionResultType]::ParameterName, 'Write output in input order (jobs still run in parallel)')

@@ -46,6 +46,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand --fail-fast 'Stop at the first failure: --halt soon,fail=1'
             cand --dry-run 'Print the commands that would run, and run nothing'
             cand --print0 'With --dry-run: end each command with a NUL byte instead of a newline, bytes raw (for `xargs -0` and items holding newlines)'
+            cand --tty 'Run each job in the terminal''s foreground with the terminal as its stdin, one at a time (for ssh or sudo prompts); implies -j1 and --output ungroup'
             cand --debug-fake-runner 'Testing aid: run items with the scripted fake runner, spawning nothing'
             cand -k 'Write output in input order (jobs still run in parallel)'
             cand --keep-order 'Write output in input order (jobs still run in parallel)'

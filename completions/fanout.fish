@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= dry-run print0 shard= debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
+    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= dry-run print0 shard= tty debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -59,6 +59,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -l shell -d 'Run the command
 complete -c fanout -n "__fish_fanout_needs_command" -l fail-fast -d 'Stop at the first failure: --halt soon,fail=1'
 complete -c fanout -n "__fish_fanout_needs_command" -l dry-run -d 'Print the commands that would run, and run nothing'
 complete -c fanout -n "__fish_fanout_needs_command" -l print0 -d 'With --dry-run: end each command with a NUL byte instead of a newline, bytes raw (for `xargs -0` and items holding newlines)'
+complete -c fanout -n "__fish_fanout_needs_command" -l tty -d 'Run each job in the terminal\'s foreground with the terminal as its stdin, one at a time (for ssh or sudo prompts); implies -j1 and --output ungroup'
 complete -c fanout -n "__fish_fanout_needs_command" -l debug-fake-runner -d 'Testing aid: run items with the scripted fake runner, spawning nothing'
 complete -c fanout -n "__fish_fanout_needs_command" -s k -l keep-order -d 'Write output in input order (jobs still run in parallel)'
 complete -c fanout -n "__fish_fanout_needs_command" -l tag -d 'Prefix each output line with the item and a tab'
