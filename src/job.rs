@@ -332,6 +332,20 @@ impl JobTable {
         }
     }
 
+    /// Registers a job that has just started. A Ctrl-Z that came between its
+    /// spawn and now missed it, so it is stopped here; under the slot's lock,
+    /// so a SIGCONT (which ends the pause before it continues every group)
+    /// cannot slip between the check and the stop.
+    fn register(&self, slot: usize, pid: Pid, cancel: &CancelToken) {
+        if let Some(entry) = self.slots.get(slot) {
+            let mut entry = entry.lock().unwrap_or_else(PoisonError::into_inner);
+            *entry = Some(pid);
+            if cancel.is_paused() {
+                let _ = kill_process_group(pid, Signal::STOP);
+            }
+        }
+    }
+
     /// Sends `signal` to every running job's process group. A worker removes
     /// its entry (under the same lock) before it reaps its child, so a group
     /// signalled here is never a recycled pid.
@@ -498,7 +512,7 @@ impl Runner for ProcessRunner {
                 },
             });
         };
-        self.table.set(job.slot, Some(pid));
+        self.table.register(job.slot, pid, cancel);
         let foreground = tty.map(|tty| Foreground::give(tty, pid));
         let pipes = Pipes {
             stdout: child.stdout.take(),

@@ -74,8 +74,10 @@ pub fn install(
                         let _ = signal_hook::low_level::emulate_default_handler(SIGTSTP);
                     }
                     SIGCONT => {
-                        jobs.signal_all(Signal::CONT);
+                        // The pause ends first: a job registering meanwhile
+                        // either sees it over or is continued below.
                         token.pause_end();
+                        jobs.signal_all(Signal::CONT);
                     }
                     // SIGHUP (the terminal went away) behaves as SIGTERM,
                     // and is reported by its own name.
