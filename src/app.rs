@@ -284,6 +284,7 @@ fn execute(
             .events
             .as_deref()
             .is_some_and(|p| p.as_os_str() == "-"),
+        journal,
     };
     let labels = config.progress != ProgressMode::Off || sinks.events.is_some();
     let jobs = config.jobs;
@@ -418,7 +419,7 @@ fn execute(
             tags: (config.tag && output == OutputMode::Line) || config.events.is_some(),
             commands: !config.reports.is_empty(),
             retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
-            journal: journal.as_ref(),
+            journaled: journal_path.is_some(),
             halt: halt.as_ref(),
         };
         let engine_result = match timer {

@@ -4,7 +4,7 @@
 //! line), notes failures for the summary, and hands back a
 //! [`CollectorReport`]. Workers never print.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Seek, Write};
 use std::os::unix::fs::FileExt;
@@ -18,7 +18,7 @@ use crate::cli::OutputMode;
 use crate::event::{Event, Finished, Skipped, Stream};
 use crate::events::{EventWriter, merge, outcome_fields};
 use crate::halt::HaltState;
-use crate::journal::{Entry, timestamp};
+use crate::journal::{Entry, Journal, timestamp};
 use crate::outcome::{Captured, Outcome, signal_name};
 use crate::progress::{Progress, Status};
 use crate::report::{Report, Row};
@@ -67,6 +67,9 @@ pub struct Sinks {
     pub annotations: bool,
     /// Job stdout goes to stderr (`--events -` owns stdout).
     pub stdout_to_stderr: bool,
+    /// The journal: an item's line is appended once its output has been
+    /// written (flushed), never before.
+    pub journal: Option<Journal>,
 }
 
 /// What the collector learned, for the summary and the exit code.
@@ -123,6 +126,10 @@ pub struct Collector<'a> {
     /// `--tag` prefixes of running jobs whose lines are written live, with
     /// whether each stream (stdout, stderr) is at the start of a line.
     live_tags: HashMap<u64, (Vec<u8>, [bool; 2])>,
+    /// A write of the item being emitted (or of a live line) failed.
+    item_lost: bool,
+    /// Items some of whose live lines could not be written: never journaled.
+    lost: HashSet<u64>,
     /// Running jobs (for the plain status line): label and start.
     running: HashMap<u64, (String, Instant)>,
     start: Instant,
@@ -158,6 +165,8 @@ impl<'a> Collector<'a> {
             pending: HashMap::new(),
             tails: HashMap::new(),
             live_tags: HashMap::new(),
+            item_lost: false,
+            lost: HashSet::new(),
             running: HashMap::new(),
             start: Instant::now(),
         }
@@ -299,6 +308,7 @@ impl<'a> Collector<'a> {
                     push_tail(tail, &bytes);
                 }
                 if self.live_lines() {
+                    self.item_lost = false;
                     match self.live_tags.remove(&ticket) {
                         Some((tag, mut at_start)) => {
                             let state = &mut at_start[stream as usize];
@@ -306,6 +316,9 @@ impl<'a> Collector<'a> {
                             self.live_tags.insert(ticket, (tag, at_start));
                         }
                         None => self.write_chunk(stream, &bytes, None),
+                    }
+                    if self.item_lost {
+                        self.lost.insert(ticket);
                     }
                 } else {
                     self.pending
@@ -425,6 +438,9 @@ impl<'a> Collector<'a> {
             )
         });
         if self.opts.keep_order {
+            // The worker goes on once the item is in the reorder window;
+            // it is journaled when its turn comes and its output is written.
+            drop(finished.ack.take());
             self.reorder.insert(finished.ticket, finished);
             while let Some(next) = self.reorder.remove(&self.next_ticket) {
                 self.next_ticket += 1;
@@ -589,7 +605,7 @@ impl<'a> Collector<'a> {
     }
 
     /// Records a finished item in the reports, the event stream and the CI
-    /// annotations (the worker already journaled it).
+    /// annotations (the journal line follows once its output is written).
     fn record(&mut self, finished: &Finished, stderr_tail: Vec<String>) {
         let outcome = &finished.outcome;
         let item = String::from_utf8_lossy(&finished.item.raw).into_owned();
@@ -657,17 +673,43 @@ impl<'a> Collector<'a> {
         self.write_row(&row);
     }
 
-    /// Writes an item's output and releases its place in the window.
+    /// Writes an item's output, releases its place in the window, then
+    /// journals the item (once the output is flushed) and lets its worker go
+    /// on. An item whose output could not all be written is not journaled,
+    /// so `--resume` runs it again.
     #[allow(clippy::boxed_local)]
-    fn emit(&mut self, finished: Box<Finished>) {
+    fn emit(&mut self, mut finished: Box<Finished>) {
         // Boxed because it travels boxed through the channel and the window.
-        let Finished {
-            ticket,
-            item,
-            captured,
-            ..
-        } = *finished;
-        let tag = self.opts.tag.then(|| tag_prefix(&item.raw));
+        let ack = finished.ack.take();
+        let ticket = finished.ticket;
+        let captured = std::mem::take(&mut finished.captured);
+        self.item_lost = false;
+        self.write_output(ticket, &finished.item.raw, captured);
+        if let Some(window) = &self.window {
+            let _ = window.try_recv();
+        }
+        if self.sinks.journal.is_some() {
+            if !self.stdout_closed
+                && let Err(e) = self.out.flush()
+            {
+                self.output_failed(Stream::Stdout, e);
+            }
+            let lost = self.lost.remove(&ticket) || self.item_lost || self.stdout_closed;
+            if !lost
+                && let Some(journal) = &self.sinks.journal
+                && let Err(e) = journal.record(&finished)
+            {
+                self.sinks.journal = None;
+                self.fail(format!("{:#}", anyhow::Error::from(e)));
+            }
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(());
+        }
+    }
+
+    fn write_output(&mut self, ticket: u64, raw: &[u8], captured: Captured) {
+        let tag = self.opts.tag.then(|| tag_prefix(raw));
         let tag = tag.as_deref();
         let Captured { stdout, stderr } = captured;
         let chunks = self.pending.remove(&ticket).unwrap_or_default();
@@ -686,9 +728,6 @@ impl<'a> Collector<'a> {
                     self.write_chunk(stream, bytes, tag.map(|t| (t, &mut at_start)));
                 }
             }
-        }
-        if let Some(window) = &self.window {
-            let _ = window.try_recv();
         }
     }
 
@@ -779,6 +818,7 @@ impl<'a> Collector<'a> {
     }
 
     fn output_failed(&mut self, stream: Stream, e: io::Error) {
+        self.item_lost = true;
         if stream == Stream::Stderr {
             // Nowhere left to report it; stdout and the exit code still work.
             return;

@@ -324,7 +324,7 @@ impl Config {
 
 /// Whether two paths name the same file: the same inode when it exists,
 /// else the same place (`out.csv` and `./out.csv` are one file).
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+pub(crate) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
         return x.dev() == y.dev() && x.ino() == y.ino();

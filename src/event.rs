@@ -111,6 +111,11 @@ pub struct Finished {
     pub attempts: u32,
     /// Processes of its group outlived the job and were killed.
     pub leaked: bool,
+    /// The worker waits on this until the collector has written the item's
+    /// output and journaled it (or, with `-k`, taken it into the reorder
+    /// window), so a worker never takes another item first. `None` when no
+    /// one waits.
+    pub ack: Option<crossbeam_channel::Sender<()>>,
 }
 
 impl Finished {
@@ -137,6 +142,7 @@ impl Finished {
             command: None,
             attempts: 0,
             leaked: false,
+            ack: None,
         }
     }
 }

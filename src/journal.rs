@@ -53,6 +53,71 @@ pub struct Header {
     pub cwd: String,
     /// The full command line, for the resume hint.
     pub argv: Vec<String>,
+    /// The command's exact words (`command` joins them with spaces, which
+    /// loses where words end). Absent in journals of fanout before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<Vec<Word>>,
+    /// `--shell`.
+    #[serde(default)]
+    pub shell: bool,
+    /// `--colsep`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colsep: Option<Word>,
+    /// `--shard K/N`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+}
+
+impl Header {
+    /// Whether `other` was written for the same command: the same words
+    /// (or, for a journal older than the `words` field, the same text) and
+    /// the same `--shell`.
+    pub fn same_command(&self, other: &Header) -> bool {
+        let words = match (&self.words, &other.words) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.command == other.command,
+        };
+        words && self.shell == other.shell
+    }
+
+    /// Whether `other` describes the same run: command, input, format, key,
+    /// column separator, shard and working directory. `--resume` without
+    /// `--journal` looks for such a journal.
+    pub fn same_run(&self, other: &Header) -> bool {
+        self.same_command(other)
+            && self.input == other.input
+            && self.format == other.format
+            && self.key == other.key
+            && self.colsep == other.colsep
+            && self.shard == other.shard
+            && self.cwd == other.cwd
+    }
+}
+
+/// A command word or separator, stored losslessly: a JSON string when it
+/// is UTF-8, else `{"hex": "..."}` with its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Word {
+    /// UTF-8 text.
+    Text(String),
+    /// Other bytes, hex-encoded.
+    Bytes {
+        /// Two lowercase hex digits per byte.
+        hex: String,
+    },
+}
+
+impl Word {
+    /// The word for `bytes`.
+    pub fn new(bytes: &[u8]) -> Word {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Word::Text(text.to_owned()),
+            Err(_) => Word::Bytes {
+                hex: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            },
+        }
+    }
 }
 
 /// One finished item in a journal.
@@ -140,12 +205,20 @@ impl Journal {
             path: path.display().to_string(),
             source,
         };
+        use std::os::unix::fs::OpenOptionsExt;
+        // It holds every item's text: only its owner may read it.
         let file = OpenOptions::new()
             .create(true)
             .read(true)
             .append(true)
+            .mode(0o600)
             .open(path)
             .map_err(err)?;
+        // Held for the whole run (closing the file releases it): pruning
+        // never removes a journal a live run holds. Shared, so runs that
+        // share a journal still work.
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared)
+            .map_err(|e| err(e.into()))?;
         cut_torn_tail(&file).map_err(err)?;
         let journal = Journal {
             file,
@@ -263,6 +336,9 @@ pub enum Admission {
 pub struct Loaded {
     /// The last run's header.
     pub header: Option<Header>,
+    /// Every run's header, oldest first (a `--force` resume appends one,
+    /// and the earlier commands stay able to resume).
+    pub headers: Vec<Header>,
     /// Finished occurrences per key. Duplicate items share a key; each
     /// occurrence in the input consumes one record, so the first N
     /// occurrences of an item recorded N times are skipped and the rest run.
@@ -364,7 +440,10 @@ pub fn load(path: &Path) -> Result<Loaded, JournalError> {
             continue;
         }
         match parse_line(text) {
-            Ok(Line::Header(header)) => loaded.header = Some(header),
+            Ok(Line::Header(header)) => {
+                loaded.headers.push(header.clone());
+                loaded.header = Some(header);
+            }
             Ok(Line::Entry(entry)) => {
                 let done = loaded.done.entry(entry.key).or_default();
                 if entry.replaces.is_some() {
@@ -506,16 +585,50 @@ fn journals(dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
-/// Removes all but the `keep` newest journals in `dir`.
+/// Removes all but the `keep` newest journals in `dir`, except those a live
+/// run holds (locked), and makes the others private to their owner (older
+/// fanout created them readable by all).
 pub fn prune(dir: &Path, keep: usize) {
-    for old in journals(dir).into_iter().skip(keep) {
-        let _ = fs::remove_file(old);
+    use rustix::fs::{FlockOperation, flock};
+    use std::os::unix::fs::PermissionsExt;
+    for (i, path) in journals(dir).into_iter().enumerate() {
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if let Ok(meta) = file.metadata()
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let _ = file.set_permissions(fs::Permissions::from_mode(0o600));
+        }
+        // The exclusive lock fails while a run holds its shared one, and
+        // keeps a run from starting on the file while it is removed.
+        if i >= keep && flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            let _ = fs::remove_file(&path);
+        }
     }
 }
 
-/// The newest journal in `dir` written for the same command, input and
-/// working directory.
-pub fn find_latest(dir: &Path, command: &str, input: &str, cwd: &str) -> Option<PathBuf> {
+/// Creates fanout's state directories (`dir` and its parents), private to
+/// their owner: the journals in them hold every item's text. Fixes the mode
+/// of fanout's own directories made before.
+pub fn create_private_dir(state: &Path, dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    for own in [state, dir] {
+        let meta = fs::metadata(own)?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(own, fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// The newest journal in `dir` whose first run is the same run as `this`
+/// (see [`Header::same_run`]).
+pub fn find_latest(dir: &Path, this: &Header) -> Option<PathBuf> {
     journals(dir).into_iter().find(|path| {
         let Ok(file) = File::open(path) else {
             return false;
@@ -524,8 +637,7 @@ pub fn find_latest(dir: &Path, command: &str, input: &str, cwd: &str) -> Option<
         if BufReader::new(file).read_until(b'\n', &mut first).is_err() {
             return false;
         }
-        matches!(parse_line(first.trim_ascii_end()), Ok(Line::Header(h))
-            if h.command == command && h.input == input && h.cwd == cwd)
+        matches!(parse_line(first.trim_ascii_end()), Ok(Line::Header(h)) if h.same_run(this))
     })
 }
 
@@ -614,6 +726,10 @@ mod tests {
             key: None,
             cwd: "/tmp".into(),
             argv: vec!["fanout".into(), "echo".into()],
+            words: Some(vec![Word::new(b"echo"), Word::new(b"{}")]),
+            shell: false,
+            colsep: None,
+            shard: None,
         }
     }
 
@@ -863,14 +979,49 @@ mod tests {
             let path = dir
                 .path()
                 .join(format!("run-{}-000000000-1.jsonl", 1_700_000_000 + i));
-            let mut h = header();
-            h.command = format!("cmd {i}");
-            Journal::open(&path, &h).unwrap();
+            Journal::open(&path, &cmd(i)).unwrap();
         }
-        let found = find_latest(dir.path(), "cmd 3", "<stdin>", "/tmp").unwrap();
+        let found = find_latest(dir.path(), &cmd(3)).unwrap();
         assert!(found.to_string_lossy().contains("1700000003"));
+        let mut shard = cmd(3);
+        shard.shard = Some("1/2".into());
+        assert!(find_latest(dir.path(), &shard).is_none());
+        // A live run holds journal 0: pruning keeps it.
+        let held = Journal::open(&dir.path().join("run-1700000000-000000000-1.jsonl"), &cmd(0)).unwrap();
         prune(dir.path(), 2);
-        assert_eq!(journals(dir.path()).len(), 2);
-        assert!(find_latest(dir.path(), "cmd 0", "<stdin>", "/tmp").is_none());
+        assert_eq!(journals(dir.path()).len(), 3);
+        assert!(find_latest(dir.path(), &cmd(0)).is_some());
+        assert!(find_latest(dir.path(), &cmd(1)).is_none());
+        drop(held);
+        prune(dir.path(), 2);
+        assert!(find_latest(dir.path(), &cmd(0)).is_none());
+    }
+
+    fn cmd(i: usize) -> Header {
+        let mut h = header();
+        h.command = format!("cmd {i}");
+        h.words = Some(vec![Word::new(b"cmd"), Word::new(i.to_string().as_bytes())]);
+        h
+    }
+
+    #[test]
+    fn words_are_exact_and_lossless() {
+        let mut a = header();
+        a.words = Some(vec![Word::new(b"echo"), Word::new(b"a b"), Word::new(b"{}")]);
+        a.command = "echo a b {}".into();
+        let mut b = a.clone();
+        b.words = Some(vec![Word::new(b"echo"), Word::new(b"a"), Word::new(b"b"), Word::new(b"{}")]);
+        assert!(!a.same_command(&b), "the same text, other words");
+        let mut old = a.clone();
+        old.words = None;
+        assert!(old.same_command(&a), "an old journal compares the text");
+        let raw = Word::new(b"n\xe9");
+        let text = serde_json::to_string(&raw).unwrap();
+        assert_eq!(text, r#"{"hex":"6ee9"}"#);
+        assert_eq!(serde_json::from_str::<Word>(&text).unwrap(), raw);
+        assert_ne!(raw, Word::new("né".as_bytes()));
+        // A header without the new fields still reads.
+        let line = br#"{"type":"run","fanout":"0.1.0","started":"x","command":"echo {}","input":"<stdin>","format":"lines","key":null,"cwd":"/tmp","argv":[]}"#;
+        assert!(matches!(parse_line(line), Ok(Line::Header(h)) if h.words.is_none() && h.shard.is_none()));
     }
 }

@@ -7,7 +7,9 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, bail};
@@ -16,7 +18,7 @@ use serde_json::json;
 use crate::config::{Config, JournalChoice, Source};
 use crate::events::EventWriter;
 use crate::item::{Item, ItemData};
-use crate::journal::{self, Admission, Entry, Header, Journal, Keyer, Loaded};
+use crate::journal::{self, Admission, Entry, Header, Journal, Keyer, Loaded, Word};
 use crate::report::Report;
 use crate::template::{Schema, Template};
 
@@ -140,14 +142,39 @@ fn cwd_text() -> String {
         .unwrap_or_default()
 }
 
+/// The header of this run: what identifies it, and what it was given.
+fn run_header(config: &Config, template: &Template, argv: &[OsString]) -> Header {
+    Header {
+        kind: "run".to_owned(),
+        fanout: env!("CARGO_PKG_VERSION").to_owned(),
+        started: journal::timestamp(SystemTime::now()),
+        command: template.source(),
+        input: input_name(&config.source),
+        format: config.format.as_str().to_owned(),
+        key: config.key.clone(),
+        cwd: cwd_text(),
+        argv: argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        words: Some(
+            config
+                .command
+                .iter()
+                .map(|w| Word::new(w.as_bytes()))
+                .collect(),
+        ),
+        shell: config.force_shell,
+        colsep: config.colsep.as_deref().map(Word::new),
+        shard: config
+            .shard
+            .map(|shard| format!("{}/{}", shard.index, shard.count)),
+    }
+}
+
 /// `--resume`: finds the journal to resume, loads it and checks that it
 /// was written for this run. `None` without `--resume`.
-fn load_resume(
-    config: &Config,
-    command: &str,
-    input: &str,
-    cwd: &str,
-) -> anyhow::Result<Option<(PathBuf, Loaded)>> {
+fn load_resume(config: &Config, this: &Header) -> anyhow::Result<Option<(PathBuf, Loaded)>> {
     if !config.resume {
         return Ok(None);
     }
@@ -156,43 +183,30 @@ fn load_resume(
         JournalChoice::File(path) => path.clone(),
         _ => state_journals
             .as_deref()
-            .and_then(|dir| journal::find_latest(dir, command, input, cwd))
+            .and_then(|dir| journal::find_latest(dir, this))
             .with_context(|| {
+                let shard = this
+                    .shard
+                    .as_deref()
+                    .map_or(String::new(), |s| format!(" (shard {s})"));
                 format!(
-                    "no journal of an earlier run of `{command}` on `{input}` in this directory to resume (give --journal FILE)"
+                    "no journal of an earlier run of `{}` on `{}`{shard} with these options in this directory to resume (give --journal FILE)",
+                    this.command, this.input
                 )
             })?,
     };
     // As GNU parallel's --resume with a missing --joblog: nothing has
     // finished yet, so everything runs (and the journal is created).
     let found = if matches!(&config.journal, JournalChoice::File(p) if !p.exists()) {
+        crate::errln!(
+            "fanout: note: the journal `{}` does not exist: nothing is skipped, every item runs (and is journaled there)",
+            path.display()
+        );
         Loaded::default()
     } else {
         journal::load(&path)?
     };
-    if let Some(header) = &found.header {
-        if header.command != command && !config.force {
-            bail!(
-                "the journal `{}` was written for the command `{}`, not `{command}` (use --force to resume anyway)",
-                path.display(),
-                header.command
-            );
-        }
-        if header.key != config.key && !config.force {
-            bail!(
-                "the journal `{}` identifies items by {}, this run by {} (use --force to resume anyway)",
-                path.display(),
-                header
-                    .key
-                    .as_deref()
-                    .map_or("their bytes".to_owned(), |k| format!("--key `{k}`")),
-                config
-                    .key
-                    .as_deref()
-                    .map_or("their bytes".to_owned(), |k| format!("--key `{k}`")),
-            );
-        }
-    }
+    check_identity(&found, this, config, &path)?;
     Ok(Some((path, found)))
 }
 
@@ -200,13 +214,7 @@ fn load_resume(
 /// real run, and the same items skipped, with nothing opened for writing.
 pub fn dry_run_gate(config: &Config, template: &Template, schema: &Schema) -> anyhow::Result<Gate> {
     let key_template = key_template(config, schema)?;
-    let loaded = load_resume(
-        config,
-        &template.source(),
-        &input_name(&config.source),
-        &cwd_text(),
-    )?
-    .map(|(_, loaded)| loaded);
+    let loaded = load_resume(config, &run_header(config, template, &[]))?.map(|(_, loaded)| loaded);
     let keyed = config.journal != JournalChoice::Off
         || loaded.is_some()
         || !config.reports.is_empty()
@@ -227,42 +235,31 @@ pub fn prepare(
     schema: &Schema,
     argv: &[OsString],
 ) -> anyhow::Result<Records> {
-    let command = template.source();
-    let input = input_name(&config.source);
-    let cwd = cwd_text();
+    refuse_overwriting_input(config)?;
+    let header = run_header(config, template, argv);
+    let command = header.command.clone();
+    let input = header.input.clone();
     let key_template = key_template(config, schema)?;
-    let state_journals = journal::state_dir().map(|d| journal::journal_dir(&d));
+    let state = journal::state_dir();
+    let state_journals = state.as_deref().map(journal::journal_dir);
     let mut loaded = None;
-    let path: Option<PathBuf> =
-        if let Some((path, found)) = load_resume(config, &command, &input, &cwd)? {
-            loaded = Some(found);
-            Some(path)
-        } else {
-            match &config.journal {
-                JournalChoice::File(path) => Some(path.clone()),
-                JournalChoice::Off => None,
-                JournalChoice::Implicit => state_journals.as_deref().and_then(|dir| {
+    let path: Option<PathBuf> = if let Some((path, found)) = load_resume(config, &header)? {
+        loaded = Some(found);
+        Some(path)
+    } else {
+        match &config.journal {
+            JournalChoice::File(path) => Some(path.clone()),
+            JournalChoice::Off => None,
+            JournalChoice::Implicit => state.as_deref().zip(state_journals.as_deref()).and_then(
+                |(state, dir)| {
                     // fanout's own journal must never stop a run: no state
                     // directory just means no automatic resume.
-                    fs::create_dir_all(dir).ok()?;
+                    journal::create_private_dir(state, dir).ok()?;
                     journal::prune(dir, journal::KEEP_JOURNALS - 1);
                     Some(journal::new_journal_path(dir))
-                }),
-            }
-        };
-    let header = Header {
-        kind: "run".to_owned(),
-        fanout: env!("CARGO_PKG_VERSION").to_owned(),
-        started: journal::timestamp(SystemTime::now()),
-        command: command.clone(),
-        input: input.clone(),
-        format: config.format.as_str().to_owned(),
-        key: config.key.clone(),
-        cwd,
-        argv: argv
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
+                },
+            ),
+        }
     };
     let journal = match (&path, &config.journal) {
         (None, _) => None,
@@ -314,4 +311,101 @@ pub fn prepare(
         reports,
         events,
     })
+}
+
+/// Refuses a resume of a journal written for another command or key, unless
+/// `--force`. Any run recorded in the journal counts: after a `--force`
+/// resume, the journal's earlier command still resumes it.
+fn check_identity(
+    found: &Loaded,
+    this: &Header,
+    config: &Config,
+    path: &Path,
+) -> anyhow::Result<()> {
+    if config.force || found.headers.is_empty() {
+        return Ok(());
+    }
+    let same: Vec<&Header> = found
+        .headers
+        .iter()
+        .filter(|h| h.same_command(this))
+        .collect();
+    if same.is_empty() {
+        let first = &found.headers[0];
+        let shell = |h: &Header| if h.shell { " (--shell)" } else { "" };
+        let words = |h: &Header| match &h.words {
+            Some(words) => serde_json::to_string(words).unwrap_or_default(),
+            None => format!("`{}`", h.command),
+        };
+        bail!(
+            "the journal `{}` was written for the command {}{}, not {}{} (use --force to resume anyway)",
+            path.display(),
+            words(first),
+            shell(first),
+            words(this),
+            shell(this),
+        );
+    }
+    if !same.iter().any(|h| h.key == this.key) {
+        let by = |key: &Option<String>| {
+            key.as_deref()
+                .map_or("their bytes".to_owned(), |k| format!("--key `{k}`"))
+        };
+        bail!(
+            "the journal `{}` identifies items by {}, this run by {} (use --force to resume anyway)",
+            path.display(),
+            by(&same[0].key),
+            by(&this.key),
+        );
+    }
+    Ok(())
+}
+
+/// Refuses (before anything is opened for writing) an output that is the
+/// input file, or two outputs that are one file: the same inode (through a
+/// symlink, a hard link or another spelling), or the same place for files
+/// that do not exist yet.
+fn refuse_overwriting_input(config: &Config) -> anyhow::Result<()> {
+    let mut outputs: Vec<(&str, &Path)> = Vec::new();
+    if let JournalChoice::File(path) = &config.journal {
+        outputs.push(("--journal", path));
+    }
+    for report in &config.reports {
+        outputs.push(("--report", report));
+    }
+    if let Some(events) = config.events.as_deref().filter(|p| p.as_os_str() != "-") {
+        outputs.push(("--events", events));
+    }
+    let input = match &config.source {
+        Source::File(path) => fs::metadata(path)
+            .ok()
+            .map(|m| (m.dev(), m.ino(), format!("the input `{}`", path.display()))),
+        Source::Stdin => rustix::fs::fstat(rustix::stdio::stdin())
+            .ok()
+            .filter(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_file())
+            .map(|st| (st.st_dev as u64, st.st_ino as u64, "the input on stdin".to_owned())),
+        Source::Args(_) => None,
+    };
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        if let (Some((dev, ino, name)), Ok(meta)) = (&input, fs::metadata(path))
+            && meta.dev() == *dev
+            && meta.ino() == *ino
+        {
+            bail!(
+                "{flag} `{}` is {name}: writing it would destroy the items (give another file)",
+                path.display()
+            );
+        }
+        if let Some((other, earlier)) = outputs[..i]
+            .iter()
+            .find(|(_, earlier)| crate::config::same_file(earlier, path))
+        {
+            bail!(
+                "{flag} `{}` is the same file as {other} `{}`: give each its own file",
+                path.display(),
+                earlier.display()
+            );
+        }
+    }
+    Ok(())
 }

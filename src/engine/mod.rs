@@ -19,7 +19,6 @@ use crate::event::{Event, Finished, Stamp};
 use crate::halt::{HaltState, When};
 use crate::item::{Item, ItemData};
 use crate::job::{Job, Runner};
-use crate::journal::Journal;
 use crate::outcome::Outcome;
 use crate::retry::RetryPolicy;
 use crate::template::Template;
@@ -72,9 +71,10 @@ pub struct Work<'a> {
     pub commands: bool,
     /// Retries: the policy and the timer that holds waiting items.
     pub retry: Option<(&'a RetryPolicy, RetryHandle)>,
-    /// The journal: each worker records its finished items itself, before
-    /// taking another, so a crash repeats at most one item per worker.
-    pub journal: Option<&'a Journal>,
+    /// Whether a journal is kept: then a worker waits, after each item,
+    /// until the collector has written its output and journaled it, so a
+    /// crash repeats at most one item per worker (see [`Finished::ack`]).
+    pub journaled: bool,
     /// `--halt`: checked by the worker that finished an item, before it
     /// takes another.
     pub halt: Option<&'a HaltState>,
@@ -217,26 +217,32 @@ impl Work<'_> {
             command,
             attempts: attempt,
             leaked,
+            ack: None,
         });
     }
 
-    fn finish(&self, finished: Finished) {
+    fn finish(&self, mut finished: Finished) {
         if let Some(halt) = self.halt
             && halt.record(&finished.outcome)
         {
             self.cancel.halt(halt.policy().when == When::Now);
         }
-        if let Some(journal) = self.journal
-            && let Err(e) = journal.record(&finished)
-        {
-            self.cancel.fatal(true);
-            let _ = self
-                .events
-                .send(Event::Fatal(format!("{:#}", anyhow::Error::from(e))));
-        }
+        // The collector journals the item once its output is written; this
+        // worker takes no other item until then. A dropped sender (the
+        // collector gone, or the event never delivered) ends the wait too.
+        let ack = if self.journaled && crate::journal::is_recorded(&finished.outcome) {
+            let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+            finished.ack = Some(tx);
+            Some(rx)
+        } else {
+            None
+        };
         // A closed channel means the collector is gone; there is no one left
         // to tell, and the run is ending anyway.
-        let _ = self.events.send(Event::Finished(Box::new(finished)));
+        let sent = self.events.send(Event::Finished(Box::new(finished))).is_ok();
+        if let (Some(rx), true) = (ack, sent) {
+            let _ = rx.recv();
+        }
         if let Some((_, timer)) = &self.retry {
             timer.finished();
         }

@@ -81,7 +81,7 @@ fn run_items(
             tags: false,
             commands: false,
             retry: None,
-            journal: None,
+            journaled: false,
             halt: None,
         };
         run(kind, jobs, &feed, &work).unwrap();
