@@ -10,6 +10,7 @@ mod util;
 
 mod cli;
 mod formats;
+mod integrity;
 mod journal;
 mod output;
 mod reports;
