@@ -1,7 +1,8 @@
 //! The collector: the single thread that owns stdout, stderr, the progress
 //! display and the counts. It consumes [`Event`]s from the result channel,
 //! writes each job's output (whole, in input order with `-k`, or line by
-//! line), notes failures for the summary, and hands back a
+//! line), journals each item once its output is flushed (then lets its
+//! worker go on), notes failures for the summary, and hands back a
 //! [`CollectorReport`]. Workers never print.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};

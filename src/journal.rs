@@ -3,16 +3,22 @@
 //! reaches its final outcome, in a single `write` on an `O_APPEND` file, so a `kill -9` at any moment loses at most the line being written;
 //! [`load`] tolerates such a torn last line and names any other bad line.
 //!
-//! Each run starts with a header line (fanout version, command template,
-//! input, format, key template). An item's key is a hash of its bytes (or of
+//! Each run starts with a header line (fanout version, the command's exact
+//! words, input, format, key template, column separator, shard, working
+//! directory). An item's key is a hash of its bytes (or of
 //! its `--key` rendering); duplicate lines share a key and the journal counts
 //! their finished occurrences, so duplicates are distinct items, reordered,
 //! appended or removed lines resume correctly, and keys cost no memory per
 //! item.
 //!
-//! The worker that ran an item appends its line before it takes another
-//! item, so after a `kill -9` at most one item per worker (the one it was
-//! running or recording) can run again on resume.
+//! The collector appends an item's line once the item's output has been
+//! written and flushed (an item whose output could not be written gets no
+//! line, so `--resume` runs it again); the worker that ran it waits for
+//! that before it takes another item, so after a `kill -9` at most one item
+//! per worker can run again on resume (with `-k`, the items in the reorder
+//! window). A run holds a shared `flock` on its journal, and [`prune`]
+//! skips journals so held. Journals are created 0600, state directories
+//! 0700: they hold every item's text.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -987,7 +993,11 @@ mod tests {
         shard.shard = Some("1/2".into());
         assert!(find_latest(dir.path(), &shard).is_none());
         // A live run holds journal 0: pruning keeps it.
-        let held = Journal::open(&dir.path().join("run-1700000000-000000000-1.jsonl"), &cmd(0)).unwrap();
+        let held = Journal::open(
+            &dir.path().join("run-1700000000-000000000-1.jsonl"),
+            &cmd(0),
+        )
+        .unwrap();
         prune(dir.path(), 2);
         assert_eq!(journals(dir.path()).len(), 3);
         assert!(find_latest(dir.path(), &cmd(0)).is_some());
@@ -1007,10 +1017,19 @@ mod tests {
     #[test]
     fn words_are_exact_and_lossless() {
         let mut a = header();
-        a.words = Some(vec![Word::new(b"echo"), Word::new(b"a b"), Word::new(b"{}")]);
+        a.words = Some(vec![
+            Word::new(b"echo"),
+            Word::new(b"a b"),
+            Word::new(b"{}"),
+        ]);
         a.command = "echo a b {}".into();
         let mut b = a.clone();
-        b.words = Some(vec![Word::new(b"echo"), Word::new(b"a"), Word::new(b"b"), Word::new(b"{}")]);
+        b.words = Some(vec![
+            Word::new(b"echo"),
+            Word::new(b"a"),
+            Word::new(b"b"),
+            Word::new(b"{}"),
+        ]);
         assert!(!a.same_command(&b), "the same text, other words");
         let mut old = a.clone();
         old.words = None;
@@ -1022,6 +1041,8 @@ mod tests {
         assert_ne!(raw, Word::new("né".as_bytes()));
         // A header without the new fields still reads.
         let line = br#"{"type":"run","fanout":"0.1.0","started":"x","command":"echo {}","input":"<stdin>","format":"lines","key":null,"cwd":"/tmp","argv":[]}"#;
-        assert!(matches!(parse_line(line), Ok(Line::Header(h)) if h.words.is_none() && h.shard.is_none()));
+        assert!(
+            matches!(parse_line(line), Ok(Line::Header(h)) if h.words.is_none() && h.shard.is_none())
+        );
     }
 }

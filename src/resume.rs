@@ -250,15 +250,18 @@ pub fn prepare(
         match &config.journal {
             JournalChoice::File(path) => Some(path.clone()),
             JournalChoice::Off => None,
-            JournalChoice::Implicit => state.as_deref().zip(state_journals.as_deref()).and_then(
-                |(state, dir)| {
-                    // fanout's own journal must never stop a run: no state
-                    // directory just means no automatic resume.
-                    journal::create_private_dir(state, dir).ok()?;
-                    journal::prune(dir, journal::KEEP_JOURNALS - 1);
-                    Some(journal::new_journal_path(dir))
-                },
-            ),
+            JournalChoice::Implicit => {
+                state
+                    .as_deref()
+                    .zip(state_journals.as_deref())
+                    .and_then(|(state, dir)| {
+                        // fanout's own journal must never stop a run: no state
+                        // directory just means no automatic resume.
+                        journal::create_private_dir(state, dir).ok()?;
+                        journal::prune(dir, journal::KEEP_JOURNALS - 1);
+                        Some(journal::new_journal_path(dir))
+                    })
+            }
         }
     };
     let journal = match (&path, &config.journal) {
@@ -380,10 +383,11 @@ fn refuse_overwriting_input(config: &Config) -> anyhow::Result<()> {
         Source::File(path) => fs::metadata(path)
             .ok()
             .map(|m| (m.dev(), m.ino(), format!("the input `{}`", path.display()))),
-        Source::Stdin => rustix::fs::fstat(rustix::stdio::stdin())
+        // Its file, when stdin is redirected from one (`< list.csv`).
+        Source::Stdin => fs::metadata("/dev/stdin")
             .ok()
-            .filter(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_file())
-            .map(|st| (st.st_dev as u64, st.st_ino as u64, "the input on stdin".to_owned())),
+            .filter(fs::Metadata::is_file)
+            .map(|m| (m.dev(), m.ino(), "the input on stdin".to_owned())),
         Source::Args(_) => None,
     };
     for (i, (flag, path)) in outputs.iter().enumerate() {

@@ -239,7 +239,10 @@ impl Work<'_> {
         };
         // A closed channel means the collector is gone; there is no one left
         // to tell, and the run is ending anyway.
-        let sent = self.events.send(Event::Finished(Box::new(finished))).is_ok();
+        let sent = self
+            .events
+            .send(Event::Finished(Box::new(finished)))
+            .is_ok();
         if let (Some(rx), true) = (ack, sent) {
             let _ = rx.recv();
         }

@@ -225,7 +225,16 @@ fn a_resume_of_a_missing_journal_says_so() {
     let sb = Sandbox::new();
     let run = sb
         .fanout()
-        .args(["--resume", "--journal", "gone.jsonl", "sh", "-c", RECORD, "_", "{}"])
+        .args([
+            "--resume",
+            "--journal",
+            "gone.jsonl",
+            "sh",
+            "-c",
+            RECORD,
+            "_",
+            "{}",
+        ])
         .items(["a"])
         .run();
     run.code(0).stderr_has("does not exist");
