@@ -211,20 +211,30 @@ impl Journal {
             path: path.display().to_string(),
             source,
         };
-        use std::os::unix::fs::OpenOptionsExt;
-        // It holds every item's text: only its owner may read it.
-        let file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(err)?;
-        // Held for the whole run (closing the file releases it): pruning
-        // never removes a journal a live run holds. Shared, so runs that
-        // share a journal still work.
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared)
-            .map_err(|e| err(e.into()))?;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let mut tries = 0;
+        let file = loop {
+            // It holds every item's text: only its owner may read it.
+            let file = OpenOptions::new()
+                .create(true)
+                .read(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(err)?;
+            // Held for the whole run (closing the file releases it): pruning
+            // never removes a journal a live run holds. Shared, so runs that
+            // share a journal still work.
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared)
+                .map_err(|e| err(e.into()))?;
+            // A prune that removed the file while we waited for the lock
+            // leaves us an unlinked file: open the path again.
+            let (held, named) = (file.metadata().map_err(err)?, fs::metadata(path));
+            tries += 1;
+            if tries >= 3 || named.is_ok_and(|n| n.dev() == held.dev() && n.ino() == held.ino()) {
+                break file;
+            }
+        };
         cut_torn_tail(&file).map_err(err)?;
         let journal = Journal {
             file,
