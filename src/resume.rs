@@ -336,16 +336,23 @@ fn check_identity(
     if same.is_empty() {
         let first = &found.headers[0];
         let shell = |h: &Header| if h.shell { " (--shell)" } else { "" };
-        let words = |h: &Header| match &h.words {
-            Some(words) => serde_json::to_string(words).unwrap_or_default(),
-            None => format!("`{}`", h.command),
+        let words = |h: &Header| {
+            h.words.as_ref().map_or(String::new(), |w| {
+                serde_json::to_string(w).unwrap_or_default()
+            })
+        };
+        // The same text, other words (`echo 'a b'` and `echo a b`): show the words.
+        let detail = if first.command == this.command && first.shell == this.shell {
+            format!(" (as words: {}, not {})", words(first), words(this))
+        } else {
+            String::new()
         };
         bail!(
-            "the journal `{}` was written for the command {}{}, not {}{} (use --force to resume anyway)",
+            "the journal `{}` was written for the command `{}`{}, not `{}`{}{detail} (use --force to resume anyway)",
             path.display(),
-            words(first),
+            first.command,
             shell(first),
-            words(this),
+            this.command,
             shell(this),
         );
     }
