@@ -275,6 +275,8 @@ fn execute(
         events,
     } = records;
     let journal_path = journal.as_ref().map(|j| j.path().to_owned());
+    // The collector journals items with output; workers those without.
+    let journal = journal.map(Arc::new);
     let input_name = reader.name().to_owned();
     let sinks = Sinks {
         reports,
@@ -284,7 +286,7 @@ fn execute(
             .events
             .as_deref()
             .is_some_and(|p| p.as_os_str() == "-"),
-        journal,
+        journal: journal.clone(),
     };
     let labels = config.progress != ProgressMode::Off || sinks.events.is_some();
     let jobs = config.jobs;
@@ -419,7 +421,7 @@ fn execute(
             tags: (config.tag && output == OutputMode::Line) || config.events.is_some(),
             commands: !config.reports.is_empty(),
             retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
-            journaled: journal_path.is_some(),
+            journal: journal.as_deref(),
             halt: halt.as_ref(),
         };
         let engine_result = match timer {

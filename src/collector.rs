@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Seek, Write};
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -70,7 +71,7 @@ pub struct Sinks {
     pub stdout_to_stderr: bool,
     /// The journal: an item's line is appended once its output has been
     /// written (flushed), never before.
-    pub journal: Option<Journal>,
+    pub journal: Option<Arc<Journal>>,
 }
 
 /// What the collector learned, for the summary and the exit code.
@@ -697,6 +698,7 @@ impl<'a> Collector<'a> {
             }
             let lost = self.lost.remove(&ticket) || self.item_lost || self.stdout_closed;
             if !lost
+                && !finished.journaled
                 && let Some(journal) = &self.sinks.journal
                 && let Err(e) = journal.record(&finished)
             {

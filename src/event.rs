@@ -116,6 +116,8 @@ pub struct Finished {
     /// window), so a worker never takes another item first. `None` when no
     /// one waits.
     pub ack: Option<crossbeam_channel::Sender<()>>,
+    /// The worker journaled it already (it had no output to write).
+    pub journaled: bool,
 }
 
 impl Finished {
@@ -143,6 +145,7 @@ impl Finished {
             attempts: 0,
             leaked: false,
             ack: None,
+            journaled: false,
         }
     }
 }

@@ -19,6 +19,8 @@ use crate::event::{Event, Finished, Stamp};
 use crate::halt::{HaltState, When};
 use crate::item::{Item, ItemData};
 use crate::job::{Job, Runner};
+use crate::journal::Journal;
+use crate::outcome::Captured;
 use crate::outcome::Outcome;
 use crate::retry::RetryPolicy;
 use crate::template::Template;
@@ -71,10 +73,11 @@ pub struct Work<'a> {
     pub commands: bool,
     /// Retries: the policy and the timer that holds waiting items.
     pub retry: Option<(&'a RetryPolicy, RetryHandle)>,
-    /// Whether a journal is kept: then a worker waits, after each item,
-    /// until the collector has written its output and journaled it, so a
-    /// crash repeats at most one item per worker (see [`Finished::ack`]).
-    pub journaled: bool,
+    /// The journal. A worker journals an item with no output itself;
+    /// otherwise it waits, after the item, until the collector has written
+    /// its output and journaled it. Either way a crash repeats at most one
+    /// item per worker (see [`Finished::ack`]).
+    pub journal: Option<&'a Journal>,
     /// `--halt`: checked by the worker that finished an item, before it
     /// takes another.
     pub halt: Option<&'a HaltState>,
@@ -104,25 +107,25 @@ impl Work<'_> {
                 finished.item_started_at = first.wall;
                 finished.item_duration = first.instant.elapsed();
             }
-            self.finish(finished);
+            // Earlier attempts may have streamed lines the collector holds.
+            self.finish(finished, attempts == 0);
             return;
         }
         if let ItemData::Bad(message) = &item.data {
             let outcome = Outcome::BadInput {
                 message: message.clone(),
             };
-            self.finish(Finished::without_run(ticket, item, outcome));
+            self.finish(Finished::without_run(ticket, item, outcome), true);
             return;
         }
         let spec = match self.template.render(&item, slot) {
             Ok(spec) => spec,
             Err(message) => {
                 let message = format!("{}: {message}", crate::input::place(self.input, item.line));
-                self.finish(Finished::without_run(
-                    ticket,
-                    item,
-                    Outcome::BadInput { message },
-                ));
+                self.finish(
+                    Finished::without_run(ticket, item, Outcome::BadInput { message }),
+                    true,
+                );
                 return;
             }
         };
@@ -146,7 +149,9 @@ impl Work<'_> {
             slot,
         };
         let events = &self.events;
+        let streamed = std::cell::Cell::new(false);
         let mut lines = |stream, bytes| {
+            streamed.set(true);
             let _ = events.send(Event::Output {
                 ticket,
                 stream,
@@ -204,33 +209,53 @@ impl Work<'_> {
         // Rendering the command as shell text costs an allocation per item:
         // only failure notes and reports use it.
         let command = (!outcome.is_success() || self.commands).then(|| spec.display());
-        self.finish(Finished {
-            ticket,
-            item,
-            slot,
-            outcome,
-            captured,
-            started_at: start.wall,
-            duration,
-            item_started_at: first.wall,
-            item_duration: first.instant.elapsed(),
-            command,
-            attempts: attempt,
-            leaked,
-            ack: None,
-        });
+        // Nothing for the collector to write: the worker journals the item
+        // itself, without a round trip (the common case of quiet jobs).
+        let quiet = attempt == 1 && !streamed.get() && nothing_captured(&captured);
+        self.finish(
+            Finished {
+                ticket,
+                item,
+                slot,
+                outcome,
+                captured,
+                started_at: start.wall,
+                duration,
+                item_started_at: first.wall,
+                item_duration: first.instant.elapsed(),
+                command,
+                attempts: attempt,
+                leaked,
+                ack: None,
+                journaled: false,
+            },
+            quiet,
+        );
     }
 
-    fn finish(&self, mut finished: Finished) {
+    /// Reports a finished item. `quiet`: it has no output for the collector
+    /// to write, so this worker journals it; otherwise the collector does,
+    /// once the output is written, and this worker waits for that.
+    fn finish(&self, mut finished: Finished, quiet: bool) {
         if let Some(halt) = self.halt
             && halt.record(&finished.outcome)
         {
             self.cancel.halt(halt.policy().when == When::Now);
         }
+        let recorded = crate::journal::is_recorded(&finished.outcome);
+        if let (Some(journal), true, true) = (self.journal, quiet, recorded) {
+            finished.journaled = true;
+            if let Err(e) = journal.record(&finished) {
+                self.cancel.fatal(true);
+                let _ = self
+                    .events
+                    .send(Event::Fatal(format!("{:#}", anyhow::Error::from(e))));
+            }
+        }
         // The collector journals the item once its output is written; this
         // worker takes no other item until then. A dropped sender (the
         // collector gone, or the event never delivered) ends the wait too.
-        let ack = if self.journaled && crate::journal::is_recorded(&finished.outcome) {
+        let ack = if self.journal.is_some() && recorded && !finished.journaled {
             let (tx, rx) = crossbeam_channel::bounded::<()>(1);
             finished.ack = Some(tx);
             Some(rx)
@@ -250,6 +275,15 @@ impl Work<'_> {
             timer.finished();
         }
     }
+}
+
+/// Whether a job left nothing in its capture files (an unreadable one
+/// counts as something).
+fn nothing_captured(captured: &Captured) -> bool {
+    [&captured.stdout, &captured.stderr].iter().all(|file| {
+        file.as_ref()
+            .is_none_or(|f| f.metadata().is_ok_and(|m| m.len() == 0))
+    })
 }
 
 /// Runs every item from `feed` with `jobs` workers of the chosen backend

@@ -81,7 +81,7 @@ fn run_items(
             tags: false,
             commands: false,
             retry: None,
-            journaled: false,
+            journal: None,
             halt: None,
         };
         run(kind, jobs, &feed, &work).unwrap();
