@@ -14,7 +14,8 @@
 //! The collector appends an item's line once the item's output has been
 //! written and flushed (an item whose output could not be written gets no
 //! line, so `--resume` runs it again); the worker that ran it waits for
-//! that before it takes another item, so after a `kill -9` at most one item
+//! that before it takes another item (an item with no output at all is
+//! journaled by its worker at once), so after a `kill -9` at most one item
 //! per worker can run again on resume (with `-k`, the items in the reorder
 //! window). A run holds a shared `flock` on its journal, and [`prune`]
 //! skips journals so held. Journals are created 0600, state directories
