@@ -865,3 +865,16 @@ fn a_full_stderr_never_panics_and_keeps_the_exit_codes() {
         );
     }
 }
+
+/// Issue 8, point 16: rayon's idle threads scan every other thread, so a
+/// pool of thousands spends its time searching: refused with the limit.
+#[test]
+fn a_huge_rayon_pool_is_refused_with_the_limit() {
+    let sb = Sandbox::new();
+    sb.fanout()
+        .args(["--no-journal", "--engine", "rayon", "-j", "4000", "true"])
+        .stdin("a\n")
+        .run()
+        .code(2)
+        .stderr_has("--engine rayon runs at most 1024 threads");
+}
