@@ -517,7 +517,9 @@ fn execute(
             hint
         })
     };
-    if matches!(stop, Some(StopReason::Signal(_) | StopReason::Halt)) {
+    // A fatal stop (a full disk, an unreadable input) leaves unwritten and
+    // unstarted items unjournaled: the resume runs them.
+    if fatal || matches!(stop, Some(StopReason::Signal(_) | StopReason::Halt)) {
         summary.resume = hint(journal::Continue::Resume);
     }
     // Failures an earlier run recorded were not run again: say how.

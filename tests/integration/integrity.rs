@@ -114,6 +114,10 @@ fn an_item_whose_output_could_not_be_written_is_not_journaled_and_resume_reruns_
         let stderr = String::from_utf8_lossy(&full.stderr);
         assert_eq!(full.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("failed to write to stdout"), "{stderr}");
+        assert!(
+            stderr.contains("resume with: ") && stderr.contains(" --resume "),
+            "{mode:?}: a run stopped by a full disk says how to resume it\n{stderr}"
+        );
         let recorded = ok_items(&sb.join("j.jsonl"));
         assert!(
             recorded.is_empty(),
