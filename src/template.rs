@@ -1925,32 +1925,40 @@ fn word_rules(frame: &Frame) -> Option<&'static Why> {
     }
 }
 
+/// The byte after a `$` (or after `$$`), the same in every context that
+/// expands: a substitution, a parameter expansion or arithmetic begins, or
+/// `$$` (a special parameter) ends the `$`; `None` when `b` is an ordinary
+/// byte for the context to handle.
+fn after_dollar(frame: &mut Frame, b: u8) -> Option<Act> {
+    if std::mem::take(&mut frame.pid) && matches!(b, b'(' | b'{' | b'[') {
+        return Some(Act::Lost(&AFTER_PID));
+    }
+    if !std::mem::take(&mut frame.dollar) {
+        return None;
+    }
+    match b {
+        b'(' => Some(Act::Push(FrameKind::CmdSubst)),
+        b'{' => Some(Act::Push(FrameKind::ParamExp)),
+        b'[' => Some(Act::Arith {
+            bracket: true,
+            open: 1,
+        }),
+        b'$' => {
+            frame.pid = true;
+            Some(Act::Nothing)
+        }
+        _ => None,
+    }
+}
+
 /// A byte inside "...": only `\`, `"`, `` ` `` and `$` matter.
 fn double_quoted(frame: &mut Frame, b: u8) -> Act {
     if frame.backslash {
         frame.backslash = false;
         return Act::Nothing;
     }
-    if std::mem::take(&mut frame.pid) && matches!(b, b'(' | b'{' | b'[') {
-        return Act::Lost(&AFTER_PID);
-    }
-    if std::mem::take(&mut frame.dollar) {
-        match b {
-            b'(' => return Act::Push(FrameKind::CmdSubst),
-            b'{' => return Act::Push(FrameKind::ParamExp),
-            b'[' => {
-                return Act::Arith {
-                    bracket: true,
-                    open: 1,
-                };
-            }
-            // `$$` is a special parameter: it ends the `$`.
-            b'$' => {
-                frame.pid = true;
-                return Act::Nothing;
-            }
-            _ => {}
-        }
+    if let Some(act) = after_dollar(frame, b) {
+        return act;
     }
     match b {
         b'\\' => frame.backslash = true,
@@ -1969,25 +1977,8 @@ fn arith(frame: &mut Frame, b: u8, bracket: bool) -> Act {
         frame.backslash = false;
         return Act::Nothing;
     }
-    if std::mem::take(&mut frame.pid) && matches!(b, b'(' | b'{' | b'[') {
-        return Act::Lost(&AFTER_PID);
-    }
-    if std::mem::take(&mut frame.dollar) {
-        match b {
-            b'(' => return Act::Push(FrameKind::CmdSubst),
-            b'{' => return Act::Push(FrameKind::ParamExp),
-            b'[' => {
-                return Act::Arith {
-                    bracket: true,
-                    open: 1,
-                };
-            }
-            b'$' => {
-                frame.pid = true;
-                return Act::Nothing;
-            }
-            _ => {}
-        }
+    if let Some(act) = after_dollar(frame, b) {
+        return act;
     }
     let (open, close) = if bracket { (b'[', b']') } else { (b'(', b')') };
     match b {
@@ -2024,33 +2015,20 @@ fn unquoted(frame: &mut Frame, b: u8) -> Act {
     if heredoc {
         return Act::Lost(&AFTER_HEREDOC);
     }
-    if std::mem::take(&mut frame.pid) && matches!(b, b'(' | b'{' | b'[') {
-        return Act::Lost(&AFTER_PID);
-    }
-    if std::mem::take(&mut frame.dollar) {
+    // (A `$` never stands while `frame.pid` does: `$$` takes it.)
+    if frame.dollar {
         if frame.kind == FrameKind::ParamExp && matches!(b, b'(' | b'{' | b'[') {
+            frame.dollar = false;
             return Act::Lost(&AFTER_PARAM);
         }
-        match b {
-            b'(' => return Act::Push(FrameKind::CmdSubst),
-            b'{' => return Act::Push(FrameKind::ParamExp),
-            b'[' => {
-                return Act::Arith {
-                    bracket: true,
-                    open: 1,
-                };
-            }
-            b'\'' => {
-                frame.quote = Quote::DollarSingle;
-                return Act::Nothing;
-            }
-            // `$$` is a special parameter: it ends the `$`.
-            b'$' => {
-                frame.pid = true;
-                return Act::Nothing;
-            }
-            _ => {}
+        if b == b'\'' {
+            frame.dollar = false;
+            frame.quote = Quote::DollarSingle;
+            return Act::Nothing;
         }
+    }
+    if let Some(act) = after_dollar(frame, b) {
+        return act;
     }
     if frame.kind == FrameKind::ParamExp {
         return match b {
