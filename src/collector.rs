@@ -152,6 +152,7 @@ impl<'a> Collector<'a> {
             bars: progress
                 .bars_handle()
                 .filter(|_| io::stdout().is_terminal()),
+            partial: Vec::new(),
         };
         Collector {
             opts,
@@ -755,23 +756,37 @@ impl<'a> Collector<'a> {
                 // Large output: let the kernel move it (copy_file_range,
                 // splice or sendfile), never through our memory.
                 out.flush().and_then(|()| {
-                    out.get_ref()
-                        .around(|| io::copy(&mut file, &mut io::stdout().lock()).map(drop))
+                    let sink = out.get_ref();
+                    let end = sink.bars.is_some() && ends_mid_line(file, len);
+                    sink.around(|| {
+                        let mut stdout = io::stdout().lock();
+                        io::copy(&mut file, &mut stdout)?;
+                        if end {
+                            stdout.write_all(b"\n")?;
+                        }
+                        stdout.flush()
+                    })
                 })
             } else {
                 // Batched; `StdoutSink` moves the bars out of the way when
                 // the batch reaches the terminal.
                 copy_tagged(file, out, tag)
             }
-        } else if tag.is_none() {
-            let _ = self.out.flush();
-            self.progress
-                .suspend(|| io::copy(&mut file, &mut io::stderr().lock()).map(drop))
         } else {
             // Keep stdout and stderr of fanout in the order jobs wrote them.
             let _ = self.out.flush();
+            let end = self.progress.is_bars() && ends_mid_line(file, len);
             let mut err = io::stderr().lock();
-            self.progress.suspend(|| copy_tagged(file, &mut err, tag))
+            self.progress.suspend(|| {
+                match tag {
+                    None => io::copy(&mut file, &mut err).map(drop),
+                    Some(_) => copy_tagged(file, &mut err, tag),
+                }?;
+                if end {
+                    err.write_all(b"\n")?;
+                }
+                Ok(())
+            })
         };
         if let Err(e) = result {
             self.output_failed(stream, e);
@@ -798,8 +813,16 @@ impl<'a> Collector<'a> {
             write_tagged(bytes, &mut self.out, tag)
         } else {
             let _ = self.out.flush();
+            // On the bars' terminal an unfinished line would be erased.
+            let end = self.progress.is_bars() && bytes.last().is_some_and(|&b| b != b'\n');
             let mut err = io::stderr().lock();
-            self.progress.suspend(|| write_tagged(bytes, &mut err, tag))
+            self.progress.suspend(|| {
+                write_tagged(bytes, &mut err, tag)?;
+                if end {
+                    err.write_all(b"\n")?;
+                }
+                Ok(())
+            })
         };
         if let Err(e) = result {
             self.output_failed(stream, e);
@@ -854,8 +877,16 @@ fn describe_record(record: &Entry) -> String {
 /// the bars erased first and redrawn after (indicatif's `suspend`), so job
 /// output lands above them and the bars never overwrite it. Elsewhere (a
 /// pipe, a file) writes go straight through: no redraw per write.
+///
+/// A line left unfinished on that terminal would be erased by the next
+/// redraw (the bars are drawn from the cursor's line), so there the sink
+/// writes up to the last newline and holds the rest until more comes or the
+/// batch is flushed, which ends it with a newline. Only the screen gets that
+/// newline; a pipe or a file gets the bytes exactly.
 struct StdoutSink {
     bars: Option<indicatif::MultiProgress>,
+    /// The unfinished last line, at the bars' terminal only.
+    partial: Vec<u8>,
 }
 
 impl StdoutSink {
@@ -870,18 +901,55 @@ impl StdoutSink {
 
 impl Write for StdoutSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.around(|| {
-            let mut out = io::stdout().lock();
-            out.write_all(buf)?;
-            // Std's own line buffer must be empty before the bars return.
-            out.flush()
-        })?;
+        if self.bars.is_some() {
+            let whole = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+            if whole == 0 && self.partial.len() + buf.len() <= MAX_HELD_LINE {
+                self.partial.extend_from_slice(buf);
+                return Ok(buf.len());
+            }
+            let (head, tail) = buf.split_at(whole);
+            let held = std::mem::take(&mut self.partial);
+            let ended = if whole == 0 { &b"\n"[..] } else { &[] };
+            self.around(|| {
+                let mut out = io::stdout().lock();
+                out.write_all(&held)?;
+                out.write_all(if whole == 0 { buf } else { head })?;
+                out.write_all(ended)?;
+                out.flush()
+            })?;
+            if whole > 0 {
+                self.partial.extend_from_slice(tail);
+            }
+            return Ok(buf.len());
+        }
+        let mut out = io::stdout().lock();
+        out.write_all(buf)?;
+        out.flush()?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.around(|| io::stdout().lock().flush())
+        let held = std::mem::take(&mut self.partial);
+        self.around(|| {
+            let mut out = io::stdout().lock();
+            if !held.is_empty() {
+                out.write_all(&held)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()
+        })
     }
+}
+
+/// The longest unfinished line [`StdoutSink`] holds back at the terminal;
+/// a longer one is written with a line break after this much.
+const MAX_HELD_LINE: usize = 64 * 1024;
+
+/// Whether a capture of `len` bytes ends without a newline, so that on the
+/// bars' terminal a newline must follow it (see [`StdoutSink`]).
+fn ends_mid_line(file: &File, len: u64) -> bool {
+    let mut last = [0u8; 1];
+    len > 0 && file.read_at(&mut last, len - 1).is_ok_and(|n| n == 1) && last[0] != b'\n'
 }
 
 /// Escapes a GitHub Actions workflow-command message.

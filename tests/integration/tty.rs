@@ -361,6 +361,43 @@ fn job_output_stays_on_screen_above_the_bars() {
     }
 }
 
+/// Output that does not end with a newline is not erased by the next redraw
+/// of the bars (nor glued to a bar): on the screen it ends its line.
+#[test]
+fn output_without_a_final_newline_stays_on_screen() {
+    let job = format!(
+        "{}; printf 'OUT-%s' \"$1\"; printf 'ERR-%s' \"$1\" >&2",
+        sh_wait_for("go")
+    );
+    let modes: &[&[&str]] = &[&[], &["--output", "line"], &["-k"], &["--tag"]];
+    for mode in modes {
+        let sandbox = Sandbox::new();
+        let mut args = vec!["-j2", "--no-journal"];
+        args.extend_from_slice(mode);
+        args.extend_from_slice(&["sh", "-c", &job, "_", "{}", ":::", "1", "2", "3", "4"]);
+        let run = PtyRun::start(sandbox.path(), &args);
+        run.wait_screen("the bars", |s| s.contains("ETA") && slot_rows(s) == 2);
+        File::create(sandbox.join("go")).expect("create go");
+        let ended = run.wait();
+        ended.code(0).shows("fanout: done: 4 items").no_bars();
+        for n in 1..=4 {
+            for what in ["OUT", "ERR"] {
+                let text = format!("{what}-{n}");
+                let found = ended
+                    .screen
+                    .lines()
+                    .filter(|l| l.trim_end().ends_with(&text))
+                    .count();
+                assert_eq!(
+                    found, 1,
+                    "mode {mode:?}: `{text}` ends {found} lines\n--- screen ---\n{}",
+                    ended.screen
+                );
+            }
+        }
+    }
+}
+
 /// Ctrl-C while the bars are up: the bars go, the output stays.
 #[test]
 fn ctrl_c_clears_the_bars() {
