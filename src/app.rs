@@ -27,7 +27,7 @@ use crate::input::{self, Reader};
 use crate::item::ItemData;
 use crate::job::{Capture, FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions, Terminal};
 use crate::journal;
-use crate::progress::Progress;
+use crate::progress::{Progress, Screen};
 use crate::report::{EarlierCounts, RunInfo};
 use crate::resume::{self, Records};
 use crate::signal::{self, SignalKind};
@@ -70,7 +70,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     raise_fd_limit();
     let cancel = CancelToken::new().context("failed to set up cancellation")?;
     let table = Arc::new(JobTable::new(config.jobs));
-    let _signals = signal::install(SignalKind::Standard, &cancel, &table)?;
+    let screen = Arc::new(Screen::default());
+    let _signals = signal::install(SignalKind::Standard, &cancel, &table, &screen)?;
     let reader = open_reader(&config, &cancel)?;
     for warning in reader.warnings() {
         crate::errln!("fanout: warning: {warning}");
@@ -88,7 +89,18 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     }
     let argv: Vec<OsString> = std::env::args_os().collect();
     let records = resume::prepare(&config, &template, &schema, &argv)?;
-    execute(&config, &template, reader, &cancel, &table, records, &argv)
+    execute(
+        &config,
+        &template,
+        reader,
+        &cancel,
+        Running {
+            table: &table,
+            screen: &screen,
+        },
+        records,
+        &argv,
+    )
 }
 
 fn source_text(config: &Config) -> String {
@@ -257,15 +269,23 @@ impl io::Read for StopRead<'_> {
     }
 }
 
+/// What the signal thread shares with a run: the running jobs' groups, and
+/// the bars it erases on Ctrl-Z.
+struct Running<'a> {
+    table: &'a Arc<JobTable>,
+    screen: &'a Screen,
+}
+
 fn execute(
     config: &Config,
     template: &Template,
     reader: Reader,
     cancel: &CancelToken,
-    table: &Arc<JobTable>,
+    running: Running<'_>,
     records: Records,
     argv: &[OsString],
 ) -> anyhow::Result<Exit> {
+    let Running { table, screen } = running;
     let started = Instant::now();
     let started_wall = std::time::SystemTime::now();
     let Records {
@@ -336,6 +356,9 @@ fn execute(
         ProgressMode::Bars => Progress::bars(jobs, known_total),
         ProgressMode::Plain => Progress::plain(),
     };
+    if let Some(bars) = progress.bars_handle() {
+        screen.set(bars);
+    }
     // The total matters for the progress bar and for percentage halts.
     let count_total = config.progress != ProgressMode::Off
         || config

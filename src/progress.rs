@@ -32,6 +32,27 @@ pub struct Status {
     pub longest: Option<(String, Duration)>,
 }
 
+/// The bars as the signal thread sees them: on Ctrl-Z it erases them
+/// before fanout stops, so the shell's prompt and what the user types while
+/// fanout is stopped are not taken for bar lines and overwritten after `fg`;
+/// the collector's next tick draws them afresh below.
+#[derive(Debug, Default)]
+pub struct Screen(std::sync::OnceLock<MultiProgress>);
+
+impl Screen {
+    /// The bars of this run, once drawn.
+    pub fn set(&self, bars: MultiProgress) {
+        let _ = self.0.set(bars);
+    }
+
+    /// Erases the bars (they are drawn again on the next tick).
+    pub fn hide(&self) {
+        if let Some(bars) = self.0.get() {
+            let _ = bars.clear();
+        }
+    }
+}
+
 /// The plain status line (no terminal control), for logs and CI.
 pub fn status_line(status: &Status) -> String {
     let secs = status.elapsed.as_secs_f64();

@@ -23,6 +23,7 @@ use signal_hook::iterator::{Handle, Signals};
 use crate::cancel::CancelToken;
 use crate::exit;
 use crate::job::JobTable;
+use crate::progress::Screen;
 
 /// Whether to install handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,7 @@ pub fn install(
     kind: SignalKind,
     cancel: &CancelToken,
     table: &Arc<JobTable>,
+    screen: &Arc<Screen>,
 ) -> anyhow::Result<SignalGuard> {
     if kind == SignalKind::Noop {
         return Ok(SignalGuard {
@@ -61,6 +63,7 @@ pub fn install(
     let handle = signals.handle();
     let token = cancel.clone();
     let jobs = Arc::clone(table);
+    let screen = Arc::clone(screen);
     let thread = std::thread::Builder::new()
         .name("fanout-signals".into())
         .spawn(move || {
@@ -69,6 +72,7 @@ pub fn install(
                     SIGTSTP => {
                         token.pause_begin();
                         jobs.signal_all(Signal::STOP);
+                        screen.hide();
                         // Stop ourselves as the default action would; this
                         // thread resumes here on SIGCONT.
                         let _ = signal_hook::low_level::emulate_default_handler(SIGTSTP);
