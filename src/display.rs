@@ -10,12 +10,29 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::template::{CommandSpec, shell_quote};
 
+/// A character that must not reach a terminal raw: a control character
+/// (C0, DEL, C1), or an invisible one that changes how text around it is
+/// shown (bidirectional overrides and isolates, zero-width characters, the
+/// line and paragraph separators, the byte order mark), so an item cannot
+/// make a tag or a summary line read as something else.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+                | '\u{061C}'
+        )
+}
+
 /// Whether `bytes` hold anything a terminal could act on or show wrongly:
 /// control characters (C0, DEL, C1) or bytes that are not UTF-8.
 pub fn needs_escape(bytes: &[u8]) -> bool {
     bytes
         .utf8_chunks()
-        .any(|chunk| !chunk.invalid().is_empty() || chunk.valid().chars().any(char::is_control))
+        .any(|chunk| !chunk.invalid().is_empty() || chunk.valid().chars().any(is_unsafe_char))
 }
 
 /// `bytes` as one `$'...'` word: `\\`, `\'`, `\n`, `\t`, `\r`, and `\xNN`
@@ -31,7 +48,7 @@ pub fn ansi_c_quote(bytes: &[u8]) -> Vec<u8> {
                 '\n' => out.extend_from_slice(b"\\n"),
                 '\t' => out.extend_from_slice(b"\\t"),
                 '\r' => out.extend_from_slice(b"\\r"),
-                c if c.is_control() => {
+                c if is_unsafe_char(c) => {
                     let mut buf = [0u8; 4];
                     for b in c.encode_utf8(&mut buf).bytes() {
                         out.extend_from_slice(format!("\\x{b:02x}").as_bytes());

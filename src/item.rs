@@ -71,7 +71,7 @@ pub fn label(raw: &[u8], max: usize) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&c.escape_default().to_string()),
+            c if crate::display::is_unsafe_char(c) => out.push_str(&c.escape_default().to_string()),
             c => out.push(c),
         }
     }
@@ -96,7 +96,9 @@ pub fn escaped(raw: &[u8], max: usize) -> String {
                 '\n' => out.push_str("\\n"),
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
-                c if c.is_control() => out.push_str(&c.escape_default().to_string()),
+                c if crate::display::is_unsafe_char(c) => {
+                    out.push_str(&c.escape_default().to_string())
+                }
                 c => out.push(c),
             }
         }

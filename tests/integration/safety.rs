@@ -178,6 +178,34 @@ fn tag_prefix_escapes_control_characters() {
     run.lines_any_order(&["a\\nFORGED\thi", "\\u{1b}]52;c;SGVsbG8=\\u{7}\thi"]);
 }
 
+/// Bidirectional overrides and zero-width characters in an item cannot
+/// make a tag, a failure note or a dry run read as something else.
+#[test]
+fn invisible_format_characters_are_escaped_like_control_characters() {
+    let sb = Sandbox::new();
+    let item = "evil\u{202e}txt.exe\u{200b}";
+    let run = sb
+        .fanout()
+        .args([
+            "--no-journal",
+            "--tag",
+            "sh",
+            "-c",
+            "echo hi; exit 3",
+            "_",
+            "{}",
+        ])
+        .items([item])
+        .run();
+    run.code(1);
+    run.lines_any_order(&["evil\\u{202e}txt.exe\\u{200b}\thi"]);
+    assert!(
+        !run.stderr.contains('\u{202e}') && !run.stderr.contains('\u{200b}'),
+        "format characters reached the summary raw:\n{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn resume_hint_escapes_control_characters() {
     let sb = Sandbox::new();
