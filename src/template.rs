@@ -803,8 +803,25 @@ fn argv_words(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Vec<Word>, Template
             _ => Vec::new(),
         };
         let option = text.as_deref().is_some_and(|t| cmd.is_option(t));
+        let first_hole = word_toks.iter().find_map(|tok| match tok {
+            Tok::Hole(_, text) => Some(text.clone()),
+            Tok::Lit(_) => None,
+        });
+        if let Some(hole) = &first_hole {
+            if cmd == Cmd::Split {
+                return Err(refuse(&AFTER_SPLIT).error(hole));
+            }
+            if n > 0 && assigns_evaluated_var(&prefix) {
+                return Err(refuse(&IN_EVALUATED_VAR).error(hole));
+            }
+        }
         let mut word = Word::default();
         if cmd.wants_script() && !option {
+            if let Some(hole) = &first_hole
+                && evaluates_later(&literal_text(word_toks.iter()))
+            {
+                return Err(refuse(&EVALUATED_LATER).in_script().error(hole));
+            }
             let mut scan = Scan::new();
             for tok in word_toks {
                 match tok {
@@ -836,11 +853,26 @@ fn argv_words(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Vec<Word>, Template
         words.push(word);
     }
     if !has_hole {
+        if cmd == Cmd::Split {
+            return Err(refuse(&AFTER_SPLIT).error_appended());
+        }
         let mut word = Word::default();
         word.push_hole(Ph::Whole, vec![RAW]);
         words.push(word);
     }
     Ok(words)
+}
+
+/// The literal text of some tokens, with each placeholder as a blank.
+fn literal_text<'t>(toks: impl Iterator<Item = &'t Tok>) -> Vec<u8> {
+    let mut text = Vec::new();
+    for tok in toks {
+        match tok {
+            Tok::Lit(bytes) => text.extend_from_slice(bytes),
+            Tok::Hole(..) => text.push(b' '),
+        }
+    }
+    text
 }
 
 /// The text of an argv word without placeholders, or `None` when it has one.
@@ -869,6 +901,18 @@ fn lit(line: &mut Word, scan: &mut Scan, bytes: &[u8]) {
 }
 
 fn shell_word(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Word, TemplateError> {
+    let later = evaluates_later(&literal_text(toks.iter().flatten()));
+    if later {
+        let first = toks.iter().flatten().find_map(|tok| match tok {
+            Tok::Hole(_, text) => Some(text.clone()),
+            Tok::Lit(_) => None,
+        });
+        let refusal = refuse(&EVALUATED_LATER);
+        return Err(match first {
+            Some(text) => refusal.error(&text),
+            None => refusal.error_appended(),
+        });
+    }
     let mut scan = Scan::new();
     let mut line = Word::default();
     for (n, word_toks) in toks.into_iter().enumerate() {
@@ -1023,6 +1067,23 @@ const IN_SHELL_OPTION: Why = Why {
     hint: HINT_VAR,
 };
 
+const AFTER_SPLIT: Why = Why {
+    reason: "it follows `env -S` or a word holding a shell and `-c`, which is split into a \
+             command fanout cannot model",
+    hint: "give the shell its script as one word: env sh -c '... \"$1\"' _ {}",
+};
+const IN_EVALUATED_VAR: Why = Why {
+    reason: "it is the value of BASH_ENV, ENV, PS0-PS4, PROMPT_COMMAND, SHELLOPTS or \
+             BASHOPTS, which a shell runs or expands as code later",
+    hint: "pass the value as \"$1\" or \"$FANOUT_ITEM\", check it, and assign it yourself",
+};
+const EVALUATED_LATER: Why = Why {
+    reason: "the script has `declare -i`, `typeset -i`, `local -i`, `integer`, `-n` or \
+             `${x@P}`/`${x@E}`, which evaluate a variable's value later as code",
+    hint: "pass the value as \"$1\" or \"$FANOUT_ITEM\" and check it (a number: \
+           case $1 in *[!0-9]*) exit 1;; esac) before using it",
+};
+
 /// A refusal, and whether it was found inside a script given to a shell.
 #[derive(Debug, Clone, Copy)]
 struct Refusal {
@@ -1124,6 +1185,11 @@ enum Cmd {
     DBracket,
     /// After `function`: the name, then a command may follow (`{ ...`).
     FuncName,
+    /// `env`: a wrapper whose `-S` splits a later word into a command.
+    Env,
+    /// After `env -S` or a word holding `sh -c`: later words are split into
+    /// a command fanout cannot model, so every placeholder is refused.
+    Split,
 }
 
 /// What a command name makes of its command.
@@ -1193,6 +1259,7 @@ fn classify(name: &[u8]) -> Class {
             end: false,
         }),
         _ if NAME_BUILTINS.contains(&base) => Class::Cmd(Cmd::Names { all: false }),
+        b"env" => Class::Cmd(Cmd::Env),
         _ if WRAPPERS.contains(&base) => Class::Cmd(Cmd::Wrapper),
         _ => Class::Plain,
     }
@@ -1216,6 +1283,79 @@ fn is_shell_name(name: &[u8]) -> bool {
     name.first()
         .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
         && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+/// A word that holds a shell name followed by a `-c` option (`'sh -c'`,
+/// as given to `env -S`): split later into a shell and its script.
+fn splits_into_shell(word: &[u8]) -> bool {
+    let mut parts = word
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|p| !p.is_empty());
+    let mut shell = false;
+    let mut first = true;
+    for part in parts.by_ref() {
+        if shell && part.len() > 1 && part[0] == b'-' && part.contains(&b'c') {
+            // One word alone (`-c`) is an option, not a split command.
+            return !first;
+        }
+        shell = SHELLS.contains(&basename(part));
+        first = false;
+    }
+    false
+}
+
+/// Variables a shell evaluates later (at startup, in a prompt, under
+/// `set -x`): a value assigned to them is code.
+const EVALUATED_VARS: &[&[u8]] = &[
+    b"BASH_ENV",
+    b"ENV",
+    b"PS0",
+    b"PS1",
+    b"PS2",
+    b"PS3",
+    b"PS4",
+    b"PROMPT_COMMAND",
+    b"SHELLOPTS",
+    b"BASHOPTS",
+];
+
+/// `NAME=...` or `NAME+=...` for a variable in [`EVALUATED_VARS`].
+fn assigns_evaluated_var(word: &[u8]) -> bool {
+    let Some(eq) = memchr::memchr(b'=', word) else {
+        return false;
+    };
+    let name = &word[..eq];
+    let name = name.strip_suffix(b"+").unwrap_or(name);
+    EVALUATED_VARS.contains(&name)
+}
+
+/// Whether script text holds something that evaluates a variable's value
+/// later: `declare -i` and friends (an assignment becomes arithmetic,
+/// which runs a subscript's `$(...)`), `declare -n` (a name reference) or
+/// the `${x@P}`, `${x@E}` transformations.
+fn evaluates_later(text: &[u8]) -> bool {
+    if memchr::memmem::find(text, b"@P}").is_some() || memchr::memmem::find(text, b"@E}").is_some()
+    {
+        return true;
+    }
+    let mut words = text
+        .split(|b| b.is_ascii_whitespace() || b";&|()'\"`{}".contains(b))
+        .filter(|w| !w.is_empty())
+        .peekable();
+    while let Some(word) = words.next() {
+        match word {
+            b"integer" => return true,
+            b"declare" | b"typeset" | b"local" => {
+                while let Some(opt) = words.next_if(|w| matches!(w[0], b'-' | b'+')) {
+                    if opt[1..].iter().any(|b| matches!(b, b'i' | b'n')) {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// A word so far that opens an array subscript: `NAME[` with no `]` yet.
@@ -1257,6 +1397,35 @@ impl Cmd {
     /// a shell reading options takes `-c$x` as an option that may hold `c`,
     /// and `$x` as a word that may be one.
     fn word_with_prefix(&mut self, text: Option<&[u8]>, prefix: &[u8]) -> bool {
+        if let Some(t) = text
+            && !matches!(
+                *self,
+                Cmd::Eval | Cmd::DBracket | Cmd::Split | Cmd::Shell { c: true, .. }
+            )
+            && !self.wants_script()
+        {
+            // A word holding a shell given `-c` (`env -S 'sh -c'`) is split
+            // into a command later: what follows cannot be modelled.
+            if splits_into_shell(t) {
+                *self = Cmd::Split;
+                return false;
+            }
+            // Any word naming a shell, whatever precedes it (`strace -o f
+            // sh -c ...`): the words after it are its options and script. A
+            // false positive (`echo sh -c {}`) only quotes once more.
+            if matches!(
+                *self,
+                Cmd::Normal | Cmd::Wrapper | Cmd::Env | Cmd::TestV { .. } | Cmd::Shell { .. }
+            ) && SHELLS.contains(&basename(t))
+            {
+                *self = Cmd::Shell {
+                    c: false,
+                    arg: false,
+                    end: false,
+                };
+                return false;
+            }
+        }
         if text.is_none() {
             let option = prefix.is_empty() || matches!(prefix[0], b'-' | b'+');
             match *self {
@@ -1299,8 +1468,17 @@ impl Cmd {
                 },
                 None => {}
             },
-            Cmd::Start | Cmd::Wrapper => {
-                let wrapper = *self == Cmd::Wrapper;
+            Cmd::Start | Cmd::Wrapper | Cmd::Env => {
+                let wrapper = *self != Cmd::Start;
+                if *self == Cmd::Env
+                    && text.is_some_and(|t| {
+                        t.starts_with(b"--s")
+                            || (t.len() > 1 && t[0] == b'-' && t[1] != b'-' && t.contains(&b'S'))
+                    })
+                {
+                    *self = Cmd::Split;
+                    return false;
+                }
                 let Some(text) = text else {
                     if !wrapper {
                         *self = Cmd::Unknown { c: false };
@@ -1882,8 +2060,10 @@ impl Scan {
 /// is split into a command and its arguments (so an item `eval ...` would
 /// run as code).
 fn runs_output(frame: &Frame) -> bool {
-    matches!(frame.cmd, Cmd::Start | Cmd::Wrapper | Cmd::Unknown { .. })
-        && frame.kind != FrameKind::ParamExp
+    matches!(
+        frame.cmd,
+        Cmd::Start | Cmd::Wrapper | Cmd::Env | Cmd::Unknown { .. }
+    ) && frame.kind != FrameKind::ParamExp
         && frame.quote == Quote::None
         && frame.redir == Redir::None
         && !is_assignment(&frame.word)
@@ -1901,6 +2081,7 @@ fn word_rules(frame: &Frame) -> Option<&'static Why> {
     match frame.cmd {
         Cmd::Eval => return Some(&IN_EVAL),
         Cmd::DBracket => return Some(&IN_DBRACKET),
+        Cmd::Split => return Some(&AFTER_SPLIT),
         _ => {}
     }
     match frame.redir {
@@ -1908,6 +2089,9 @@ fn word_rules(frame: &Frame) -> Option<&'static Why> {
         // A file name, whatever the command.
         Redir::File => return None,
         Redir::None => {}
+    }
+    if assigns_evaluated_var(&frame.word) {
+        return Some(&IN_EVALUATED_VAR);
     }
     // Bash evaluates a subscript in an assignment and in the names these
     // builtins take; elsewhere `a[x]` is a glob.
