@@ -511,3 +511,101 @@ fn dollar_brace_name_is_shell_syntax() {
         .run();
     run.code(0).lines(&["/home/someone:a"]);
 }
+
+#[test]
+fn a_shell_behind_any_wrapper_gets_its_script_quoted() {
+    let script = "printf %s {} > out.$FANOUT_SEQ";
+    // `sh -c 'exec "$@"' _` is a wrapper fanout has no list entry for.
+    literal(&["sh", "-c", "exec \"$@\"", "_", "sh", "-c", script]);
+    literal(&["sh -c 'exec \"$@\"' _ sh -c 'printf %s {} > out.$FANOUT_SEQ'"]);
+    literal(&[
+        "--shell",
+        "sh",
+        "-c",
+        "'exec \"$@\"'",
+        "_",
+        "sh",
+        "-c",
+        "'printf %s {} > out.$FANOUT_SEQ'",
+    ]);
+    if installed("prlimit") {
+        literal(&["prlimit", "--nofile=100", "sh", "-c", script]);
+        literal(&["prlimit --nofile=100 /bin/sh -c 'printf %s {} > out.$FANOUT_SEQ'"]);
+    }
+    if installed("setpriv") {
+        literal(&["setpriv", "--reuid=-1", "sh", "-c", script]);
+    }
+    if installed("strace") {
+        literal(&["strace", "-f", "-o", "/dev/null", "sh", "-c", script]);
+        literal(&["strace -o /dev/null sh -c 'printf \"%s\" {} > out.$FANOUT_SEQ'"]);
+    }
+    // An argument after the script stays an argument, also when a shell
+    // name is `$0`.
+    literal(&["sh", "-c", "printf %s \"$1\" > out.$FANOUT_SEQ", "sh", "{}"]);
+}
+
+#[test]
+fn a_word_split_into_a_shell_command_is_refused() {
+    let why = "follows `env -S` or a word holding a shell and `-c`";
+    refused(&["env", "-S", "sh -c", "echo {}"], why, "env sh -c");
+    refused(
+        &["env", "--split-string=sh -c", "echo {}"],
+        why,
+        "env sh -c",
+    );
+    refused(&["env -S 'sh -c' 'echo {}'"], why, "env sh -c");
+    refused(&["env", "-S", "sh", "-c", "{}"], why, "env sh -c");
+    // The appended `{}` too.
+    let (sb, run) = probe(&["env", "-S", "sh", "-c"]);
+    run.code(2).stderr_has("the appended `{}`").stderr_has(why);
+    assert!(sb.names().is_empty(), "something ran");
+    refused(&["timeout", "5", "sh -c", "echo {}"], why, "env sh -c");
+}
+
+#[test]
+fn values_a_shell_evaluates_later_are_refused() {
+    let var = "value of BASH_ENV, ENV, PS0-PS4";
+    for template in [
+        "BASH_ENV={} bash -c :",
+        "export BASH_ENV={}; sh -c :",
+        "PS4=\"+{}\" sh -xc :",
+        "sh -c 'PS4={}; set -x; :'",
+        "declare -x PROMPT_COMMAND={}",
+    ] {
+        refused(&[template], var, USE_ITEM);
+    }
+    refused(&["env", "BASH_ENV={}", "bash", "-c", ":"], var, USE_ITEM);
+    refused(&["env", "ENV={}", "sh", "-i", "-c", ":"], var, USE_ITEM);
+    let later = "evaluate a variable's value later";
+    for template in [
+        "bash -c 'declare -i n; n={}'",
+        "bash -c 'typeset -ix n; n+={}'",
+        "f() { local -i n={}; }; f",
+        "x={}; echo \"${x@P}\"",
+        "sh -c 'x={}; echo \"${x@E}\"'",
+    ] {
+        refused(&[template], later, USE_ITEM);
+    }
+    refused(&["bash", "-c", "declare -i n; n={}"], later, USE_ITEM);
+    // `"$1"`, checked, is the way.
+    literal(&["sh", "-c", "printf %s \"$1\" > out.$FANOUT_SEQ", "_", "{}"]);
+    // Other names take any value.
+    literal(&["LC_X={} sh -c 'printf %s \"$LC_X\" > out.$FANOUT_SEQ'"]);
+}
+
+#[test]
+fn dollar_dollar_before_a_numbered_placeholder_is_the_process_id() {
+    // `$${1}` is `$$` and the placeholder `{1}`, as dash and bash read it.
+    let sb = Sandbox::new();
+    let run = sb
+        .fanout()
+        .args(["--no-journal", "printf '%s\\n' $${1} \"$$\" > out"])
+        .items(["$(touch PWNED)"])
+        .run();
+    run.code(0);
+    let text = String::from_utf8_lossy(&sb.read("out")).into_owned();
+    let mut lines = text.lines();
+    let (first, pid) = (lines.next().unwrap_or(""), lines.next().unwrap_or("-"));
+    assert_eq!(first, format!("{pid}$(touch PWNED)"));
+    assert!(!sb.exists("PWNED"), "an item ran as code");
+}
