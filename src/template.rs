@@ -1298,7 +1298,8 @@ fn splits_into_shell(word: &[u8]) -> bool {
             // One word alone (`-c`) is an option, not a split command.
             return !first;
         }
-        shell = SHELLS.contains(&basename(part));
+        // A shell's other options come between it and `-c`.
+        shell = SHELLS.contains(&basename(part)) || (shell && matches!(part[0], b'-' | b'+'));
         first = false;
     }
     false
@@ -3254,6 +3255,24 @@ mod tests {
             "x=$(printf %s {}) && printf %s \"$x\" > out",
             Want::Literal("", ""),
         ),
+        // A shell behind a wrapper fanout has no list entry for.
+        (
+            "sh -c 'exec \"$@\"' _ {SHELL} -c 'printf %s {}' > out",
+            Want::Literal("", ""),
+        ),
+        (
+            "echo sh -c {} > /dev/null; printf %s {} > out",
+            Want::Literal("", ""),
+        ),
+        ("env -S 'sh -c' 'printf %s {}'", Want::Refused),
+        ("env --split-string='sh -c' 'printf %s {}'", Want::Refused),
+        // Values a shell evaluates later.
+        ("BASH_ENV={} bash -c :", Want::Refused),
+        ("env ENV={} sh -i -c :", Want::Refused),
+        ("export PS4={}; set -x; :", Want::Refused),
+        ("bash -c 'declare -i n; n={}'", Want::Refused),
+        ("n={}; typeset -i n; n+=0", Want::Refused),
+        ("x={}; printf %s \"${x@P}\"", Want::Refused),
     ];
 
     /// Shells to run the table's templates under (`/bin/sh`, bash, dash,
@@ -3270,6 +3289,26 @@ mod tests {
             }
         }
         found
+    }
+
+    #[test]
+    fn later_evaluation_and_split_words_are_spotted() {
+        assert!(splits_into_shell(b"sh -c"));
+        assert!(splits_into_shell(b"/bin/bash -e -c"));
+        assert!(!splits_into_shell(b"-c"));
+        assert!(!splits_into_shell(b"sh"));
+        assert!(!splits_into_shell(b"echo -c"));
+        assert!(evaluates_later(b"declare -i n; n=1"));
+        assert!(evaluates_later(b"f(){ local -ix n=1;}"));
+        assert!(evaluates_later(b"typeset -n r=x"));
+        assert!(evaluates_later(b"echo \"${x@P}\""));
+        assert!(!evaluates_later(
+            b"declare -x n=1; read -n 1 x; echo ${x@Q}"
+        ));
+        assert!(assigns_evaluated_var(b"PS4=+"));
+        assert!(assigns_evaluated_var(b"BASH_ENV+="));
+        assert!(!assigns_evaluated_var(b"PS5="));
+        assert!(!assigns_evaluated_var(b"echo"));
     }
 
     #[test]
