@@ -791,9 +791,10 @@ fn argv_words(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Vec<Word>, Template
     if toks.first().is_none_or(|first| first.is_empty()) {
         return Err(TemplateError::EmptyProgram);
     }
-    // The program (or a wrapper such as `env`, `sudo`) may be a shell given
-    // a script with `-c`: that word is shell code, so its placeholders are
-    // quoted for the shell that runs it, as in shell mode.
+    // The program, or any later word (behind `env`, `strace -o f`, any
+    // wrapper), may be a shell given a script with `-c`: that word is shell
+    // code, so its placeholders are quoted for the shell that runs it, as
+    // in shell mode.
     let mut cmd = Cmd::Start;
     let mut words = Vec::with_capacity(toks.len() + 1);
     for (n, word_toks) in toks.into_iter().enumerate() {
