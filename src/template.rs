@@ -1173,6 +1173,9 @@ enum Cmd {
     Unknown { c: bool },
     /// Nothing to watch.
     Normal,
+    /// `echo`, which prints its arguments and runs none: a shell name among
+    /// them is data.
+    Inert,
     /// `eval` or `trap`: every argument is code.
     Eval,
     /// A shell reading its options; `c` once `-c` is seen, `arg` when the
@@ -1249,6 +1252,7 @@ fn classify(name: &[u8]) -> Class {
     let base = memchr::memrchr(b'/', name).map_or(name, |at| &name[at + 1..]);
     match base {
         b"eval" | b"trap" => Class::Cmd(Cmd::Eval),
+        b"echo" => Class::Cmd(Cmd::Inert),
         b"alias" => Class::Alias,
         b"let" => Class::Cmd(Cmd::Names { all: true }),
         b"printf" | b"test" | b"[" => Class::Cmd(Cmd::TestV { v: false }),
@@ -1414,10 +1418,11 @@ impl Cmd {
             }
             // Any word naming a shell, whatever precedes it (`strace -o f
             // sh -c ...`): the words after it are its options and script. A
-            // false positive (`echo sh -c {}`) only quotes once more.
+            // false positive (`mytool sh -c {}`) only quotes once more; the
+            // arguments of `echo`, `printf` and `test` are known to be data.
             if matches!(
                 *self,
-                Cmd::Normal | Cmd::Wrapper | Cmd::Env | Cmd::TestV { .. } | Cmd::Shell { .. }
+                Cmd::Normal | Cmd::Wrapper | Cmd::Env | Cmd::Shell { .. }
             ) && SHELLS.contains(&basename(t))
             {
                 *self = Cmd::Shell {
