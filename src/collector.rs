@@ -132,6 +132,8 @@ pub struct Collector<'a> {
     item_lost: bool,
     /// Items some of whose live lines could not be written: never journaled.
     lost: HashSet<u64>,
+    /// Succeeded items whose output could not all be written.
+    unwritten: u64,
     /// Running jobs (for the plain status line): label and start.
     running: HashMap<u64, (String, Instant)>,
     start: Instant,
@@ -170,6 +172,7 @@ impl<'a> Collector<'a> {
             live_tags: HashMap::new(),
             item_lost: false,
             lost: HashSet::new(),
+            unwritten: 0,
             running: HashMap::new(),
             start: Instant::now(),
         }
@@ -222,6 +225,15 @@ impl<'a> Collector<'a> {
             .map(str::to_owned);
         self.report.reports = std::mem::take(&mut self.sinks.reports);
         self.report.events = self.sinks.events.take();
+        // Their jobs succeeded, but what they printed is gone: say so where
+        // the write error is told, so the "ok" count does not mislead.
+        if let (Some(error), n @ 1..) = (self.report.output_error.as_mut(), self.unwritten) {
+            let what = if n == 1 { "item" } else { "items" };
+            error.push_str(&format!(
+                " (the output of {n} {what} that ran was lost; they are not journaled, so \
+                 --resume runs them again)"
+            ));
+        }
         self.report
     }
 
@@ -698,6 +710,9 @@ impl<'a> Collector<'a> {
                 self.output_failed(Stream::Stdout, e);
             }
             let lost = self.lost.remove(&ticket) || self.item_lost || self.stdout_closed;
+            if lost && finished.outcome.is_success() && !finished.journaled {
+                self.unwritten += 1;
+            }
             if !lost
                 && !finished.journaled
                 && let Some(journal) = &self.sinks.journal

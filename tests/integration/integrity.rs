@@ -118,6 +118,11 @@ fn an_item_whose_output_could_not_be_written_is_not_journaled_and_resume_reruns_
             stderr.contains("resume with: ") && stderr.contains(" --resume "),
             "{mode:?}: a run stopped by a full disk says how to resume it\n{stderr}"
         );
+        assert!(
+            stderr
+                .contains("that ran was lost; they are not journaled, so --resume runs them again"),
+            "{mode:?}: the summary says which \"ok\" items lost their output\n{stderr}"
+        );
         let recorded = ok_items(&sb.join("j.jsonl"));
         assert!(
             recorded.is_empty(),
@@ -209,8 +214,10 @@ fn pruning_keeps_the_journal_of_a_live_run_and_its_resume_hint_works() {
         "the others are still pruned"
     );
     running.signal("INT");
-    drop(stdin);
+    // Stdin stays open until fanout has ended: an end of input that came
+    // first would let the run finish before the signal was handled.
     let ended = running.wait();
+    drop(stdin);
     ended.interrupted_by(2);
     let hint = ended.stderr.lines().last().unwrap_or_default().to_owned();
     assert!(
