@@ -22,13 +22,7 @@ const RECORD: &str = r#"echo "$1" >> side"#;
 
 /// The lines of the side file.
 fn side(sb: &Sandbox) -> Vec<String> {
-    if !sb.exists("side") {
-        return Vec::new();
-    }
-    let mut lines: Vec<String> = String::from_utf8_lossy(&sb.read("side"))
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let mut lines = sb.lines("side");
     lines.sort();
     lines
 }

@@ -59,13 +59,7 @@ fn write_input(sb: &Sandbox, items: &[&str]) {
 
 /// The lines of the side file (what ran, once per run of a job).
 fn side(sb: &Sandbox) -> Vec<String> {
-    if !sb.exists("side") {
-        return Vec::new();
-    }
-    String::from_utf8_lossy(&sb.read("side"))
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    sb.lines("side")
 }
 
 /// How many times each line occurs.

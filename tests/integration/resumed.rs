@@ -21,13 +21,7 @@ const JOB: &str = r#"echo "$1" >> side; [ "$1" != b ] || [ -e fixed ]"#;
 
 /// Lines of the side file.
 fn side(sb: &Sandbox) -> Vec<String> {
-    if !sb.exists("side") {
-        return Vec::new();
-    }
-    String::from_utf8_lossy(&sb.read("side"))
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    sb.lines("side")
 }
 
 /// How often each item ran.

@@ -117,6 +117,18 @@ impl Sandbox {
         })
     }
 
+    /// The lines of `name` in the sandbox; none when it does not exist (a
+    /// side file that no job has written yet).
+    pub fn lines(&self, name: &str) -> Vec<String> {
+        if !self.exists(name) {
+            return Vec::new();
+        }
+        String::from_utf8_lossy(&self.read(name))
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Whether `name` exists in the sandbox.
     pub fn exists(&self, name: &str) -> bool {
         self.join(name).exists()
