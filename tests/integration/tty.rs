@@ -264,21 +264,12 @@ impl PtyRun {
 
     /// Waits for fanout to exit and its output to be drained.
     fn wait(mut self) -> Ended {
-        let deadline = Instant::now() + DEADLINE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for fanout") {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "`{}` did not exit\n--- screen ---\n{}",
-                    self.command,
-                    self.screen()
-                );
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        };
+        let command = self.command.clone();
+        let seen = Arc::clone(&self.seen);
+        let status = crate::util::wait_or_kill(&mut self.child, || {
+            let screen = render(&seen.0.lock().unwrap().parser);
+            format!("command: {command}\n--- screen ---\n{screen}")
+        });
         // Jobs may still hold the slave for a moment; the reader ends at EOF.
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();

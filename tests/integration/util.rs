@@ -578,23 +578,13 @@ impl Running {
     #[track_caller]
     pub fn wait(mut self) -> Ended {
         drop(self.stdin.take());
-        let deadline = Instant::now() + DEADLINE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for fanout") {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "safety net: fanout did not exit within {DEADLINE:?}\ncommand: {}\n\
-                     --- stderr ---\n{}",
-                    self.command,
-                    fs::read_to_string(&self.stderr_log).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(POLL);
-        };
+        let status = wait_or_kill(&mut self.child, || {
+            format!(
+                "command: {}\n--- stderr ---\n{}",
+                self.command,
+                fs::read_to_string(&self.stderr_log).unwrap_or_default()
+            )
+        });
         Ended {
             command: self.command.clone(),
             status,
@@ -696,4 +686,25 @@ pub fn sh_wait_until(condition: &str) -> String {
          if [ $n -gt 6000 ]; then echo 'gave up waiting' >&2; exit 97; fi; \
          sleep 0.01; done"
     )
+}
+
+/// Waits for `child` to exit. The safety net: after [`DEADLINE`] it is
+/// killed and the test fails, with `context()` (the command, what it wrote).
+#[track_caller]
+pub fn wait_or_kill(child: &mut Child, context: impl FnOnce() -> String) -> ExitStatus {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for fanout") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "safety net: fanout did not exit within {DEADLINE:?}\n{}",
+                context()
+            );
+        }
+        std::thread::sleep(POLL);
+    }
 }
