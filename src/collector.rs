@@ -18,12 +18,13 @@ use serde_json::json;
 use crate::cancel::{CancelToken, RunState};
 use crate::cli::OutputMode;
 use crate::event::{Event, Finished, Skipped, Stream};
-use crate::events::{EventWriter, merge, outcome_fields};
+use crate::events::{EventWriter, attempt_fields, merge, outcome_fields};
 use crate::halt::HaltState;
-use crate::journal::{Entry, Journal, timestamp};
-use crate::outcome::{Captured, Outcome, signal_name};
-use crate::progress::{Progress, Status};
-use crate::report::{Report, Row};
+use crate::journal::Journal;
+use crate::outcome::{Captured, Outcome};
+use crate::progress::{self, Progress};
+use crate::record::{ItemRecord, Status};
+use crate::report::Report;
 use crate::summary::{Counts, FailureNote, SHOWN_FAILURES, format_duration};
 
 /// Captured output larger than this is copied by the kernel, not through
@@ -237,13 +238,13 @@ impl<'a> Collector<'a> {
         self.report
     }
 
-    fn status(&self) -> Status {
+    fn status(&self) -> progress::Status {
         let longest = self
             .running
             .values()
             .min_by_key(|(_, started)| *started)
             .map(|(label, started)| (label.clone(), started.elapsed()));
-        Status {
+        progress::Status {
             done: self.report.counts.seen(),
             total: self.report.total,
             failed: self.report.counts.failures(),
@@ -354,7 +355,7 @@ impl<'a> Collector<'a> {
                 if self.sinks.events.is_some() {
                     let fields = merge(
                         json!({ "seq": seq, "attempt": attempt, "duration": duration.as_secs_f64() }),
-                        outcome_fields(&outcome),
+                        attempt_fields(&outcome),
                     );
                     self.event("attempt-finished", fields);
                     let next =
@@ -486,42 +487,36 @@ impl<'a> Collector<'a> {
     /// the run's figures and reports cover the whole batch; a recorded
     /// failure stays a failure.
     fn skipped(&mut self, skipped: Skipped) {
-        let Skipped { item, record } = skipped;
-        let ok = record.outcome == "ok";
+        let Skipped { item, mut record } = skipped;
+        // Reported as this run's item, with the earlier run's outcome.
+        record.seq = item.seq;
+        record.item = String::from_utf8_lossy(&item.raw).into_owned();
+        record.key.clone_from(&item.key);
+        let ok = record.status.is_success();
         self.report.counts.add_earlier(ok);
         self.progress.finished(0, !ok);
-        let error = if ok {
-            String::new()
-        } else {
-            describe_record(&record)
-        };
         if !ok {
             self.note_failure(FailureNote {
                 seq: item.seq,
                 label: item.label(LABEL_MAX),
-                what: format!("{error} (in an earlier run)"),
+                what: format!("{} (in an earlier run)", record.error),
                 command: None,
                 stderr_tail: Vec::new(),
             });
         }
-        let text = String::from_utf8_lossy(&item.raw).into_owned();
         if !ok && self.sinks.annotations {
-            self.annotate(
-                item.seq,
-                &text,
-                &format!("{error} (in an earlier run)"),
-                &[],
-            );
+            let what = format!("{} (in an earlier run)", record.error);
+            self.annotate(record.seq, &record.item, &what, &[]);
         }
         if self.sinks.events.is_some() {
             let fields = json!({
-                "seq": item.seq,
-                "key": item.key,
-                "item": text,
-                "status": record.outcome,
+                "seq": record.seq,
+                "key": record.key,
+                "item": record.item,
+                "status": record.status,
                 "exit_code": record.exit_code,
                 "signal": record.signal,
-                "error": error,
+                "error": record.error,
                 "attempts": record.attempts,
                 "start": record.start,
                 "duration": record.duration,
@@ -529,28 +524,9 @@ impl<'a> Collector<'a> {
             });
             self.event("item-skipped", fields);
         }
-        if self.sinks.reports.is_empty() {
-            return;
+        if !self.sinks.reports.is_empty() {
+            self.write_row(&record);
         }
-        let row = Row {
-            seq: item.seq,
-            item: text,
-            key: item.key,
-            status: record.outcome,
-            exit_code: record.exit_code,
-            signal: record.signal,
-            attempts: record.attempts,
-            // The journal records the last attempt's start and duration.
-            attempt_start: record.start.clone(),
-            attempt_duration: record.duration,
-            start: record.start,
-            duration: record.duration,
-            stderr_tail: String::new(),
-            error,
-            command: String::new(),
-            from_earlier_run: true,
-        };
-        self.write_row(&row);
     }
 
     /// A GitHub Actions `::error` line for a failed item.
@@ -570,7 +546,7 @@ impl<'a> Collector<'a> {
     }
 
     /// Writes one row to every report; a write error ends the run.
-    fn write_row(&mut self, row: &Row) {
+    fn write_row(&mut self, row: &ItemRecord) {
         let mut failed = None;
         for report in &mut self.sinks.reports {
             if let Err(e) = report.record(row) {
@@ -623,69 +599,47 @@ impl<'a> Collector<'a> {
     /// annotations (the journal line follows once its output is written).
     fn record(&mut self, finished: &Finished, stderr_tail: Vec<String>) {
         let outcome = &finished.outcome;
-        let item = String::from_utf8_lossy(&finished.item.raw).into_owned();
         if self.sinks.annotations && outcome.is_failure() {
+            let item = String::from_utf8_lossy(&finished.item.raw);
             self.annotate(finished.item.seq, &item, &outcome.describe(), &stderr_tail);
         }
         if self.sinks.reports.is_empty() && self.sinks.events.is_none() {
             return;
         }
-        let fields = outcome_fields(outcome);
-        let ran = finished.attempts > 0;
-        if ran && self.sinks.events.is_some() && !matches!(outcome, Outcome::NotStarted) {
+        let mut record = ItemRecord::of(finished);
+        record.stderr_tail = stderr_tail.join("\n");
+        let ran = record.attempts > 0;
+        if ran && self.sinks.events.is_some() && record.status != Status::NotStarted {
             let attempt = merge(
                 json!({
-                    "seq": finished.item.seq,
-                    "attempt": finished.attempts,
-                    "duration": finished.duration.as_secs_f64(),
+                    "seq": record.seq,
+                    "attempt": record.attempts,
+                    "duration": record.attempt_duration,
                 }),
-                fields.clone(),
+                outcome_fields(&record),
             );
             self.event("attempt-finished", attempt);
         }
         if self.sinks.events.is_some() {
             let done = merge(
                 json!({
-                    "seq": finished.item.seq,
-                    "key": finished.item.key,
-                    "item": item,
-                    "attempts": finished.attempts,
-                    "start": ran.then(|| timestamp(finished.item_started_at)),
-                    "duration": finished.item_duration.as_secs_f64(),
-                    "attempt_start": ran.then(|| timestamp(finished.started_at)),
-                    "attempt_duration": finished.duration.as_secs_f64(),
-                    "leaked": finished.leaked,
+                    "seq": record.seq,
+                    "key": record.key,
+                    "item": record.item,
+                    "attempts": record.attempts,
+                    "start": record.start,
+                    "duration": record.duration,
+                    "attempt_start": record.attempt_start,
+                    "attempt_duration": record.attempt_duration,
+                    "leaked": record.leaked,
                 }),
-                fields,
+                outcome_fields(&record),
             );
             self.event("item-finished", done);
         }
-        if self.sinks.reports.is_empty() {
-            return;
+        if !self.sinks.reports.is_empty() {
+            self.write_row(&record);
         }
-        let (exit_code, signal) = (outcome.exit_code(), outcome.signal());
-        let row = Row {
-            seq: finished.item.seq,
-            item,
-            key: finished.item.key.clone(),
-            status: outcome.as_static_str().to_owned(),
-            exit_code,
-            signal,
-            attempts: finished.attempts,
-            start: ran.then(|| timestamp(finished.item_started_at)),
-            duration: finished.item_duration.as_secs_f64(),
-            attempt_start: ran.then(|| timestamp(finished.started_at)),
-            attempt_duration: finished.duration.as_secs_f64(),
-            stderr_tail: stderr_tail.join("\n"),
-            error: if outcome.is_success() {
-                String::new()
-            } else {
-                outcome.describe()
-            },
-            command: finished.command.clone().unwrap_or_default(),
-            from_earlier_run: false,
-        };
-        self.write_row(&row);
     }
 
     /// Writes an item's output, releases its place in the window, then
@@ -716,7 +670,7 @@ impl<'a> Collector<'a> {
             if !lost
                 && !finished.journaled
                 && let Some(journal) = &self.sinks.journal
-                && let Err(e) = journal.record(&finished)
+                && let Err(e) = journal.record(&ItemRecord::of(&finished))
             {
                 self.sinks.journal = None;
                 self.fail(format!("{:#}", anyhow::Error::from(e)));
@@ -871,19 +825,6 @@ impl<'a> Collector<'a> {
             self.report.output_error = Some(format!("failed to write to stdout: {e}"));
             self.cancel.fatal(true);
         }
-    }
-}
-
-/// What a journal record says went wrong, in words.
-fn describe_record(record: &Entry) -> String {
-    if let Some(error) = &record.error {
-        return error.clone();
-    }
-    match (record.outcome.as_str(), record.exit_code, record.signal) {
-        ("failed", Some(code), _) => format!("exit code {code}"),
-        ("signal", _, Some(signal)) => format!("killed by {}", signal_name(signal)),
-        ("timeout", _, _) => "timed out".to_owned(),
-        (other, _, _) => other.replace('-', " "),
     }
 }
 

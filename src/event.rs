@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::item::Item;
-use crate::journal::Entry;
 use crate::outcome::{Captured, Outcome};
+use crate::record::ItemRecord;
 
 /// Which output stream of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub struct Skipped {
     /// The item, keyed.
     pub item: Item,
     /// Its journal record.
-    pub record: Entry,
+    pub record: ItemRecord,
 }
 
 /// Everything known about an item that reached its outcome.

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::journal::timestamp;
 use crate::outcome::Outcome;
+use crate::record::ItemRecord;
 
 /// The version of the event format; bumped on incompatible changes.
 pub const SCHEMA: u32 = 1;
@@ -70,12 +71,21 @@ impl EventWriter {
 }
 
 /// The outcome fields shared by `attempt-finished` and `item-finished`.
-pub fn outcome_fields(outcome: &Outcome) -> Value {
-    let (exit_code, signal) = (outcome.exit_code(), outcome.signal());
+pub fn outcome_fields(record: &ItemRecord) -> Value {
     json!({
-        "status": outcome.as_static_str(),
-        "exit_code": exit_code,
-        "signal": signal,
+        "status": record.status,
+        "exit_code": record.exit_code,
+        "signal": record.signal,
+        "error": record.error,
+    })
+}
+
+/// [`outcome_fields`] of one failed attempt of a retried item.
+pub fn attempt_fields(outcome: &Outcome) -> Value {
+    json!({
+        "status": outcome.status(),
+        "exit_code": outcome.exit_code(),
+        "signal": outcome.signal(),
         "error": if outcome.is_success() { String::new() } else { outcome.describe() },
     })
 }
@@ -114,7 +124,7 @@ mod tests {
             "item-finished",
             merge(
                 json!({"seq": 3}),
-                outcome_fields(&Outcome::Failed { code: 2 }),
+                attempt_fields(&Outcome::Failed { code: 2 }),
             ),
         )
         .unwrap();

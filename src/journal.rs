@@ -30,9 +30,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::Finished;
 use crate::item::Item;
-use crate::outcome::Outcome;
+use crate::record::{ItemRecord, Status};
 use crate::template::Template;
 
 /// How many journals fanout keeps in its state directory.
@@ -127,38 +126,76 @@ impl Word {
     }
 }
 
-/// One finished item in a journal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+/// One finished item as a journal line: the part of an [`ItemRecord`] a
+/// resume needs. `start` and `duration` are the last attempt's.
+#[derive(Debug, Serialize, Deserialize)]
+struct ItemLine<S> {
     /// Always "item".
     #[serde(rename = "type")]
-    pub kind: String,
-    /// The item's key.
-    pub key: String,
-    /// Its position in the input.
-    pub seq: u64,
-    /// The item text (lossy UTF-8).
-    pub item: String,
-    /// The outcome's short name ("ok", "failed", ...).
-    pub outcome: String,
-    /// The exit code, when it exited.
-    pub exit_code: Option<i32>,
-    /// The signal, when one killed it.
-    pub signal: Option<i32>,
-    /// How many attempts ran.
-    pub attempts: u32,
-    /// When it started (RFC 3339), if it ran.
-    pub start: Option<String>,
-    /// How long it ran, in seconds.
-    pub duration: f64,
-    /// What went wrong, in words (`exit code 3`), for a failure: what a
-    /// resumed run reports for it.
+    kind: S,
+    key: S,
+    seq: u64,
+    item: S,
+    outcome: Status,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    attempts: u32,
+    start: Option<S>,
+    duration: f64,
+    /// What went wrong, in words, for a failure: what a resumed run
+    /// reports for it. Absent in journals of fanout before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// `"failed"` when this line replaces an earlier failed record of the
+    error: Option<S>,
+    /// `failed` when this line replaces an earlier failed record of the
     /// same item (a `--retry-failed` run), so the item is counted once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<String>,
+    replaces: Option<Status>,
+}
+
+impl<'a> ItemLine<&'a str> {
+    fn of(record: &'a ItemRecord) -> ItemLine<&'a str> {
+        ItemLine {
+            kind: "item",
+            key: &record.key,
+            seq: record.seq,
+            item: &record.item,
+            outcome: record.status,
+            exit_code: record.exit_code,
+            signal: record.signal,
+            attempts: record.attempts,
+            start: record.attempt_start.as_deref(),
+            duration: record.attempt_duration,
+            error: (!record.status.is_success()).then_some(record.error.as_str()),
+            replaces: record.replaces_failure.then_some(Status::Failed),
+        }
+    }
+}
+
+impl ItemLine<String> {
+    /// The record a resumed run reports for the item: the earlier run's.
+    fn into_record(self) -> ItemRecord {
+        let mut record = ItemRecord {
+            seq: self.seq,
+            item: self.item,
+            key: self.key,
+            status: self.outcome,
+            exit_code: self.exit_code,
+            signal: self.signal,
+            attempts: self.attempts,
+            start: self.start.clone(),
+            duration: self.duration,
+            attempt_start: self.start,
+            attempt_duration: self.duration,
+            stderr_tail: String::new(),
+            error: self.error.unwrap_or_default(),
+            command: String::new(),
+            from_earlier_run: true,
+            leaked: false,
+            replaces_failure: false,
+        };
+        record.error = record.describe();
+        record
+    }
 }
 
 /// Journal errors: run-fatal, so they name the file.
@@ -188,12 +225,6 @@ pub enum JournalError {
 /// RFC 3339 with milliseconds, UTC.
 pub fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
-}
-
-/// Whether an outcome means "finished" for `--resume` (recorded in the
-/// journal). Interrupted and never-started items run again.
-pub fn is_recorded(outcome: &Outcome) -> bool {
-    !matches!(outcome, Outcome::NotStarted | Outcome::Interrupted)
 }
 
 /// An open journal. Workers append to it through a shared reference: each
@@ -251,29 +282,15 @@ impl Journal {
     }
 
     /// Records a finished item (nothing for interrupted or never-started ones).
-    pub fn record(&self, finished: &Finished) -> Result<(), JournalError> {
-        if !is_recorded(&finished.outcome) {
+    pub fn record(&self, record: &ItemRecord) -> Result<(), JournalError> {
+        if !record.status.is_recorded() {
             return Ok(());
         }
-        let (exit_code, signal) = (finished.outcome.exit_code(), finished.outcome.signal());
-        let entry = Entry {
-            kind: "item".to_owned(),
-            key: finished.item.key.clone(),
-            seq: finished.item.seq,
-            item: String::from_utf8_lossy(&finished.item.raw).into_owned(),
-            outcome: finished.outcome.as_static_str().to_owned(),
-            exit_code,
-            signal,
-            attempts: finished.attempts,
-            start: (finished.attempts > 0).then(|| timestamp(finished.started_at)),
-            duration: finished.duration.as_secs_f64(),
-            error: (!finished.outcome.is_success()).then(|| finished.outcome.describe()),
-            replaces: finished.item.rerun.then(|| "failed".to_owned()),
-        };
-        self.append(&entry).map_err(|source| JournalError::Io {
-            path: self.path.display().to_string(),
-            source,
-        })
+        self.append(&ItemLine::of(record))
+            .map_err(|source| JournalError::Io {
+                path: self.path.display().to_string(),
+                source,
+            })
     }
 
     /// One line, one `write`: with `O_APPEND` a crash never interleaves or
@@ -401,7 +418,7 @@ impl Loaded {
     /// The journal entry whose line starts at byte `at` (from
     /// [`Admission::Skip`]). Read from the file, one line at a time, so
     /// resuming holds no record in memory.
-    pub fn record_at(&self, at: u64) -> Result<Entry, String> {
+    pub fn record_at(&self, at: u64) -> Result<ItemRecord, String> {
         use std::os::unix::fs::FileExt;
         let file = self.file.as_ref().ok_or("the journal is not open")?;
         let mut line = Vec::new();
@@ -423,7 +440,7 @@ impl Loaded {
             }
         }
         match parse_line(&line)? {
-            Line::Entry(entry) => Ok(entry),
+            Line::Entry(entry) => Ok(entry.into_record()),
             Line::Header(_) => Err("a run header, not an item".to_owned()),
         }
     }
@@ -466,7 +483,7 @@ pub fn load(path: &Path) -> Result<Loaded, JournalError> {
                 if entry.replaces.is_some() {
                     done.failed = done.failed.saturating_sub(1);
                 }
-                if entry.outcome == "ok" {
+                if entry.outcome.is_success() {
                     done.ok += 1;
                     done.ok_at = at;
                 } else {
@@ -493,7 +510,7 @@ pub fn load(path: &Path) -> Result<Loaded, JournalError> {
 
 enum Line {
     Header(Header),
-    Entry(Entry),
+    Entry(ItemLine<String>),
 }
 
 fn parse_line(text: &[u8]) -> Result<Line, String> {
@@ -720,7 +737,9 @@ pub fn resume_command(argv: &[OsString], given: Given, how: Continue, journal: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Finished;
     use crate::item::ItemData;
+    use crate::outcome::Outcome;
     use std::os::unix::ffi::OsStringExt;
 
     /// An admission's kind, without where its record is.
@@ -750,12 +769,12 @@ mod tests {
         }
     }
 
-    fn finished(key: &str, outcome: Outcome) -> Finished {
+    fn finished(key: &str, outcome: Outcome) -> ItemRecord {
         let mut item = Item::plain(1, &b"a"[..]);
         item.key = key.into();
         let mut f = Finished::without_run(0, item, outcome);
         f.attempts = 1;
-        f
+        ItemRecord::of(&f)
     }
 
     #[test]
@@ -824,7 +843,7 @@ mod tests {
         assert_eq!(kind(l.admit("a", true)), "rerun");
         let j = Journal::open(&path, &header()).unwrap();
         let mut again = finished("a", Outcome::Failed { code: 1 });
-        again.item.rerun = true;
+        again.replaces_failure = true;
         j.record(&again).unwrap();
         drop(j);
         let l = load(&path).unwrap();
@@ -850,17 +869,13 @@ mod tests {
         };
         let record = l.record_at(at).unwrap();
         assert_eq!(
-            (
-                record.key.as_str(),
-                record.exit_code,
-                record.error.as_deref()
-            ),
-            ("k2", Some(3), Some("exit code 3"))
+            (record.key.as_str(), record.exit_code, record.error.as_str()),
+            ("k2", Some(3), "exit code 3")
         );
         let Admission::Skip { at, ok: true } = l.admit("k1", false) else {
             panic!("k1 is a recorded success");
         };
-        assert_eq!(l.record_at(at).unwrap().outcome, "ok");
+        assert_eq!(l.record_at(at).unwrap().status, Status::Ok);
     }
 
     #[test]

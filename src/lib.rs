@@ -1,4 +1,3 @@
-#![warn(missing_docs)]
 // Writes to stderr go through `errln!` (see `stderr`), which cannot panic.
 #![cfg_attr(not(test), deny(clippy::print_stderr))]
 //! fanout: a parallel batch processor.
@@ -37,6 +36,7 @@ pub mod job;
 pub mod journal;
 pub mod outcome;
 pub mod progress;
+pub mod record;
 pub mod report;
 pub mod resume;
 pub mod retry;

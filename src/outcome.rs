@@ -77,21 +77,6 @@ impl Outcome {
         }
     }
 
-    /// A short stable name, used in summaries and reports.
-    pub fn as_static_str(&self) -> &'static str {
-        match self {
-            Outcome::Success => "ok",
-            Outcome::Failed { .. } => "failed",
-            Outcome::Signaled { .. } => "signal",
-            Outcome::TimedOut => "timeout",
-            Outcome::SpawnFailed { .. } => "spawn-error",
-            Outcome::BadInput { .. } => "bad-input",
-            Outcome::Interrupted => "interrupted",
-            Outcome::NotStarted => "not-started",
-            Outcome::Internal { .. } => "internal-error",
-        }
-    }
-
     /// One line for people: "exit code 3", "killed by SIGKILL", ...
     pub fn describe(&self) -> String {
         match self {

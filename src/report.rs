@@ -1,4 +1,4 @@
-//! Per-item report files (`--report FILE`): one [`Row`] per finished item, in
+//! Per-item report files (`--report FILE`): one [`ItemRecord`] per finished item, in
 //! the format the file's extension names (CSV, JSONL, JSON or JUnit XML). The
 //! collector calls [`Report::record`] as each item finishes and
 //! [`Report::finish`] once at the end, on every exit path. Memory stays flat
@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
-/// The CSV header, in [`Row`]'s field order (serde writes the fields in that order).
+use crate::record::{ItemRecord, Status};
+
+/// The CSV header, in [`ItemRecord`]'s field order (serde writes the fields in that order).
 const CSV_HEADER: [&str; 15] = [
     "seq",
     "item",
@@ -40,46 +42,6 @@ const SUPPORTED: &str = ".csv, .jsonl, .json, .xml";
 /// JUnit test case names longer than this are cut, so one huge item does not
 /// make a CI test list unreadable.
 const MAX_CASE_NAME_CHARS: usize = 200;
-
-/// One item's result, as every report format writes it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Row {
-    /// 1-based input position.
-    pub seq: u64,
-    /// The item text (lossy UTF-8).
-    pub item: String,
-    /// The item's journal key.
-    pub key: String,
-    /// `ok`, `failed`, `signal`, `timeout`, `spawn-error`, `bad-input`,
-    /// `interrupted`, `not-started` or `internal-error`.
-    pub status: String,
-    /// The exit code of the last attempt, if it exited.
-    pub exit_code: Option<i32>,
-    /// The signal that killed the last attempt, if one did.
-    pub signal: Option<i32>,
-    /// How many times the command was started.
-    pub attempts: u32,
-    /// When the first attempt started (RFC 3339 with milliseconds), `None` if it never ran.
-    pub start: Option<String>,
-    /// Seconds from the start of the first attempt to the end of the last
-    /// (retry waits included).
-    pub duration: f64,
-    /// When the last attempt started, `None` if it never ran.
-    pub attempt_start: Option<String>,
-    /// How long the last attempt ran, in seconds.
-    pub attempt_duration: f64,
-    /// The last lines of stderr, `\n`-joined, empty when there were none.
-    pub stderr_tail: String,
-    /// What went wrong in words (`exit code 3`), empty for `ok`.
-    pub error: String,
-    /// The command as shell text, empty when it never ran (or ran in an
-    /// earlier run).
-    pub command: String,
-    /// The item was skipped because an earlier run finished it
-    /// (`--resume`): the other fields are that run's, from its journal.
-    #[serde(default)]
-    pub from_earlier_run: bool,
-}
 
 /// Run-level figures for the formats that have a summary (JSON, JUnit).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -259,7 +221,7 @@ impl Report {
     }
 
     /// Writes one finished item's row (or spools it for JSON and JUnit).
-    pub fn record(&mut self, row: &Row) -> Result<(), ReportError> {
+    pub fn record(&mut self, row: &ItemRecord) -> Result<(), ReportError> {
         match &mut self.sink {
             Sink::Csv(writer) => writer
                 .serialize(row)
@@ -343,7 +305,7 @@ fn csv_to_io(err: csv::Error) -> io::Error {
 
 /// Writes `row` as one compact JSON line; serde_json escapes newlines inside
 /// strings, so one row is always exactly one line.
-fn write_json_line(out: &mut impl Write, row: &Row) -> io::Result<()> {
+fn write_json_line(out: &mut impl Write, row: &ItemRecord) -> io::Result<()> {
     serde_json::to_writer(&mut *out, row)?;
     out.write_all(b"\n")
 }
@@ -420,7 +382,7 @@ fn junit_report(spool: impl BufRead, info: &RunInfo) -> io::Result<quick_junit::
         suite.add_property(("stopped", stopped.as_str()));
     }
     for_each_line(spool, |line| {
-        let row: Row = serde_json::from_slice(line)?;
+        let row: ItemRecord = serde_json::from_slice(line)?;
         suite.add_test_case(test_case(&row));
         Ok(())
     })?;
@@ -431,28 +393,28 @@ fn junit_report(spool: impl BufRead, info: &RunInfo) -> io::Result<quick_junit::
 }
 
 /// Maps one row to a JUnit test case.
-fn test_case(row: &Row) -> TestCase {
-    let mut status = match row.status.as_str() {
-        "ok" => TestCaseStatus::success(),
-        "not-started" | "interrupted" => {
+fn test_case(row: &ItemRecord) -> TestCase {
+    let mut status = match row.status {
+        Status::Ok => TestCaseStatus::success(),
+        Status::NotStarted | Status::Interrupted => {
             let mut status = TestCaseStatus::skipped();
-            status.set_message(row.status.replace('-', " "));
+            status.set_message(row.status.as_str().replace('-', " "));
             status
         }
-        other => {
-            // Errors are fanout's or the system's fault, failures the command's;
-            // an unknown status counts as the command's.
-            let kind = match other {
-                "internal-error" | "spawn-error" => NonSuccessKind::Error,
-                _ => NonSuccessKind::Failure,
+        failure => {
+            // Errors are fanout's or the system's fault, failures the command's.
+            let kind = if failure.is_error() {
+                NonSuccessKind::Error
+            } else {
+                NonSuccessKind::Failure
             };
             let mut status = TestCaseStatus::non_success(kind);
             let message = if row.error.is_empty() {
-                other
+                failure.as_str()
             } else {
                 &row.error
             };
-            status.set_message(message).set_type(other);
+            status.set_message(message).set_type(failure.as_str());
             status
         }
     };
@@ -485,7 +447,7 @@ fn test_case(row: &Row) -> TestCase {
 }
 
 /// `#{seq} {item}` on one line, cut to [`MAX_CASE_NAME_CHARS`].
-fn case_name(row: &Row) -> String {
+fn case_name(row: &ItemRecord) -> String {
     let full = format!("#{} {}", row.seq, row.item);
     let mut chars = full.chars().map(|c| {
         if matches!(c, '\n' | '\r' | '\t') {
@@ -512,12 +474,12 @@ fn seconds(secs: f64) -> Duration {
 mod tests {
     use super::*;
 
-    fn row(seq: u64, item: &str, status: &str) -> Row {
-        Row {
+    fn row(seq: u64, item: &str, status: &str) -> ItemRecord {
+        ItemRecord {
             seq,
             item: item.to_owned(),
             key: format!("k{seq}"),
-            status: status.to_owned(),
+            status: serde_json::from_value(serde_json::json!(status)).unwrap(),
             exit_code: Some(0),
             signal: None,
             attempts: 1,
@@ -529,27 +491,29 @@ mod tests {
             error: String::new(),
             command: format!("echo {item}"),
             from_earlier_run: false,
+            leaked: false,
+            replaces_failure: false,
         }
     }
 
     /// One row of every kind the JUnit mapping treats differently.
-    fn fixture_rows() -> Vec<Row> {
+    fn fixture_rows() -> Vec<ItemRecord> {
         let ok = row(1, "alpha", "ok");
-        let failed = Row {
+        let failed = ItemRecord {
             exit_code: Some(3),
             stderr_tail: "warning: x\nerror: y".to_owned(),
             error: "exit code 3".to_owned(),
             duration: 1.5,
             ..row(2, "beta", "failed")
         };
-        let timeout = Row {
+        let timeout = ItemRecord {
             exit_code: None,
             signal: Some(9),
             error: "timed out after 10s".to_owned(),
             duration: 10.0,
             ..row(3, "gamma", "timeout")
         };
-        let not_started = Row {
+        let not_started = ItemRecord {
             exit_code: None,
             attempts: 0,
             start: None,
@@ -559,13 +523,13 @@ mod tests {
             command: String::new(),
             ..row(4, "delta", "not-started")
         };
-        let interrupted = Row {
+        let interrupted = ItemRecord {
             exit_code: None,
             signal: Some(2),
             error: "interrupted".to_owned(),
             ..row(5, "epsilon", "interrupted")
         };
-        let flaky = Row {
+        let flaky = ItemRecord {
             attempts: 3,
             ..row(6, "zeta", "ok")
         };
@@ -588,7 +552,7 @@ mod tests {
         }
     }
 
-    fn write_report(path: &Path, rows: &[Row], info: &RunInfo) {
+    fn write_report(path: &Path, rows: &[ItemRecord], info: &RunInfo) {
         let mut report = Report::create(path).unwrap();
         for row in rows {
             report.record(row).unwrap();
@@ -667,7 +631,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let mut rows = fixture_rows();
-        rows.push(Row {
+        rows.push(ItemRecord {
             exit_code: None,
             item: "a,b \"quoted\"\nsecond line".to_owned(),
             ..row(7, "", "signal")
@@ -682,7 +646,7 @@ mod tests {
             .map(str::to_owned)
             .collect();
         assert_eq!(header, CSV_HEADER);
-        let back: Vec<Row> = reader.deserialize().collect::<Result<_, _>>().unwrap();
+        let back: Vec<ItemRecord> = reader.deserialize().collect::<Result<_, _>>().unwrap();
         assert_eq!(back, rows);
         // None is an empty cell, not a word.
         let raw = std::fs::read_to_string(&path).unwrap();
@@ -698,7 +662,7 @@ mod tests {
         write_report(&path, &rows, &info(6));
 
         let text = std::fs::read_to_string(&path).unwrap();
-        let back: Vec<Row> = text
+        let back: Vec<ItemRecord> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
@@ -720,7 +684,7 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(doc["summary"], serde_json::to_value(&info).unwrap());
         assert_eq!(doc["summary"]["stopped"], "interrupted by SIGINT");
-        let items: Vec<Row> = serde_json::from_value(doc["items"].clone()).unwrap();
+        let items: Vec<ItemRecord> = serde_json::from_value(doc["items"].clone()).unwrap();
         assert_eq!(items, rows);
     }
 
@@ -735,7 +699,7 @@ mod tests {
         write_report(&json, &finished_order, &info(6));
         let doc: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-        let items: Vec<Row> = serde_json::from_value(doc["items"].clone()).unwrap();
+        let items: Vec<ItemRecord> = serde_json::from_value(doc["items"].clone()).unwrap();
         assert_eq!(items, rows);
         let xml = dir.path().join("r.xml");
         write_report(&xml, &finished_order, &info(6));
@@ -856,16 +820,16 @@ mod tests {
 
     #[test]
     fn junit_maps_errors_and_long_names() {
-        let spawn = Row {
+        let spawn = ItemRecord {
             exit_code: None,
             error: "command not found: `x`".to_owned(),
             ..row(1, "a", "spawn-error")
         };
-        let internal = Row {
+        let internal = ItemRecord {
             error: String::new(),
             ..row(2, "b", "internal-error")
         };
-        let retried = Row {
+        let retried = ItemRecord {
             attempts: 2,
             error: "exit code 1".to_owned(),
             ..row(3, &"x".repeat(500), "failed")

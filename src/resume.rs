@@ -18,7 +18,8 @@ use serde_json::json;
 use crate::config::{Config, JournalChoice, Source};
 use crate::events::EventWriter;
 use crate::item::{Item, ItemData};
-use crate::journal::{self, Admission, Entry, Header, Journal, Keyer, Loaded, Word};
+use crate::journal::{self, Admission, Header, Journal, Keyer, Loaded, Word};
+use crate::record::{ItemRecord, Status};
 use crate::report::Report;
 use crate::template::{Schema, Template};
 
@@ -49,7 +50,7 @@ pub enum Admit {
     /// Run it.
     Run,
     /// An earlier run finished it: skip it, reporting this record.
-    Skip(Box<Entry>),
+    Skip(Box<ItemRecord>),
 }
 
 impl Gate {
@@ -94,19 +95,31 @@ impl Gate {
                 // The line was whole when the journal was loaded; if it can
                 // no longer be read, the item is still finished: report what
                 // the count said.
-                let record = loaded.record_at(at).unwrap_or_else(|_| Entry {
-                    kind: "item".to_owned(),
-                    key: item.key.clone(),
-                    seq: item.seq,
-                    item: String::from_utf8_lossy(&item.raw).into_owned(),
-                    outcome: if ok { "ok" } else { "failed" }.to_owned(),
-                    exit_code: None,
-                    signal: None,
-                    attempts: 0,
-                    start: None,
-                    duration: 0.0,
-                    error: None,
-                    replaces: None,
+                let record = loaded.record_at(at).unwrap_or_else(|_| {
+                    let status = if ok { Status::Ok } else { Status::Failed };
+                    ItemRecord {
+                        seq: item.seq,
+                        item: String::from_utf8_lossy(&item.raw).into_owned(),
+                        key: item.key.clone(),
+                        status,
+                        exit_code: None,
+                        signal: None,
+                        attempts: 0,
+                        start: None,
+                        duration: 0.0,
+                        attempt_start: None,
+                        attempt_duration: 0.0,
+                        stderr_tail: String::new(),
+                        error: if ok {
+                            String::new()
+                        } else {
+                            "failed".to_owned()
+                        },
+                        command: String::new(),
+                        from_earlier_run: true,
+                        leaked: false,
+                        replaces_failure: false,
+                    }
                 });
                 Admit::Skip(Box::new(record))
             }

@@ -242,10 +242,10 @@ impl Work<'_> {
         {
             self.cancel.halt(halt.policy().when == When::Now);
         }
-        let recorded = crate::journal::is_recorded(&finished.outcome);
+        let recorded = finished.outcome.status().is_recorded();
         if let (Some(journal), true, true) = (self.journal, quiet, recorded) {
             finished.journaled = true;
-            if let Err(e) = journal.record(&finished) {
+            if let Err(e) = journal.record(&crate::record::ItemRecord::of(&finished)) {
                 self.cancel.fatal(true);
                 let _ = self
                     .events
