@@ -27,11 +27,11 @@ use crate::input::{self, Reader};
 use crate::item::ItemData;
 use crate::job::{Capture, FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions, Terminal};
 use crate::journal;
-use crate::progress::{Progress, Screen};
-use crate::report::{EarlierCounts, RunInfo};
 use crate::resume::{self, Records};
 use crate::signal::{self, SignalKind};
-use crate::summary::Summary;
+use crate::sink::progress::{Progress, Screen};
+use crate::sink::report::{EarlierCounts, RunInfo};
+use crate::sink::summary::Summary;
 use crate::template::{Schema, Template};
 
 /// How fanout ends: an exit code, or, for a run interrupted by a signal, that

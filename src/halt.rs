@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::outcome::Outcome;
-use crate::summary::Counts;
+use crate::sink::summary::Counts;
 
 /// How hard a halt stops the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

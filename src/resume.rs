@@ -16,11 +16,11 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use crate::config::{Config, JournalChoice, Source};
-use crate::events::EventWriter;
 use crate::item::{Item, ItemData};
 use crate::journal::{self, Admission, Header, Journal, Keyer, Loaded, Word};
 use crate::record::{ItemRecord, Status};
-use crate::report::Report;
+use crate::sink::event_stream::EventWriter;
+use crate::sink::report::Report;
 use crate::template::{Schema, Template};
 
 /// The records of one run, ready to use.

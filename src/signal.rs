@@ -23,7 +23,7 @@ use signal_hook::iterator::{Handle, Signals};
 use crate::cancel::CancelToken;
 use crate::exit;
 use crate::job::JobTable;
-use crate::progress::Screen;
+use crate::sink::progress::Screen;
 
 /// Whether to install handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,14 +18,14 @@ use serde_json::json;
 use crate::cancel::{CancelToken, RunState};
 use crate::cli::OutputMode;
 use crate::event::{Event, Finished, Skipped, Stream};
-use crate::events::{EventWriter, attempt_fields, merge, outcome_fields};
 use crate::halt::HaltState;
 use crate::journal::Journal;
 use crate::outcome::{Captured, Outcome};
-use crate::progress::{self, Progress};
 use crate::record::{ItemRecord, Status};
-use crate::report::Report;
-use crate::summary::{Counts, FailureNote, SHOWN_FAILURES, format_duration};
+use crate::sink::event_stream::{EventWriter, attempt_fields, merge, outcome_fields};
+use crate::sink::progress::{self, Progress};
+use crate::sink::report::Report;
+use crate::sink::summary::{Counts, FailureNote, SHOWN_FAILURES, format_duration};
 
 /// Captured output larger than this is copied by the kernel, not through
 /// the stdout buffer (smaller ones are batched with other jobs' output).
