@@ -34,6 +34,7 @@ pub mod item;
 pub mod job;
 pub mod journal;
 pub mod outcome;
+pub mod plan;
 pub mod record;
 pub mod resume;
 pub mod retry;

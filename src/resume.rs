@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, bail};
-use serde_json::json;
 
 use crate::config::{Config, JournalChoice, Source};
 use crate::item::{Item, ItemData};
@@ -31,7 +30,7 @@ pub struct Records {
     pub gate: Gate,
     /// `--report` files, opened.
     pub reports: Vec<Report>,
-    /// `--events`, opened, with `run-started` written.
+    /// `--events`, opened.
     pub events: Option<EventWriter>,
 }
 
@@ -250,8 +249,6 @@ pub fn prepare(
 ) -> anyhow::Result<Records> {
     refuse_overwriting_input(config)?;
     let header = run_header(config, template, argv);
-    let command = header.command.clone();
-    let input = header.input.clone();
     let key_template = key_template(config, schema)?;
     let state = journal::state_dir();
     let state_journals = state.as_deref().map(journal::journal_dir);
@@ -289,28 +286,13 @@ pub fn prepare(
         .iter()
         .map(|path| Report::create(path).map_err(anyhow::Error::from))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut events = match &config.events {
+    let events = match &config.events {
         Some(path) => Some(
             EventWriter::create(path)
                 .with_context(|| format!("failed to open the event stream `{}`", path.display()))?,
         ),
         None => None,
     };
-    if let Some(events) = events.as_mut() {
-        events
-            .emit(
-                "run-started",
-                json!({
-                    "fanout": env!("CARGO_PKG_VERSION"),
-                    "command": command,
-                    "input": input,
-                    "format": config.format.as_str(),
-                    "jobs": config.jobs,
-                    "journal": journal.as_ref().map(|j| j.path().display().to_string()),
-                }),
-            )
-            .with_context(|| format!("failed to write the event stream `{}`", events.name()))?;
-    }
     let keyed = journal.is_some()
         || loaded.is_some()
         || !reports.is_empty()

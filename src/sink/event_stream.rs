@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 
 use crate::journal::timestamp;
 use crate::outcome::Outcome;
-use crate::record::ItemRecord;
+use crate::record::{ItemRecord, Status};
+use crate::sink::{Control, Done, RunEnd, RunEvent, Sink};
 
 /// The version of the event format; bumped on incompatible changes.
 pub const SCHEMA: u32 = 1;
@@ -96,6 +97,168 @@ pub fn merge(mut base: Value, extra: Value) -> Value {
         b.extend(e);
     }
     base
+}
+
+/// The sink that writes `--events`. A write error ends the stream: a
+/// closed pipe (`--events - | head`) ends the run quietly, as a closed
+/// stdout does; anything else is run-fatal.
+pub struct EventStream {
+    writer: Option<EventWriter>,
+}
+
+impl EventStream {
+    pub fn new(writer: EventWriter) -> EventStream {
+        EventStream {
+            writer: Some(writer),
+        }
+    }
+
+    fn emit(&mut self, name: &str, fields: Value, control: &mut Control<'_>) {
+        let Some(writer) = self.writer.as_mut() else {
+            return;
+        };
+        if let Err(e) = writer.emit(name, fields) {
+            self.failed(&e, control);
+        }
+    }
+
+    fn failed(&mut self, e: &io::Error, control: &mut Control<'_>) {
+        let Some(writer) = self.writer.take() else {
+            return;
+        };
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            control.broken_pipe();
+        } else {
+            control.fail(format!(
+                "failed to write events to `{}`: {e}",
+                writer.name()
+            ));
+        }
+    }
+
+    fn finished(&mut self, done: &Done, control: &mut Control<'_>) {
+        let record = &done.record;
+        if record.attempts > 0 && record.status != Status::NotStarted {
+            let attempt = merge(
+                json!({
+                    "seq": record.seq,
+                    "attempt": record.attempts,
+                    "duration": record.attempt_duration,
+                }),
+                outcome_fields(record),
+            );
+            self.emit("attempt-finished", attempt, control);
+        }
+        let item = merge(
+            json!({
+                "seq": record.seq,
+                "key": record.key,
+                "item": record.item,
+                "attempts": record.attempts,
+                "start": record.start,
+                "duration": record.duration,
+                "attempt_start": record.attempt_start,
+                "attempt_duration": record.attempt_duration,
+                "leaked": record.leaked,
+            }),
+            outcome_fields(record),
+        );
+        self.emit("item-finished", item, control);
+    }
+
+    fn run_finished(&mut self, end: &RunEnd<'_>, control: &mut Control<'_>) {
+        let info = end.info;
+        let fields = json!({
+            "exit_code": info.exit_code,
+            "elapsed": info.elapsed,
+            "stopped": info.stopped,
+            "total": info.total,
+            "ok": info.ok,
+            "failed": info.failed,
+            "interrupted": info.interrupted,
+            "not_started": info.not_started,
+            "skipped": end.summary.counts.skipped(),
+            "from_earlier_run": info.from_earlier_run,
+        });
+        self.emit("run-finished", fields, control);
+        self.idle(control);
+    }
+}
+
+impl Sink for EventStream {
+    fn handle(&mut self, event: &RunEvent<'_>, control: &mut Control<'_>) {
+        match event {
+            RunEvent::RunStarted(start) => {
+                let fields = json!({
+                    "fanout": env!("CARGO_PKG_VERSION"),
+                    "command": start.command,
+                    "input": start.input,
+                    "format": start.format,
+                    "jobs": start.jobs,
+                    "journal": start.journal,
+                });
+                self.emit("run-started", fields, control);
+            }
+            RunEvent::Started(job) => {
+                // The whole item, as `item-finished` names it, and the
+                // label progress shows.
+                let item = job.tag.as_deref().map(String::from_utf8_lossy);
+                let fields = json!({
+                    "seq": job.seq,
+                    "item": item.as_deref().unwrap_or(""),
+                    "label": job.label.as_deref().unwrap_or(""),
+                    "slot": job.slot,
+                    "attempt": job.attempt,
+                });
+                self.emit("item-started", fields, control);
+            }
+            RunEvent::Retrying(retry) => {
+                let fields = merge(
+                    json!({
+                        "seq": retry.seq,
+                        "attempt": retry.attempt,
+                        "duration": retry.duration.as_secs_f64(),
+                    }),
+                    attempt_fields(&retry.outcome),
+                );
+                self.emit("attempt-finished", fields, control);
+                let next = json!({
+                    "seq": retry.seq,
+                    "attempt": retry.attempt + 1,
+                    "delay": retry.delay.as_secs_f64(),
+                });
+                self.emit("retry-scheduled", next, control);
+            }
+            RunEvent::Finished(done) => self.finished(done, control),
+            RunEvent::Skipped(earlier) => {
+                let record = &earlier.record;
+                let fields = json!({
+                    "seq": record.seq,
+                    "key": record.key,
+                    "item": record.item,
+                    "status": record.status,
+                    "exit_code": record.exit_code,
+                    "signal": record.signal,
+                    "error": record.error,
+                    "attempts": record.attempts,
+                    "start": record.start,
+                    "duration": record.duration,
+                    "from_earlier_run": true,
+                });
+                self.emit("item-skipped", fields, control);
+            }
+            RunEvent::RunFinished(end) => self.run_finished(end, control),
+            _ => {}
+        }
+    }
+
+    fn idle(&mut self, control: &mut Control<'_>) {
+        if let Some(writer) = self.writer.as_mut()
+            && let Err(e) = writer.flush()
+        {
+            self.failed(&e, control);
+        }
+    }
 }
 
 #[cfg(test)]

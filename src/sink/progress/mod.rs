@@ -1,6 +1,141 @@
 //! The progress display as a sink: bars at a terminal, a plain status line
-//! elsewhere (see [`display`]).
+//! elsewhere, nothing when off (the display itself is [`display`]). It
+//! follows the running jobs for the per-slot lines and the longest-running
+//! job, prints `FAIL` and `RETRY` notes above the bars, and says what a
+//! stopping run waits for.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::cancel::{CancelToken, RunState};
+use crate::sink::summary::format_duration;
+use crate::sink::{Control, RunEvent, Sink};
 
 mod display;
 
 pub use display::*;
+
+/// Longest item label in `FAIL` notes.
+const LABEL_MAX: usize = 80;
+
+/// The sink that drives the display.
+pub struct ProgressSink {
+    progress: Progress,
+    /// Running jobs (for the plain status line): label and start, by ticket.
+    running: HashMap<u64, (String, Instant)>,
+    done: u64,
+    failed: u64,
+    total: Option<u64>,
+    start: Instant,
+}
+
+impl ProgressSink {
+    pub fn new(progress: Progress) -> ProgressSink {
+        ProgressSink {
+            progress,
+            running: HashMap::new(),
+            done: 0,
+            failed: 0,
+            total: None,
+            start: Instant::now(),
+        }
+    }
+
+    /// Whether the display changes without events (elapsed times, the
+    /// stopping message, the plain status line), so it needs ticks.
+    pub fn ticks(&self) -> bool {
+        !matches!(self.progress, Progress::Off)
+    }
+
+    fn status(&self) -> Status {
+        let longest = self
+            .running
+            .values()
+            .min_by_key(|(_, started)| *started)
+            .map(|(label, started)| (label.clone(), started.elapsed()));
+        Status {
+            done: self.done,
+            total: self.total,
+            failed: self.failed,
+            elapsed: self.start.elapsed(),
+            longest,
+        }
+    }
+
+    /// While the run stops: what it waits for.
+    fn stopping(&self, cancel: &CancelToken) -> Option<String> {
+        let jobs = self.running.len();
+        let n = |what: &str| format!("{what} {jobs} job{}", if jobs == 1 { "" } else { "s" });
+        match cancel.state() {
+            RunState::Running => None,
+            RunState::Draining => Some(format!("finishing: {}", n("waiting for"))),
+            RunState::Stopping => Some(format!(
+                "stopping: {} (Ctrl-C again to kill)",
+                n("waiting for")
+            )),
+            RunState::Killing => Some(format!("stopping: {}", n("killing"))),
+        }
+    }
+
+    fn item_done(&mut self, slot: usize, failed: bool) {
+        self.done += 1;
+        self.failed += u64::from(failed);
+        self.progress.finished(slot, failed);
+    }
+}
+
+impl Sink for ProgressSink {
+    fn handle(&mut self, event: &RunEvent<'_>, control: &mut Control<'_>) {
+        match event {
+            RunEvent::Total(total) => {
+                self.total = Some(*total);
+                self.progress.set_total(*total);
+            }
+            RunEvent::Started(job) => {
+                if let Some(label) = &job.label {
+                    self.progress.started(job.slot, label);
+                    self.running
+                        .insert(job.ticket, (label.clone(), Instant::now()));
+                }
+            }
+            RunEvent::Retrying(retry) => {
+                let label = self.running.remove(&retry.ticket).map(|(label, _)| label);
+                self.progress.retrying(retry.slot);
+                if let (Some(label), true) = (label, self.progress.is_bars()) {
+                    self.progress.println(&format!(
+                        "fanout: RETRY `{label}`: attempt {} {}; next in {}",
+                        retry.attempt,
+                        retry.outcome.describe(),
+                        format_duration(retry.delay)
+                    ));
+                }
+            }
+            RunEvent::Finished(done) => {
+                let finished = &done.finished;
+                self.running.remove(&finished.ticket);
+                let failed = finished.outcome.is_failure();
+                self.item_done(finished.slot, failed);
+                // After the job's own output (the output sink comes
+                // first), so the note follows what it explains.
+                if failed && self.progress.is_bars() {
+                    self.progress.println(&format!(
+                        "fanout: FAIL #{} `{}`: {}",
+                        finished.item.seq,
+                        finished.item.label(LABEL_MAX),
+                        finished.outcome.describe()
+                    ));
+                }
+            }
+            RunEvent::Skipped(earlier) => {
+                self.item_done(0, !earlier.record.status.is_success());
+            }
+            RunEvent::Tick => {
+                let status = self.status();
+                let stopping = self.stopping(control.cancel());
+                self.progress.tick(|| status, stopping);
+            }
+            RunEvent::InputEnd => self.progress.finish(),
+            _ => {}
+        }
+    }
+}

@@ -16,6 +16,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 use crate::record::{ItemRecord, Status};
+use crate::sink::{Control, RunEvent, Sink};
 
 /// The CSV header, in [`ItemRecord`]'s field order (serde writes the fields in that order).
 const CSV_HEADER: [&str; 15] = [
@@ -156,11 +157,11 @@ pub enum ReportError {
 pub struct Report {
     /// The path as error messages show it.
     path: String,
-    sink: Sink,
+    writer: Writer,
 }
 
 /// Where rows go until `finish`.
-enum Sink {
+enum Writer {
     /// The csv writer buffers internally, so rows stream to the file. Boxed
     /// because its state is ten times the other variants'.
     Csv(Box<csv::Writer<File>>),
@@ -190,7 +191,7 @@ impl Report {
             path: shown.clone(),
             source,
         })?;
-        let sink = match format {
+        let writer = match format {
             ReportFormat::Csv => {
                 // Headers are written by hand: serde would only write them
                 // with the first row, and an empty run still deserves them.
@@ -200,15 +201,15 @@ impl Report {
                 writer
                     .write_record(CSV_HEADER)
                     .map_err(|e| io_error(&shown, csv_to_io(e)))?;
-                Sink::Csv(Box::new(writer))
+                Writer::Csv(Box::new(writer))
             }
-            ReportFormat::Jsonl => Sink::Jsonl(BufWriter::new(file)),
+            ReportFormat::Jsonl => Writer::Jsonl(BufWriter::new(file)),
             ReportFormat::Json | ReportFormat::Junit => {
                 let spool = tempfile::tempfile().map_err(|source| ReportError::Spool {
                     path: shown.clone(),
                     source,
                 })?;
-                Sink::Spooled {
+                Writer::Spooled {
                     format,
                     out: file,
                     spool: BufWriter::new(spool),
@@ -217,17 +218,20 @@ impl Report {
                 }
             }
         };
-        Ok(Report { path: shown, sink })
+        Ok(Report {
+            path: shown,
+            writer,
+        })
     }
 
     /// Writes one finished item's row (or spools it for JSON and JUnit).
     pub fn record(&mut self, row: &ItemRecord) -> Result<(), ReportError> {
-        match &mut self.sink {
-            Sink::Csv(writer) => writer
+        match &mut self.writer {
+            Writer::Csv(writer) => writer
                 .serialize(row)
                 .map_err(|e| io_error(&self.path, csv_to_io(e))),
-            Sink::Jsonl(out) => write_json_line(out, row).map_err(|e| io_error(&self.path, e)),
-            Sink::Spooled {
+            Writer::Jsonl(out) => write_json_line(out, row).map_err(|e| io_error(&self.path, e)),
+            Writer::Spooled {
                 spool,
                 index,
                 written,
@@ -249,10 +253,10 @@ impl Report {
     /// Writes whatever the format still needs (summary, closing brackets) and flushes.
     pub fn finish(self, info: &RunInfo) -> Result<(), ReportError> {
         let path = self.path;
-        match self.sink {
-            Sink::Csv(mut writer) => writer.flush().map_err(|e| io_error(&path, e)),
-            Sink::Jsonl(mut out) => out.flush().map_err(|e| io_error(&path, e)),
-            Sink::Spooled {
+        match self.writer {
+            Writer::Csv(mut writer) => writer.flush().map_err(|e| io_error(&path, e)),
+            Writer::Jsonl(mut out) => out.flush().map_err(|e| io_error(&path, e)),
+            Writer::Spooled {
                 format,
                 out,
                 spool,
@@ -275,6 +279,46 @@ impl Report {
                 }
                 out.flush().map_err(|e| io_error(&path, e))
             }
+        }
+    }
+}
+
+/// The sink that writes one `--report` file. A write error is run-fatal
+/// and ends this report.
+pub struct ReportSink {
+    report: Option<Report>,
+}
+
+impl ReportSink {
+    pub fn new(report: Report) -> ReportSink {
+        ReportSink {
+            report: Some(report),
+        }
+    }
+
+    fn record(&mut self, record: &ItemRecord, control: &mut Control<'_>) {
+        if let Some(report) = self.report.as_mut()
+            && let Err(e) = report.record(record)
+        {
+            self.report = None;
+            control.fail(format!("{:#}", anyhow::Error::from(e)));
+        }
+    }
+}
+
+impl Sink for ReportSink {
+    fn handle(&mut self, event: &RunEvent<'_>, control: &mut Control<'_>) {
+        match event {
+            RunEvent::Finished(done) => self.record(&done.record, control),
+            RunEvent::Skipped(earlier) => self.record(&earlier.record, control),
+            RunEvent::RunFinished(end) => {
+                if let Some(report) = self.report.take()
+                    && let Err(e) = report.finish(end.info)
+                {
+                    control.fail(format!("{:#}", anyhow::Error::from(e)));
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -1,0 +1,214 @@
+//! Wiring only: configuration → input reader → template → engine and
+//! collector threads → summary → exit code. Each piece lives in its module;
+//! this file decides how they are connected for one run.
+
+mod dry_run;
+mod finish;
+mod pipeline;
+mod setup;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context;
+use clap::CommandFactory;
+
+use crate::cancel::CancelToken;
+use crate::cli::{Args, Sub};
+use crate::config::{Config, Source};
+use crate::exit;
+use crate::halt::HaltState;
+use crate::input::Reader;
+use crate::job::JobTable;
+use crate::resume;
+use crate::signal::{self, SignalKind};
+use crate::sink::RunStart;
+use crate::sink::progress::Screen;
+use crate::template::{Schema, Template};
+
+/// How fanout ends: an exit code, or, for a run interrupted by a signal, that
+/// signal (see [`crate::signal::die_by`]: re-raised at a terminal once
+/// everything is written, exit status 130 or 143 elsewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    /// The exit code (128 + signal for a signal death that did not happen).
+    pub code: u8,
+    /// The signal to die by.
+    pub signal: Option<i32>,
+}
+
+impl Exit {
+    /// A plain exit code.
+    pub fn code(code: u8) -> Exit {
+        Exit { code, signal: None }
+    }
+
+    /// Death by `signal` (SIGHUP: by SIGTERM, see [`signal::death_signal`]).
+    pub fn signal(signal: i32) -> Exit {
+        let signal = signal::death_signal(signal);
+        Exit {
+            code: exit::for_signal(signal),
+            signal: Some(signal),
+        }
+    }
+}
+
+/// Runs fanout with parsed arguments and says how to end.
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    if let Some(sub) = args.subcommand {
+        return subcommand(sub).map(Exit::code);
+    }
+    let config = Config::from_args(args)?;
+    raise_fd_limit();
+    let cancel = CancelToken::new().context("failed to set up cancellation")?;
+    let table = Arc::new(JobTable::new(config.jobs));
+    let screen = Arc::new(Screen::default());
+    let _signals = signal::install(SignalKind::Standard, &cancel, &table, &screen)?;
+    let reader = setup::open_reader(&config, &cancel)?;
+    for warning in reader.warnings() {
+        crate::errln!("fanout: warning: {warning}");
+    }
+    let schema = Schema {
+        format: config.format,
+        headers: reader.headers(),
+        colsep: config.colsep.is_some(),
+    };
+    let template = Template::parse(&config.command, config.force_shell, &schema)
+        .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
+    if config.dry_run {
+        let gate = resume::dry_run_gate(&config, &template, &schema)?;
+        return dry_run::dry_run(&config, &template, gate, reader, &cancel);
+    }
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let records = resume::prepare(&config, &template, &schema, &argv)?;
+    execute(
+        &config,
+        &template,
+        reader,
+        &cancel,
+        (&table, &screen),
+        records,
+        &argv,
+    )
+}
+
+/// Runs the items and ends the run. `jobs`: the running jobs' groups and
+/// the bars, which the signal thread shares with the run.
+fn execute(
+    config: &Config,
+    template: &Template,
+    reader: Reader,
+    cancel: &CancelToken,
+    (table, screen): (&Arc<JobTable>, &Screen),
+    records: resume::Records,
+    argv: &[OsString],
+) -> anyhow::Result<Exit> {
+    let started = Instant::now();
+    let started_wall = SystemTime::now();
+    let plan = config.plan();
+    let resume::Records {
+        journal,
+        gate,
+        reports,
+        events,
+    } = records;
+    let journal_path = journal.as_ref().map(|j| j.path().to_owned());
+    // The collector journals items with output; workers those without.
+    let journal = journal.map(Arc::new);
+    let runner = setup::runner(config, &plan, table)?;
+    let known_total = match &config.source {
+        Source::Args(items) => {
+            let total = items.len() as u64;
+            Some(config.shard.map_or(total, |shard| shard.size_of(total)))
+        }
+        _ => None,
+    };
+    let progress = setup::progress(config, known_total);
+    if let Some(bars) = progress.bars_handle() {
+        screen.set(bars);
+    }
+    let halt = config.halt.map(HaltState::new);
+    let start = RunStart {
+        command: template.source(),
+        input: resume::input_name(&config.source),
+        format: config.format.as_str(),
+        jobs: config.jobs,
+        journal: journal_path.as_ref().map(|p| p.display().to_string()),
+    };
+    let (window_tx, window_rx) = pipeline::reorder_window(&plan, config.jobs);
+    let sinks = setup::SinkParts {
+        journal: journal.clone(),
+        reports,
+        events,
+        progress,
+        window: window_rx,
+    };
+    let collector = setup::collector(config, &plan, cancel, halt.as_ref(), sinks, start);
+    let parts = pipeline::Parts {
+        template,
+        reader,
+        gate,
+        runner: runner.as_ref(),
+        journal: journal.as_deref(),
+        halt: halt.as_ref(),
+        known_total,
+    };
+    let ended = pipeline::run(config, &plan, cancel, parts, collector, window_tx);
+    let facts = finish::RunFacts {
+        config,
+        cancel,
+        template,
+        argv,
+        journal_path,
+        elapsed: started.elapsed(),
+        started: started_wall,
+    };
+    Ok(finish::finish(&facts, ended))
+}
+
+fn source_text(config: &Config) -> String {
+    config
+        .command
+        .iter()
+        .map(|w| w.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether an error is a closed stdout, which ends a run quietly.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn subcommand(sub: Sub) -> anyhow::Result<u8> {
+    let mut stdout = io::stdout().lock();
+    match sub {
+        Sub::Completions { shell } => {
+            clap_complete::generate(shell, &mut Args::command(), "fanout", &mut stdout);
+        }
+        Sub::Man => {
+            clap_mangen::Man::new(Args::command())
+                .render(&mut stdout)
+                .context("failed to write the man page")?;
+        }
+    }
+    stdout.flush().context("failed to write to stdout")?;
+    Ok(exit::SUCCESS)
+}
+
+/// Lets `-k` windows and many jobs hold their capture files: raise the soft
+/// open-file limit to the hard one, as far as the system allows.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+}

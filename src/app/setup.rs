@@ -1,0 +1,152 @@
+//! Setting up one run from its configuration and plan: the input reader,
+//! the job runner, the progress display, and the collector with its sinks
+//! in the order they see each event.
+
+use std::fs::File;
+use std::io::{self, IsTerminal};
+use std::sync::Arc;
+
+use anyhow::Context;
+use crossbeam_channel::Receiver;
+
+use crate::cancel::{CancelToken, CancellableRead};
+use crate::collector::Collector;
+use crate::config::{Config, ProgressMode, Source};
+use crate::halt::HaltState;
+use crate::input::Reader;
+use crate::job::{FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions, Terminal};
+use crate::journal::Journal;
+use crate::plan::{JobStdout, RunPlan};
+use crate::sink::annotations::Annotations;
+use crate::sink::event_stream::{EventStream, EventWriter};
+use crate::sink::output::{OutputOptions, OutputSink, StdStreams};
+use crate::sink::progress::{Progress, ProgressSink};
+use crate::sink::report::{Report, ReportSink};
+use crate::sink::tally::Tally;
+use crate::sink::{RunStart, Sink};
+
+/// Opens the input: `:::` items, stdin or a file, read so that Ctrl-C
+/// ends a blocked read.
+pub(super) fn open_reader(config: &Config, cancel: &CancelToken) -> anyhow::Result<Reader> {
+    let colsep = config.colsep.clone();
+    let reader = match &config.source {
+        Source::Args(items) => Reader::from_args(items.clone(), colsep),
+        Source::Stdin => Reader::new(
+            Box::new(CancellableRead::new(io::stdin(), cancel.clone())),
+            "<stdin>",
+            config.format,
+            colsep,
+        )?,
+        Source::File(path) => {
+            let file = File::open(path)
+                .with_context(|| format!("failed to open input `{}`", path.display()))?;
+            Reader::new(
+                Box::new(CancellableRead::new(file, cancel.clone())),
+                &path.display().to_string(),
+                config.format,
+                colsep,
+            )?
+        }
+    };
+    Ok(reader)
+}
+
+/// What runs each job: processes, or the scripted fake for tests.
+pub(super) fn runner(
+    config: &Config,
+    plan: &RunPlan,
+    table: &Arc<JobTable>,
+) -> anyhow::Result<Box<dyn Runner>> {
+    if config.fake_runner {
+        return Ok(Box::new(FakeRunner));
+    }
+    // At a terminal, jobs it stops are detected; --tty hands it to them.
+    let terminal = if config.tty {
+        Some(Arc::new(Terminal::for_jobs().map_err(anyhow::Error::msg)?))
+    } else {
+        Terminal::current().map(Arc::new)
+    };
+    Ok(Box::new(ProcessRunner::new(
+        SpawnOptions {
+            capture: plan.capture,
+            grace: config.grace,
+            timeout: config.timeout,
+            temp_dir: config.temp_dir.clone(),
+            terminal,
+            tty: config.tty,
+        },
+        Arc::clone(table),
+    )))
+}
+
+/// The progress display the configuration asks for.
+pub(super) fn progress(config: &Config, known_total: Option<u64>) -> Progress {
+    match config.progress {
+        ProgressMode::Off => Progress::Off,
+        ProgressMode::Bars => Progress::bars(config.jobs, known_total),
+        ProgressMode::Plain => Progress::plain(),
+    }
+}
+
+/// What the collector's sinks write to, besides the terminal.
+pub(super) struct SinkParts {
+    pub journal: Option<Arc<Journal>>,
+    pub reports: Vec<Report>,
+    pub events: Option<EventWriter>,
+    pub progress: Progress,
+    /// `-k`: the window's permits, released as items are written.
+    pub window: Option<Receiver<()>>,
+}
+
+/// The collector and its sinks. Order matters: annotations, the event
+/// stream and the reports record an item as it finishes; then its output
+/// is written and it is journaled; then the progress display counts it and
+/// prints its `FAIL` note below its output.
+pub(super) fn collector<'a>(
+    config: &Config,
+    plan: &RunPlan,
+    cancel: &'a CancelToken,
+    halt: Option<&'a HaltState>,
+    parts: SinkParts,
+    start: RunStart,
+) -> Collector<'a> {
+    let SinkParts {
+        journal,
+        reports,
+        events,
+        progress,
+        window,
+    } = parts;
+    let bars = progress.bars_handle();
+    let mut sinks: Vec<Box<dyn Sink + 'a>> = Vec::new();
+    if config.annotations {
+        sinks.push(Box::new(Annotations::new(bars.clone())));
+    }
+    if let Some(events) = events {
+        sinks.push(Box::new(EventStream::new(events)));
+    }
+    for report in reports {
+        sinks.push(Box::new(ReportSink::new(report)));
+    }
+    let target = StdStreams::new(bars, io::stdout().is_terminal());
+    sinks.push(Box::new(OutputSink::new(
+        OutputOptions {
+            mode: plan.output,
+            keep_order: plan.keep_order,
+            tag: plan.tag,
+            stdout_to_stderr: plan.job_stdout == JobStdout::Stderr,
+        },
+        Box::new(target),
+        journal,
+        window,
+    )));
+    sinks.push(Box::new(ProgressSink::new(progress)));
+    Collector::new(
+        cancel,
+        Tally::new(halt),
+        sinks,
+        start,
+        plan.ticks,
+        plan.output == crate::cli::OutputMode::Ungroup,
+    )
+}
