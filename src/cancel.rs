@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
+use crate::halt::When;
+
 /// Where the run is on its way to stopping. Ordered by severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
@@ -24,6 +26,15 @@ pub enum RunState {
     Stopping = 2,
     /// Running jobs' process groups are being killed now.
     Killing = 3,
+}
+
+/// What a stopping run does with its running jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Running {
+    /// Let them finish.
+    Finish,
+    /// Terminate them as SIGTERM would.
+    Terminate,
 }
 
 /// Why the run stopped early, when it did. When several apply, the first
@@ -142,25 +153,23 @@ impl CancelToken {
     }
 
     /// Something went wrong that makes the run fail with exit 2: stop
-    /// dispatch, and when `stop_jobs`, terminate running jobs as SIGTERM
-    /// would (their output has nowhere to go); otherwise let them finish.
-    pub fn fatal(&self, stop_jobs: bool) {
+    /// dispatch, and either terminate running jobs as SIGTERM would (their
+    /// output has nowhere to go) or let them finish.
+    pub fn fatal(&self, running: Running) {
         self.inner.fatal.store(true, Ordering::SeqCst);
-        if stop_jobs {
-            self.raise(RunState::Stopping);
-        } else {
-            self.drain();
+        match running {
+            Running::Terminate => self.raise(RunState::Stopping),
+            Running::Finish => self.drain(),
         }
     }
 
-    /// A `--halt` condition was met: stop dispatch, and with `now` kill the
-    /// running jobs as a second Ctrl-C would.
-    pub fn halt(&self, now: bool) {
+    /// A `--halt` condition was met: stop dispatch, and for `--halt now`
+    /// kill the running jobs as a second Ctrl-C would.
+    pub fn halt(&self, when: When) {
         self.inner.halted.store(true, Ordering::SeqCst);
-        self.raise(if now {
-            RunState::Killing
-        } else {
-            RunState::Draining
+        self.raise(match when {
+            When::Now => RunState::Killing,
+            When::Soon => RunState::Draining,
         });
     }
 
@@ -365,9 +374,9 @@ mod tests {
         let token = CancelToken::new().unwrap();
         token.broken_pipe();
         assert_eq!(token.reason(), Some(StopReason::BrokenPipe));
-        token.halt(false);
+        token.halt(When::Soon);
         assert_eq!(token.reason(), Some(StopReason::Halt));
-        token.fatal(false);
+        token.fatal(Running::Finish);
         assert_eq!(token.reason(), Some(StopReason::Fatal));
         token.signal(15);
         assert_eq!(token.reason(), Some(StopReason::Signal(15)));

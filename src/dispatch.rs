@@ -15,7 +15,7 @@ use crossbeam_channel::{
     Receiver, RecvTimeoutError, Select, SendTimeoutError, Sender, TrySendError, bounded, unbounded,
 };
 
-use crate::cancel::CancelToken;
+use crate::cancel::{CancelToken, Running};
 use crate::config::Shard;
 use crate::engine::Dispatch;
 use crate::event::{Event, Skipped};
@@ -283,7 +283,7 @@ impl Reading<'_> {
             let mut item = match item {
                 Ok(item) => item,
                 Err(error) => {
-                    self.cancel.fatal(false);
+                    self.cancel.fatal(Running::Finish);
                     return InputEnd {
                         exhausted: false,
                         error: Some(error),

@@ -13,5 +13,9 @@ pub const TERMINATED: u8 = 143;
 
 /// The exit code for a run that was interrupted by `signal`.
 pub fn for_signal(signal: i32) -> u8 {
-    if signal == 2 { INTERRUPTED } else { TERMINATED }
+    if signal == libc::SIGINT {
+        INTERRUPTED
+    } else {
+        TERMINATED
+    }
 }

@@ -58,6 +58,10 @@ impl Item {
     }
 }
 
+/// The longest item label, in characters: progress lines, `FAIL` and
+/// `RETRY` notes, the summary and the event stream's `label` all cut there.
+pub const LABEL_MAX: usize = 80;
+
 /// Lossy, single-line rendering of item bytes for progress lines and summaries.
 pub fn label(raw: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(raw);

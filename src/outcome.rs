@@ -83,10 +83,14 @@ impl Outcome {
             Outcome::Success => "ok".to_owned(),
             Outcome::Failed { code } => format!("exit code {code}"),
             // fanout kills a job the terminal stopped, and records the stop.
-            Outcome::Signaled { signal: 21 } => {
+            Outcome::Signaled {
+                signal: libc::SIGTTIN,
+            } => {
                 "stopped: the job read from the terminal (SIGTTIN); use --tty".to_owned()
             }
-            Outcome::Signaled { signal: 22 } => {
+            Outcome::Signaled {
+                signal: libc::SIGTTOU,
+            } => {
                 "stopped: the job wrote to the terminal or changed its settings (SIGTTOU); use --tty"
                     .to_owned()
             }
@@ -104,25 +108,25 @@ impl Outcome {
 /// The conventional name of a signal number ("SIGTERM"), or "signal N".
 pub fn signal_name(signal: i32) -> String {
     let name = match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        10 => "SIGUSR1",
-        11 => "SIGSEGV",
-        12 => "SIGUSR2",
-        13 => "SIGPIPE",
-        14 => "SIGALRM",
-        15 => "SIGTERM",
-        18 => "SIGCONT",
-        19 => "SIGSTOP",
-        20 => "SIGTSTP",
-        21 => "SIGTTIN",
-        22 => "SIGTTOU",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGCONT => "SIGCONT",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGTSTP => "SIGTSTP",
+        libc::SIGTTIN => "SIGTTIN",
+        libc::SIGTTOU => "SIGTTOU",
         _ => return format!("signal {signal}"),
     };
     name.to_owned()

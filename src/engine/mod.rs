@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use crate::cancel::CancelToken;
+use crate::cancel::{CancelToken, Running};
 use crate::dispatch::{Feed, RetryHandle};
 use crate::event::{Event, Finished, Stamp};
-use crate::halt::{HaltState, When};
+use crate::halt::HaltState;
 use crate::item::{Item, ItemData};
 use crate::job::{Job, Runner};
 use crate::journal::Journal;
@@ -83,9 +83,6 @@ pub struct Work<'a> {
     pub halt: Option<&'a HaltState>,
 }
 
-/// Longest item label sent for progress lines.
-const LABEL_MAX: usize = 60;
-
 impl Work<'_> {
     /// Runs one attempt of an item on worker `slot` and reports it, or hands
     /// it to the retry timer. Never panics: a panic inside the runner becomes
@@ -138,7 +135,7 @@ impl Work<'_> {
                 seq: item.seq,
                 slot,
                 attempt,
-                label: self.labels.then(|| item.label(LABEL_MAX)),
+                label: self.labels.then(|| item.label(crate::item::LABEL_MAX)),
                 tag: self.tags.then(|| item.raw.clone()),
             });
         }
@@ -164,7 +161,7 @@ impl Work<'_> {
         let (outcome, captured, leaked) = match result {
             Ok(result) => (result.outcome, result.captured, result.leaked),
             Err(payload) => {
-                self.cancel.fatal(false);
+                self.cancel.fatal(Running::Finish);
                 let message = payload
                     .downcast_ref::<&str>()
                     .map(|s| (*s).to_owned())
@@ -240,13 +237,13 @@ impl Work<'_> {
         if let Some(halt) = self.halt
             && halt.record(&finished.outcome)
         {
-            self.cancel.halt(halt.policy().when == When::Now);
+            self.cancel.halt(halt.policy().when);
         }
         let recorded = finished.outcome.status().is_recorded();
         if let (Some(journal), true, true) = (self.journal, quiet, recorded) {
             finished.journaled = true;
             if let Err(e) = journal.record(&crate::record::ItemRecord::of(&finished)) {
-                self.cancel.fatal(true);
+                self.cancel.fatal(Running::Terminate);
                 let _ = self
                     .events
                     .send(Event::Fatal(format!("{:#}", anyhow::Error::from(e))));

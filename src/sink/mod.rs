@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cancel::CancelToken;
+use crate::cancel::{CancelToken, Running};
 use crate::event::{Finished, Stream};
 use crate::item::Item;
 use crate::outcome::Outcome;
@@ -147,7 +147,7 @@ impl<'a> Control<'a> {
         if self.error.is_none() {
             self.error = Some(message);
         }
-        self.cancel.fatal(true);
+        self.cancel.fatal(Running::Terminate);
     }
 
     /// The reader of stdout or the event stream went away: the run ends

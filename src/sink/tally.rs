@@ -6,8 +6,6 @@ use crate::halt::HaltState;
 use crate::sink::summary::{Counts, FailureNote, SHOWN_FAILURES};
 use crate::sink::{Control, Done, Earlier, RunEvent, Sink};
 
-/// Longest item label in failure notes.
-const LABEL_MAX: usize = 80;
 /// Longest command shown in failure notes (reports keep it whole).
 const COMMAND_MAX: usize = 200;
 
@@ -52,14 +50,14 @@ impl<'a> Tally<'a> {
             self.flaky.push(format!(
                 "#{} `{}` (passed on attempt {})",
                 finished.item.seq,
-                finished.item.label(LABEL_MAX),
+                finished.item.label(crate::item::LABEL_MAX),
                 finished.attempts
             ));
         }
         if outcome.is_failure() && self.among_shown(finished.item.seq) {
             self.note_failure(FailureNote {
                 seq: finished.item.seq,
-                label: finished.item.label(LABEL_MAX),
+                label: finished.item.label(crate::item::LABEL_MAX),
                 what: match finished.attempts {
                     0 | 1 => outcome.describe(),
                     n => format!("{} (after {n} attempts)", outcome.describe()),
@@ -81,7 +79,7 @@ impl<'a> Tally<'a> {
         if !ok {
             self.note_failure(FailureNote {
                 seq: earlier.item.seq,
-                label: earlier.item.label(LABEL_MAX),
+                label: earlier.item.label(crate::item::LABEL_MAX),
                 what: format!("{} (in an earlier run)", earlier.record.error),
                 command: None,
                 stderr_tail: Vec::new(),

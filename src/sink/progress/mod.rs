@@ -15,9 +15,6 @@ mod display;
 
 pub use display::*;
 
-/// Longest item label in `FAIL` notes.
-const LABEL_MAX: usize = 80;
-
 /// The sink that drives the display.
 pub struct ProgressSink {
     progress: Progress,
@@ -121,7 +118,7 @@ impl Sink for ProgressSink {
                     self.progress.println(&format!(
                         "fanout: FAIL #{} `{}`: {}",
                         finished.item.seq,
-                        finished.item.label(LABEL_MAX),
+                        finished.item.label(crate::item::LABEL_MAX),
                         finished.outcome.describe()
                     ));
                 }
