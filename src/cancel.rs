@@ -4,7 +4,7 @@
 //! and every worker (forward the signal to your job's group; kill it now).
 //! Signal handlers only call [`CancelToken::signal`]; nothing else is global.
 
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
@@ -296,47 +296,6 @@ impl CancelToken {
     }
 }
 
-/// A reader that gives up, with [`io::ErrorKind::Interrupted`] turned into a
-/// clean end of input, as soon as dispatch must stop, even while blocked on a
-/// pipe or terminal that sends nothing.
-pub struct CancellableRead<R> {
-    inner: R,
-    cancel: CancelToken,
-}
-
-impl<R: Read + AsFd> CancellableRead<R> {
-    /// Wraps `inner`.
-    pub fn new(inner: R, cancel: CancelToken) -> Self {
-        CancellableRead { inner, cancel }
-    }
-}
-
-impl<R: Read + AsFd> Read for CancellableRead<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use rustix::event::{PollFd, PollFlags, poll};
-        loop {
-            if self.cancel.is_stopping() {
-                return Ok(0);
-            }
-            let mut fds = [
-                PollFd::new(&self.inner, PollFlags::IN),
-                PollFd::from_borrowed_fd(self.cancel.drain_fd(), PollFlags::IN),
-            ];
-            match poll(&mut fds, None) {
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
-            if !fds[1].revents().is_empty() {
-                return Ok(0);
-            }
-            if !fds[0].revents().is_empty() {
-                return self.inner.read(buf);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,18 +349,5 @@ mod tests {
         assert!(!token.is_forwarding());
         token.drain();
         assert_eq!(token.state(), RunState::Draining);
-    }
-
-    #[test]
-    fn cancellable_read_ends_on_drain() {
-        let (read, _write) = rustix::pipe::pipe().unwrap();
-        let token = CancelToken::new().unwrap();
-        let mut reader = CancellableRead::new(std::fs::File::from(read), token.clone());
-        let t = std::thread::spawn(move || {
-            let mut buf = [0u8; 8];
-            reader.read(&mut buf).unwrap()
-        });
-        token.drain();
-        assert_eq!(t.join().unwrap(), 0);
     }
 }

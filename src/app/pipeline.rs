@@ -4,7 +4,6 @@
 //! engine returns, the scope drops what unblocks the others and joins them.
 
 use std::fs::File;
-use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
@@ -17,6 +16,7 @@ use crate::dispatch::{self, InputEnd, Reading, retry_timer};
 use crate::engine::{self, Work};
 use crate::event::Event;
 use crate::halt::HaltState;
+use crate::input::read::StopRead;
 use crate::input::{self, Reader};
 use crate::job::Runner;
 use crate::journal::Journal;
@@ -161,20 +161,4 @@ pub(super) fn run<'a>(
             collector,
         }
     })
-}
-
-/// A `Read` that fails once `stop` is set, so a background count ends with
-/// the run.
-struct StopRead<'a> {
-    inner: File,
-    stop: &'a AtomicBool,
-}
-
-impl io::Read for StopRead<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.stop.load(Ordering::Relaxed) {
-            return Err(io::Error::other("count no longer needed"));
-        }
-        self.inner.read(buf)
-    }
 }

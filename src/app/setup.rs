@@ -9,11 +9,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use crossbeam_channel::Receiver;
 
-use crate::cancel::{CancelToken, CancellableRead};
+use crate::cancel::CancelToken;
 use crate::collector::Collector;
 use crate::config::{Config, ProgressMode, Source};
 use crate::halt::HaltState;
 use crate::input::Reader;
+use crate::input::read::CancellableRead;
 use crate::job::{FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions, Terminal};
 use crate::journal::Journal;
 use crate::plan::{JobStdout, RunPlan};

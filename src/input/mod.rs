@@ -25,7 +25,7 @@ mod args;
 mod csv;
 mod json;
 mod lines;
-mod read;
+pub(crate) mod read;
 mod split;
 #[cfg(test)]
 mod test_support;

@@ -1,9 +1,16 @@
-//! The `Read` wrapper between a file or stdin and the input parsers:
-//! [`InputRead`], which every format reads through, retries interrupted reads
-//! and drops a leading UTF-8 byte order mark where the format says it is
-//! markup.
+//! The `Read` wrappers between a file or stdin and the input parsers.
+//! [`CancellableRead`] wraps the file or stdin of a run and ends the input
+//! cleanly once dispatch must stop, even while blocked on a pipe that sends
+//! nothing. [`InputRead`], which every format reads through, retries
+//! interrupted reads and drops a leading UTF-8 byte order mark where the format
+//! says it is markup. [`StopRead`] lets the background record count give up
+//! when the run ends.
 
 use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cancel::CancelToken;
 
 /// The UTF-8 byte order mark some tools (Excel, PowerShell) put in front of
 /// CSV and JSON files; it is not part of the first field or value.
@@ -120,5 +127,79 @@ impl<R: Read> Read for InputRead<R> {
         }
         self.handed += n as u64;
         Ok(n)
+    }
+}
+
+/// A reader that gives up, with [`io::ErrorKind::Interrupted`] turned into a
+/// clean end of input, as soon as dispatch must stop, even while blocked on a
+/// pipe or terminal that sends nothing.
+pub(crate) struct CancellableRead<R> {
+    inner: R,
+    cancel: CancelToken,
+}
+
+impl<R: Read + AsFd> CancellableRead<R> {
+    pub(crate) fn new(inner: R, cancel: CancelToken) -> Self {
+        CancellableRead { inner, cancel }
+    }
+}
+
+impl<R: Read + AsFd> Read for CancellableRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use rustix::event::{PollFd, PollFlags, poll};
+        loop {
+            if self.cancel.is_stopping() {
+                return Ok(0);
+            }
+            let mut fds = [
+                PollFd::new(&self.inner, PollFlags::IN),
+                PollFd::from_borrowed_fd(self.cancel.drain_fd(), PollFlags::IN),
+            ];
+            match poll(&mut fds, None) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            if !fds[1].revents().is_empty() {
+                return Ok(0);
+            }
+            if !fds[0].revents().is_empty() {
+                return self.inner.read(buf);
+            }
+        }
+    }
+}
+
+/// A `Read` that fails once `stop` is set, so a background count ends with
+/// the run.
+pub(crate) struct StopRead<'a, R> {
+    pub(crate) inner: R,
+    pub(crate) stop: &'a AtomicBool,
+}
+
+impl<R: Read> Read for StopRead<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(io::Error::other("count no longer needed"));
+        }
+        self.inner.read(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancellable_read_ends_on_drain() {
+        let (read, _write) = rustix::pipe::pipe().unwrap();
+        let token = CancelToken::new().unwrap();
+        let mut reader = CancellableRead::new(std::fs::File::from(read), token.clone());
+        let t = std::thread::spawn(move || {
+            let mut buf = [0u8; 8];
+            reader.read(&mut buf).unwrap()
+        });
+        token.drain();
+        assert_eq!(t.join().unwrap(), 0);
     }
 }
