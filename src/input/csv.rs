@@ -183,24 +183,24 @@ impl RecordSource for CsvSource {
 /// means the first of them (the others are still there by number).
 pub(crate) fn duplicate_warnings(input: &str, headers: &[String]) -> Vec<String> {
     let mut warnings = Vec::new();
-    for (i, name) in headers.iter().enumerate() {
-        if name.is_empty() || headers[..i].contains(name) {
+    for (index, name) in headers.iter().enumerate() {
+        if name.is_empty() || headers[..index].contains(name) {
             continue;
         }
-        let same: Vec<String> = headers
+        let numbers: Vec<String> = headers
             .iter()
             .enumerate()
-            .filter(|(_, h)| *h == name)
-            .map(|(j, _)| (j + 1).to_string())
+            .filter(|(_, header)| *header == name)
+            .map(|(column, _)| (column + 1).to_string())
             .collect();
-        if same.len() > 1 {
+        if numbers.len() > 1 {
             let label = crate::item::escaped(name.as_bytes(), COLUMN_NAME_SHOWN);
             warnings.push(format!(
                 "`{input}` has {} columns named `{label}` (columns {}): `{{{label}}}` is column {}; \
                  use the number for the others",
-                same.len(),
-                same.join(", "),
-                same[0],
+                numbers.len(),
+                numbers.join(", "),
+                numbers[0],
             ));
         }
     }

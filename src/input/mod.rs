@@ -58,7 +58,6 @@ pub enum InputError {
     Io {
         /// The input, as errors name it.
         name: String,
-        /// The underlying I/O error.
         #[source]
         source: io::Error,
     },
