@@ -2,24 +2,24 @@
 //! `:::` arguments into [`Item`]s, one at a time.
 //!
 //! A run opens one [`Reader`]. [`Reader::new`] picks the format's record
-//! source, one file each: [`lines`] for lines and NUL records, [`json`] for
-//! JSON lines, [`csv`] for CSV and TSV (which read their header row up
-//! front), and [`Reader::from_args`] for `:::` arguments ([`args`]). Lines,
-//! NUL records and JSON lines share the record splitter in [`split`], which
-//! also splits a record into `--colsep` columns. Every file and stdin is read
-//! through the wrappers in [`read`]: cancellable while blocked, interrupted
-//! reads retried, a byte order mark dropped where the format says it is
-//! markup. Each source hands back a record with its line and whatever
-//! structure the format gave it; the reader numbers it (`seq`) and makes it
-//! an [`Item`]. A record that cannot be parsed is a `Bad` item, not an
-//! error; only a failed read is fatal, and ends the stream.
+//! source, one file each: `lines.rs` for lines and NUL records, `json.rs`
+//! for JSON lines, `csv.rs` for CSV and TSV (which read their header row up
+//! front); [`Reader::from_args`] takes `:::` arguments (`args.rs`). Lines,
+//! NUL records and JSON lines share the record splitter in `split.rs`,
+//! which also splits a record into `--colsep` columns. Every file and stdin
+//! is read through the wrappers in `read.rs`: cancellable while blocked,
+//! interrupted reads retried, a byte order mark dropped where the format
+//! says it is markup. Each source hands back a record with its line and
+//! whatever structure the format gave it; the reader numbers it (`seq`) and
+//! makes it an [`Item`]. A record that cannot be parsed is a `Bad` item, not
+//! an error; only a failed read is fatal, and ends the stream.
 //!
 //! Reading streams: the input is read in fixed-size blocks and each item is
 //! handed out as soon as it is complete, so memory is bounded by the longest
 //! record, never by the number of records, and an endless pipe works. For a
-//! progress total, [`count_records`] counts a regular file's records ahead
-//! of time, as the reader would see them, without building any item.
-//! [`detect_format`] guesses a format from a file name.
+//! progress total, `count_records` counts a regular file's records ahead of
+//! time, as the reader would see them, without building any item.
+//! `detect_format` guesses a format from a file name.
 
 mod args;
 mod csv;
