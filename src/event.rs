@@ -176,3 +176,36 @@ impl Stamp {
         }
     }
 }
+
+/// A finished item's record is made from what its worker sent.
+impl ItemRecord {
+    /// The record of an item that finished in this run.
+    pub fn of(finished: &Finished) -> ItemRecord {
+        let outcome = &finished.outcome;
+        let ran = finished.attempts > 0;
+        let timestamp = crate::journal::timestamp;
+        ItemRecord {
+            seq: finished.item.seq,
+            item: String::from_utf8_lossy(&finished.item.raw).into_owned(),
+            key: finished.item.key.clone(),
+            status: outcome.status(),
+            exit_code: outcome.exit_code(),
+            signal: outcome.signal(),
+            attempts: finished.attempts,
+            start: ran.then(|| timestamp(finished.item_started_at)),
+            duration: finished.item_duration.as_secs_f64(),
+            attempt_start: ran.then(|| timestamp(finished.started_at)),
+            attempt_duration: finished.duration.as_secs_f64(),
+            stderr_tail: String::new(),
+            error: if outcome.is_success() {
+                String::new()
+            } else {
+                outcome.describe()
+            },
+            command: finished.command.clone().unwrap_or_default(),
+            from_earlier_run: false,
+            leaked: finished.leaked,
+            replaces_failure: finished.item.rerun,
+        }
+    }
+}

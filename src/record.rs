@@ -7,7 +7,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::Finished;
 use crate::outcome::{Outcome, signal_name};
 
 /// How an item ended, as every file names it.
@@ -140,36 +139,6 @@ pub struct ItemRecord {
 }
 
 impl ItemRecord {
-    /// The record of an item that finished in this run.
-    pub fn of(finished: &Finished) -> ItemRecord {
-        let outcome = &finished.outcome;
-        let ran = finished.attempts > 0;
-        let timestamp = crate::journal::timestamp;
-        ItemRecord {
-            seq: finished.item.seq,
-            item: String::from_utf8_lossy(&finished.item.raw).into_owned(),
-            key: finished.item.key.clone(),
-            status: outcome.status(),
-            exit_code: outcome.exit_code(),
-            signal: outcome.signal(),
-            attempts: finished.attempts,
-            start: ran.then(|| timestamp(finished.item_started_at)),
-            duration: finished.item_duration.as_secs_f64(),
-            attempt_start: ran.then(|| timestamp(finished.started_at)),
-            attempt_duration: finished.duration.as_secs_f64(),
-            stderr_tail: String::new(),
-            error: if outcome.is_success() {
-                String::new()
-            } else {
-                outcome.describe()
-            },
-            command: finished.command.clone().unwrap_or_default(),
-            from_earlier_run: false,
-            leaked: finished.leaked,
-            replaces_failure: finished.item.rerun,
-        }
-    }
-
     /// What went wrong, in words, also for a record whose journal line
     /// predates the `error` field.
     pub fn describe(&self) -> String {
