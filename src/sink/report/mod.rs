@@ -76,22 +76,19 @@ pub struct RunInfo {
     pub interrupted: u64,
     /// Why the run stopped early (`interrupted by SIGINT`, `halted: ...`), `None` if it ran to the end.
     pub stopped: Option<String>,
-    /// The exit code fanout returns.
     pub exit_code: i32,
 }
 
 /// Items an earlier run finished, by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EarlierCounts {
-    /// Recorded as succeeded.
     pub ok: u64,
-    /// Recorded as failed.
     pub failed: u64,
 }
 
 /// A report file format, chosen by the file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     /// `.csv`: one row per item after a header row.
     Csv,
     /// `.jsonl`: one JSON object per item per line.
@@ -145,42 +142,30 @@ impl ReportFormat {
     }
 }
 
-/// A report could not be created or written.
+/// A report could not be created or written. `path` is the report path as given.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// The file's extension names no format fanout can write.
     #[error(
         "cannot tell the format of report `{path}` from its extension (supported: {})",
         ReportFormat::supported()
     )]
-    UnknownFormat {
-        /// The report path, as given.
-        path: String,
-    },
-    /// Creating or writing the report file failed.
+    UnknownFormat { path: String },
     #[error("failed to write report `{path}`")]
     Io {
-        /// The report path, as given.
         path: String,
-        /// The underlying I/O error.
         #[source]
         source: io::Error,
     },
     /// The temporary file that holds rows until `finish` failed (usually a full temp directory).
     #[error("failed to use the temporary spool file for report `{path}`")]
     Spool {
-        /// The report path, as given.
         path: String,
-        /// The underlying I/O error.
         #[source]
         source: io::Error,
     },
-    /// The JUnit XML could not be written.
     #[error("failed to write JUnit report `{path}`")]
     Junit {
-        /// The report path, as given.
         path: String,
-        /// The underlying serializer error.
         #[source]
         source: quick_junit::SerializeError,
     },
