@@ -1,13 +1,13 @@
 //! Per-item report files (`--report FILE`): one [`ItemRecord`] per finished item, in
 //! the format the file's extension names, one file per format behind the
-//! [`Format`] trait (hyperfine's `export/`): [`csv`], [`jsonl`], [`json`] and
-//! [`junit`]. The collector calls [`Report::record`] as each item finishes and
+//! `Format` trait (hyperfine's `export/`): `csv`, `jsonl`, `json` and
+//! `junit`. The collector calls [`Report::record`] as each item finishes and
 //! [`Report::finish`] once at the end, on every exit path. Memory stays flat
 //! however many items run: CSV and JSONL stream rows straight to the file,
 //! while JSON and JUnit, whose documents need the run summary and a closing
-//! bracket, keep rows in the [`spool`] and write the final document from it
-//! in `finish`. A new format is one new file here plus its line in
-//! [`ReportFormat`].
+//! bracket, keep rows in the `spool` and write the final document from it
+//! in `finish`. A new format is one new file here plus its variant, its
+//! extension and its constructor in `ReportFormat`.
 
 use std::ffi::OsStr;
 use std::fs::File;
