@@ -3,99 +3,110 @@
 //! whose placeholders are quoted for that shell as in shell mode.
 
 use super::TemplateError;
-use super::placeholder::Ph;
-use super::shell::command::{Class, Cmd, assigns_evaluated_var, classify, evaluates_later};
-use super::shell::lit;
-use super::shell::quote::RAW;
+use super::placeholder::Placeholder;
+use super::shell::command::{
+    CommandName, SimpleCommand, assigns_evaluated_var, classify, evaluates_later,
+};
+use super::shell::push_shell_text;
+use super::shell::quote::Layer;
 use super::shell::refusal::{AFTER_SPLIT, EVALUATED_LATER, IN_EVALUATED_VAR, refuse};
-use super::shell::scan::Scan;
-use super::token::{Tok, literal_text};
+use super::shell::scanner::Scanner;
+use super::token::{Token, literal_text};
 use super::word::Word;
 
-pub(crate) fn argv_words(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Vec<Word>, TemplateError> {
-    if toks.first().is_none_or(|first| first.is_empty()) {
+/// The argv-mode words: one per argument, and the item appended when no
+/// word has a placeholder.
+pub(crate) fn argv_words(
+    tokens: Vec<Vec<Token>>,
+    has_placeholder: bool,
+) -> Result<Vec<Word>, TemplateError> {
+    if tokens.first().is_none_or(|first| first.is_empty()) {
         return Err(TemplateError::EmptyProgram);
     }
     // The program, or any later word (behind `env`, `strace -o f`, any
     // wrapper), may be a shell given a script with `-c`: that word is shell
     // code, so its placeholders are quoted for the shell that runs it, as
     // in shell mode.
-    let mut cmd = Cmd::Start;
-    let mut words = Vec::with_capacity(toks.len() + 1);
-    for (n, word_toks) in toks.into_iter().enumerate() {
-        let text = exact_text(&word_toks);
-        let prefix = match word_toks.first() {
-            Some(Tok::Lit(bytes)) if text.is_none() => bytes.clone(),
+    let mut command = SimpleCommand::Start;
+    let mut words = Vec::with_capacity(tokens.len() + 1);
+    for (n, word_tokens) in tokens.into_iter().enumerate() {
+        let text = exact_text(&word_tokens);
+        let prefix = match word_tokens.first() {
+            Some(Token::Literal(bytes)) if text.is_none() => bytes.clone(),
             _ => Vec::new(),
         };
-        let option = text.as_deref().is_some_and(|t| cmd.is_option(t));
-        let first_hole = word_toks.iter().find_map(|tok| match tok {
-            Tok::Hole(_, text) => Some(text.clone()),
-            Tok::Lit(_) => None,
+        let option = text.as_deref().is_some_and(|t| command.is_option(t));
+        let first_placeholder = word_tokens.iter().find_map(|token| match token {
+            Token::Placeholder(_, text) => Some(text.clone()),
+            Token::Literal(_) => None,
         });
-        if let Some(hole) = &first_hole {
-            if cmd == Cmd::Split {
-                return Err(refuse(&AFTER_SPLIT).error(hole));
+        if let Some(written) = &first_placeholder {
+            if command == SimpleCommand::Split {
+                return Err(refuse(&AFTER_SPLIT).error(written));
             }
             if n > 0 && assigns_evaluated_var(&prefix) {
-                return Err(refuse(&IN_EVALUATED_VAR).error(hole));
+                return Err(refuse(&IN_EVALUATED_VAR).error(written));
             }
         }
         let mut word = Word::default();
-        if cmd.wants_script() && !option {
-            if let Some(hole) = &first_hole
-                && evaluates_later(&literal_text(word_toks.iter()))
+        if command.wants_script() && !option {
+            if let Some(written) = &first_placeholder
+                && evaluates_later(&literal_text(word_tokens.iter()))
             {
-                return Err(refuse(&EVALUATED_LATER).in_script().error(hole));
+                return Err(refuse(&EVALUATED_LATER).in_script().error(written));
             }
-            let mut scan = Scan::new();
-            for tok in word_toks {
-                match tok {
-                    Tok::Lit(bytes) => lit(&mut word, &mut scan, &bytes),
-                    Tok::Hole(ph, text) => {
-                        let layers = scan.hole().map_err(|r| r.in_script().error(&text))?;
-                        word.push_hole(ph, layers);
+            let mut scanner = Scanner::new();
+            for token in word_tokens {
+                match token {
+                    Token::Literal(bytes) => push_shell_text(&mut word, &mut scanner, &bytes),
+                    Token::Placeholder(placeholder, text) => {
+                        let layers = scanner
+                            .placeholder_layers()
+                            .map_err(|r| r.in_script().error(&text))?;
+                        word.push_placeholder(placeholder, layers);
                     }
                 }
             }
-            cmd = Cmd::Normal;
+            command = SimpleCommand::Normal;
         } else {
-            for tok in word_toks {
-                match tok {
-                    Tok::Lit(bytes) => word.push_lit(&bytes),
-                    Tok::Hole(ph, _) => word.push_hole(ph, vec![RAW]),
+            for token in word_tokens {
+                match token {
+                    Token::Literal(bytes) => word.push_literal(&bytes),
+                    Token::Placeholder(placeholder, _) => {
+                        word.push_placeholder(placeholder, vec![Layer::RAW])
+                    }
                 }
             }
             if n == 0 {
                 // A program name is never an assignment or a reserved word.
-                cmd = match text.as_deref().map(classify) {
-                    Some(Class::Cmd(cmd)) => cmd,
-                    _ => Cmd::Normal,
+                command = match text.as_deref().map(classify) {
+                    Some(CommandName::Becomes(command)) => command,
+                    _ => SimpleCommand::Normal,
                 };
             } else {
-                cmd.word_with_prefix(text.as_deref(), &prefix);
+                command.take_word(text.as_deref(), &prefix);
             }
         }
         words.push(word);
     }
-    if !has_hole {
-        if cmd == Cmd::Split {
+    if !has_placeholder {
+        if command == SimpleCommand::Split {
             return Err(refuse(&AFTER_SPLIT).error_appended());
         }
         let mut word = Word::default();
-        word.push_hole(Ph::Whole, vec![RAW]);
+        word.push_placeholder(Placeholder::Whole, vec![Layer::RAW]);
         words.push(word);
     }
     Ok(words)
 }
 
 /// The text of an argv word without placeholders, or `None` when it has one.
-fn exact_text(toks: &[Tok]) -> Option<Vec<u8>> {
+fn exact_text(tokens: &[Token]) -> Option<Vec<u8>> {
     let mut text = Vec::new();
-    for tok in toks {
-        match tok {
-            Tok::Lit(bytes) => text.extend_from_slice(bytes),
-            Tok::Hole(..) => return None,
+    for token in tokens {
+        match token {
+            Token::Literal(bytes) => text.extend_from_slice(bytes),
+            Token::Placeholder(..) => return None,
         }
     }
     Some(text)

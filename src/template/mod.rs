@@ -1,11 +1,21 @@
-//! Command templates: this module owns parsing the command words once, before
-//! any job runs (placeholders resolved against the input's schema, argv or
-//! shell mode chosen, the shell quoting context of every placeholder worked
-//! out), and rendering them per item into a [`CommandSpec`]. It is the one
-//! place where item bytes meet a command line, so it also owns the safety
-//! rule: in argv mode each word becomes exactly one argument; in shell mode
-//! every substituted value is quoted for the context it lands in, and a
-//! placeholder whose context cannot be quoted safely is refused at parse time.
+//! Command templates: the one place where item bytes meet a command line.
+//!
+//! A template is parsed once, before any job runs. [`Template::parse`] splits
+//! each command word into literal text and placeholders (`token`), resolving
+//! every placeholder against the input's [`Schema`] (`placeholder`), so a
+//! misspelt column fails the run before it starts. Literal shell syntax in a
+//! single word picks shell mode; otherwise each word is one argument
+//! (`argv`). In shell mode the literal text is fed through a small model of
+//! the shell lexer (`shell`), which says for every placeholder how its value
+//! must be quoted where it lands, or refuses the template when no quoting
+//! keeps the value literal; argv mode does the same for a word that is a
+//! script given to a shell with `-c`. The result is a list of parsed
+//! words (`word`): literal bytes and placeholders with their quoting decided.
+//!
+//! Rendering, per item, is then only lookup and copying: each placeholder's
+//! value is read out of the item (a path form from `path`, a column, a JSON
+//! field), quoted as decided at parse time, and the words become a
+//! [`CommandSpec`], which a job runner spawns.
 
 mod argv;
 mod path;
@@ -23,10 +33,10 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use crate::item::{Format, Item, ItemData};
 
 use argv::argv_words;
-use placeholder::Ph;
+use placeholder::Placeholder;
+use shell::command_line;
 pub use shell::quote::shell_quote;
-use shell::shell_word;
-use token::{Tok, tokenize};
+use token::{Token, tokenize};
 use word::Word;
 
 /// What the input looks like, so placeholders can be checked before anything runs.
@@ -183,27 +193,31 @@ impl Template {
             .map(|w| w.to_string_lossy())
             .collect::<Vec<_>>()
             .join(" ");
-        let toks = words
+        let tokens = words
             .iter()
             .map(|w| tokenize(w.as_bytes(), schema))
             .collect::<Result<Vec<_>, _>>()?;
-        let has_hole = toks.iter().flatten().any(|t| matches!(t, Tok::Hole(..)));
-        let uses_slot = toks
+        let has_placeholder = tokens
             .iter()
             .flatten()
-            .any(|t| matches!(t, Tok::Hole(Ph::Slot, _)));
+            .any(|t| matches!(t, Token::Placeholder(..)));
+        let uses_slot = tokens
+            .iter()
+            .flatten()
+            .any(|t| matches!(t, Token::Placeholder(Placeholder::Slot, _)));
         // Characters inside placeholders and `{{`/`}}` are not the user's
         // shell syntax, so only literal bytes decide the mode.
         let shell = force_shell
             || (words.len() == 1
-                && toks.first().is_some_and(|word| {
-                    word.iter()
-                        .any(|t| matches!(t, Tok::Lit(b) if b.iter().copied().any(is_shell_byte)))
+                && tokens.first().is_some_and(|word| {
+                    word.iter().any(
+                        |t| matches!(t, Token::Literal(b) if b.iter().copied().any(is_shell_byte)),
+                    )
                 }));
         let words = if shell {
-            vec![shell_word(toks, has_hole)?]
+            vec![command_line(tokens, has_placeholder)?]
         } else {
-            argv_words(toks, has_hole)?
+            argv_words(tokens, has_placeholder)?
         };
         Ok(Template {
             words,

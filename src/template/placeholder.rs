@@ -13,12 +13,12 @@ use super::{Schema, TemplateError};
 
 /// What a placeholder stands for, resolved at parse time.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Ph {
+pub(crate) enum Placeholder {
     Whole,
-    NoExt,
-    Base,
-    Dir,
-    BaseNoExt,
+    WithoutExtension,
+    Basename,
+    Dirname,
+    BasenameWithoutExtension,
     Seq,
     Slot,
     /// 0-based column index.
@@ -42,16 +42,20 @@ pub(crate) struct JsonSegment {
 }
 
 /// Turns the text between braces into a placeholder, or says why it cannot be one.
-pub(crate) fn resolve(content: &[u8], text: &str, schema: &Schema) -> Result<Ph, TemplateError> {
+pub(crate) fn resolve(
+    content: &[u8],
+    text: &str,
+    schema: &Schema,
+) -> Result<Placeholder, TemplateError> {
     let placeholder = || text.to_string();
     match content {
-        b"" => return Ok(Ph::Whole),
-        b"." => return Ok(Ph::NoExt),
-        b"/" => return Ok(Ph::Base),
-        b"//" => return Ok(Ph::Dir),
-        b"/." => return Ok(Ph::BaseNoExt),
-        b"#" => return Ok(Ph::Seq),
-        b"%" => return Ok(Ph::Slot),
+        b"" => return Ok(Placeholder::Whole),
+        b"." => return Ok(Placeholder::WithoutExtension),
+        b"/" => return Ok(Placeholder::Basename),
+        b"//" => return Ok(Placeholder::Dirname),
+        b"/." => return Ok(Placeholder::BasenameWithoutExtension),
+        b"#" => return Ok(Placeholder::Seq),
+        b"%" => return Ok(Placeholder::Slot),
         _ => {}
     }
     let unknown = |hint| TemplateError::Unknown {
@@ -79,7 +83,7 @@ pub(crate) fn resolve(content: &[u8], text: &str, schema: &Schema) -> Result<Ph,
                     count: headers.len(),
                     columns: headers.join(", "),
                 }),
-                _ => Ok(Ph::Column(n - 1)),
+                _ => Ok(Placeholder::Column(n - 1)),
             },
             Format::Jsonl if n > 1 => Err(TemplateError::NoColumns {
                 placeholder: placeholder(),
@@ -90,7 +94,7 @@ pub(crate) fn resolve(content: &[u8], text: &str, schema: &Schema) -> Result<Ph,
                     format: format.as_str(),
                 })
             }
-            _ => Ok(Ph::Column(n - 1)),
+            _ => Ok(Placeholder::Column(n - 1)),
         };
     }
     if let Some(path) = content.strip_prefix('.') {
@@ -105,7 +109,7 @@ pub(crate) fn resolve(content: &[u8], text: &str, schema: &Schema) -> Result<Ph,
                 placeholder: placeholder(),
             });
         }
-        return Ok(Ph::Json(json_path(path.split('.'), text)));
+        return Ok(Placeholder::Json(json_path(path.split('.'), text)));
     }
     match format {
         Format::Csv | Format::Tsv => {
@@ -120,7 +124,7 @@ pub(crate) fn resolve(content: &[u8], text: &str, schema: &Schema) -> Result<Ph,
             };
             // An exact header match wins, whatever characters it holds.
             if let Some(index) = headers.iter().position(|h| h == content) {
-                Ok(Ph::Column(index))
+                Ok(Placeholder::Column(index))
             } else if is_name(content) {
                 Err(TemplateError::NotInHeader {
                     placeholder: placeholder(),
@@ -131,7 +135,7 @@ pub(crate) fn resolve(content: &[u8], text: &str, schema: &Schema) -> Result<Ph,
             }
         }
         Format::Jsonl if is_name(content) => {
-            Ok(Ph::Json(json_path(std::iter::once(content), text)))
+            Ok(Placeholder::Json(json_path(std::iter::once(content), text)))
         }
         Format::Lines | Format::Null if is_name(content) => {
             Err(unknown(" (named columns need --format csv, tsv or jsonl)"))
@@ -168,21 +172,21 @@ fn json_path<'s>(segments: impl Iterator<Item = &'s str>, written: &str) -> Json
 
 /// The bytes a placeholder stands for in this item.
 pub(crate) fn value<'a>(
-    ph: &Ph,
+    placeholder: &Placeholder,
     item: &'a Item,
     slot: usize,
     digits: &'a mut [u8; 20],
 ) -> Result<Cow<'a, [u8]>, String> {
     let raw = item.raw.as_slice();
-    Ok(Cow::Borrowed(match ph {
-        Ph::Whole => raw,
-        Ph::NoExt => without_ext(raw),
-        Ph::Base => basename(raw),
-        Ph::Dir => dirname(raw),
-        Ph::BaseNoExt => strip_ext(basename(raw)),
-        Ph::Seq => write_number(digits, item.seq),
-        Ph::Slot => write_number(digits, slot as u64),
-        Ph::Column(index) => match &item.data {
+    Ok(Cow::Borrowed(match placeholder {
+        Placeholder::Whole => raw,
+        Placeholder::WithoutExtension => without_ext(raw),
+        Placeholder::Basename => basename(raw),
+        Placeholder::Dirname => dirname(raw),
+        Placeholder::BasenameWithoutExtension => strip_ext(basename(raw)),
+        Placeholder::Seq => write_number(digits, item.seq),
+        Placeholder::Slot => write_number(digits, slot as u64),
+        Placeholder::Column(index) => match &item.data {
             ItemData::Columns(fields) => match fields.get(*index) {
                 Some(field) => field,
                 None => return Err(missing_column(*index, fields.len())),
@@ -190,7 +194,7 @@ pub(crate) fn value<'a>(
             _ if *index == 0 => raw,
             _ => return Err(missing_column(*index, 1)),
         },
-        Ph::Json(path) => {
+        Placeholder::Json(path) => {
             let found = match &item.data {
                 ItemData::Json(record) => lookup(record, path),
                 _ => None,

@@ -2,31 +2,31 @@
 //! `}}` are literal braces, shell braces (`{ cmd; }`, `${NAME}`) stay literal,
 //! and every other `{...}` is resolved as a placeholder.
 
-use super::placeholder::{Ph, resolve};
+use super::placeholder::{Placeholder, resolve};
 use super::shell::command::is_shell_name;
 use super::{Schema, TemplateError};
 
 /// A word split into literal bytes and resolved placeholders.
 #[derive(Debug)]
-pub(crate) enum Tok {
-    Lit(Vec<u8>),
+pub(crate) enum Token {
+    Literal(Vec<u8>),
     /// The placeholder and its text as written, for messages.
-    Hole(Ph, String),
+    Placeholder(Placeholder, String),
 }
 
-pub(crate) fn tokenize(word: &[u8], schema: &Schema) -> Result<Vec<Tok>, TemplateError> {
-    let mut toks = Vec::new();
-    let mut lit = Vec::new();
+pub(crate) fn tokenize(word: &[u8], schema: &Schema) -> Result<Vec<Token>, TemplateError> {
+    let mut tokens = Vec::new();
+    let mut literal = Vec::new();
     let mut at = 0;
     while at < word.len() {
         let Some(brace) = memchr::memchr2(b'{', b'}', &word[at..]).map(|i| at + i) else {
-            lit.extend_from_slice(&word[at..]);
+            literal.extend_from_slice(&word[at..]);
             break;
         };
-        lit.extend_from_slice(&word[at..brace]);
+        literal.extend_from_slice(&word[at..brace]);
         let open = word[brace] == b'{';
         if word.get(brace + 1) == Some(&word[brace]) {
-            lit.push(word[brace]);
+            literal.push(word[brace]);
             at = brace + 2;
             continue;
         }
@@ -40,7 +40,7 @@ pub(crate) fn tokenize(word: &[u8], schema: &Schema) -> Result<Vec<Tok>, Templat
             brace == 0 || matches!(word[brace - 1], b' ' | b'\t' | b'\n' | b';')
         };
         if shell_brace {
-            lit.push(word[brace]);
+            literal.push(word[brace]);
             at = brace + 1;
             continue;
         }
@@ -53,25 +53,25 @@ pub(crate) fn tokenize(word: &[u8], schema: &Schema) -> Result<Vec<Tok>, Templat
         let content = &word[brace + 1..close];
         let text = format!("{{{}}}", String::from_utf8_lossy(content));
         at = close + 1;
-        let ph = match resolve(content, &text, schema) {
-            Ok(ph) => ph,
+        let placeholder = match resolve(content, &text, schema) {
+            Ok(placeholder) => placeholder,
             // `${NAME}` (and `${NAME:-x}` and the like) where NAME is no
             // placeholder is the shell's own syntax: keep it.
-            Err(_) if lit.last() == Some(&b'$') && is_shell_param(content) => {
-                lit.extend_from_slice(&word[brace..at]);
+            Err(_) if literal.last() == Some(&b'$') && is_shell_param(content) => {
+                literal.extend_from_slice(&word[brace..at]);
                 continue;
             }
             Err(e) => return Err(e),
         };
-        if !lit.is_empty() {
-            toks.push(Tok::Lit(std::mem::take(&mut lit)));
+        if !literal.is_empty() {
+            tokens.push(Token::Literal(std::mem::take(&mut literal)));
         }
-        toks.push(Tok::Hole(ph, text));
+        tokens.push(Token::Placeholder(placeholder, text));
     }
-    if !lit.is_empty() {
-        toks.push(Tok::Lit(lit));
+    if !literal.is_empty() {
+        tokens.push(Token::Literal(literal));
     }
-    Ok(toks)
+    Ok(tokens)
 }
 
 /// `NAME`, `#NAME` or `NAME` and an operator (`:-x`, `%.txt`, ...): the body
@@ -90,12 +90,12 @@ fn is_shell_param(content: &[u8]) -> bool {
 }
 
 /// The literal text of some tokens, with each placeholder as a blank.
-pub(crate) fn literal_text<'t>(toks: impl Iterator<Item = &'t Tok>) -> Vec<u8> {
+pub(crate) fn literal_text<'t>(tokens: impl Iterator<Item = &'t Token>) -> Vec<u8> {
     let mut text = Vec::new();
-    for tok in toks {
-        match tok {
-            Tok::Lit(bytes) => text.extend_from_slice(bytes),
-            Tok::Hole(..) => text.push(b' '),
+    for token in tokens {
+        match token {
+            Token::Literal(bytes) => text.extend_from_slice(bytes),
+            Token::Placeholder(..) => text.push(b' '),
         }
     }
     text

@@ -3,23 +3,23 @@
 
 use crate::item::Item;
 
-use super::placeholder::Ph;
+use super::placeholder::Placeholder;
 use super::placeholder::value;
-use super::shell::quote::{Layer, backtick_escape, put};
+use super::shell::quote::{Layer, backtick_escape, push_quoted};
 
 /// One argument (argv mode) or the command line (shell mode).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Word {
     pieces: Vec<Piece>,
-    lit_len: usize,
-    holes: usize,
+    literal_len: usize,
+    placeholders: usize,
 }
 
 #[derive(Debug, Clone)]
 enum Piece {
-    Lit(Vec<u8>),
-    Hole {
-        ph: Ph,
+    Literal(Vec<u8>),
+    Placeholder {
+        placeholder: Placeholder,
         /// How to write the value, innermost shell first: a placeholder in a
         /// script given to `sh -c` is quoted for that shell, then the result
         /// for the shell that reads the script.
@@ -28,28 +28,35 @@ enum Piece {
 }
 
 impl Word {
-    pub(crate) fn push_lit(&mut self, bytes: &[u8]) {
-        self.lit_len += bytes.len();
-        if let Some(Piece::Lit(last)) = self.pieces.last_mut() {
+    pub(crate) fn push_literal(&mut self, bytes: &[u8]) {
+        self.literal_len += bytes.len();
+        if let Some(Piece::Literal(last)) = self.pieces.last_mut() {
             last.extend_from_slice(bytes);
         } else {
-            self.pieces.push(Piece::Lit(bytes.to_vec()));
+            self.pieces.push(Piece::Literal(bytes.to_vec()));
         }
     }
 
-    pub(crate) fn push_hole(&mut self, ph: Ph, layers: Vec<Layer>) {
-        self.holes += 1;
-        self.pieces.push(Piece::Hole { ph, layers });
+    pub(crate) fn push_placeholder(&mut self, placeholder: Placeholder, layers: Vec<Layer>) {
+        self.placeholders += 1;
+        self.pieces.push(Piece::Placeholder {
+            placeholder,
+            layers,
+        });
     }
 
     pub(crate) fn render(&self, item: &Item, slot: usize) -> Result<Vec<u8>, String> {
-        let mut out = Vec::with_capacity(self.lit_len + self.holes * (item.raw.len() + 8));
+        let mut out =
+            Vec::with_capacity(self.literal_len + self.placeholders * (item.raw.len() + 8));
         for piece in &self.pieces {
             match piece {
-                Piece::Lit(bytes) => out.extend_from_slice(bytes),
-                Piece::Hole { ph, layers } => {
+                Piece::Literal(bytes) => out.extend_from_slice(bytes),
+                Piece::Placeholder {
+                    placeholder,
+                    layers,
+                } => {
                     let mut digits = [0u8; 20];
-                    let value = value(ph, item, slot, &mut digits)?;
+                    let value = value(placeholder, item, slot, &mut digits)?;
                     // The OS cannot carry a NUL inside an argument; say so
                     // here rather than fail obscurely at spawn.
                     if memchr::memchr(0, &value).is_some() {
@@ -58,14 +65,20 @@ impl Word {
                                 .to_string(),
                         );
                     }
-                    if let [Layer { ctx, ticks: 0 }] = layers.as_slice() {
-                        put(&mut out, &value, *ctx);
+                    if let [
+                        Layer {
+                            context,
+                            backticks: 0,
+                        },
+                    ] = layers.as_slice()
+                    {
+                        push_quoted(&mut out, &value, *context);
                     } else {
                         let mut text = value.into_owned();
                         for layer in layers {
                             let mut next = Vec::with_capacity(text.len() + 8);
-                            put(&mut next, &text, layer.ctx);
-                            for _ in 0..layer.ticks {
+                            push_quoted(&mut next, &text, layer.context);
+                            for _ in 0..layer.backticks {
                                 next = backtick_escape(&next);
                             }
                             text = next;

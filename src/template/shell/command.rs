@@ -7,7 +7,7 @@ use crate::template::path::basename;
 
 /// What the words seen so far of the current simple command make it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Cmd {
+pub(crate) enum SimpleCommand {
     /// Expecting the command name (after assignments and reserved words).
     Start,
     /// A command that runs another (`env`, `sudo`, `exec`, ...): every later
@@ -16,7 +16,7 @@ pub(crate) enum Cmd {
     /// A command fanout cannot name before it runs (`$SHELL`, `"$cmd"`), or
     /// one that gives `-c CMD` to a shell (`su`, `flock`): every later word
     /// may be the real command, and the word after a `-c` may be a script.
-    Unknown { c: bool },
+    Unknown { dash_c: bool },
     /// Nothing to watch.
     Normal,
     /// `echo`, which prints its arguments and runs none: a shell name among
@@ -24,15 +24,20 @@ pub(crate) enum Cmd {
     Inert,
     /// `eval` or `trap`: every argument is code.
     Eval,
-    /// A shell reading its options; `c` once `-c` is seen, `arg` when the
-    /// next word is an option's argument, `end` after `--`.
-    Shell { c: bool, arg: bool, end: bool },
-    /// `declare` and friends (names before `=`); `let` (everything).
-    Names { all: bool },
-    /// `test`, `[` and `printf`, whose `-v NAME` is evaluated; `v` right after `-v`.
-    TestV { v: bool },
+    /// A shell reading its options: `dash_c` once `-c` is seen,
+    /// `option_argument` when the next word is an option's argument,
+    /// `options_ended` after `--`.
+    Shell {
+        dash_c: bool,
+        option_argument: bool,
+        options_ended: bool,
+    },
+    /// `declare` and friends (names before `=`); `let` (every word).
+    Names { every_word: bool },
+    /// `test`, `[` and `printf`, whose `-v NAME` is evaluated.
+    TestV { after_v: bool },
     /// `[[ ... ]]`, until the word `]]`.
-    DBracket,
+    DoubleBracket,
     /// After `function`: the name, then a command may follow (`{ ...`).
     FuncName,
     /// `env`: a wrapper whose `-S` splits a later word into a command.
@@ -43,8 +48,8 @@ pub(crate) enum Cmd {
 }
 
 /// What a command name makes of its command.
-pub(crate) enum Class {
-    Cmd(Cmd),
+pub(crate) enum CommandName {
+    Becomes(SimpleCommand),
     Alias,
     Plain,
 }
@@ -94,25 +99,29 @@ const RESERVED: &[&[u8]] = &[
     b"if", b"then", b"else", b"elif", b"do", b"while", b"until", b"!", b"{", b"time", b"coproc",
 ];
 
-pub(crate) fn classify(name: &[u8]) -> Class {
+pub(crate) fn classify(name: &[u8]) -> CommandName {
     let base = memchr::memrchr(b'/', name).map_or(name, |at| &name[at + 1..]);
     match base {
-        b"eval" | b"trap" => Class::Cmd(Cmd::Eval),
-        b"echo" => Class::Cmd(Cmd::Inert),
-        b"alias" => Class::Alias,
-        b"let" => Class::Cmd(Cmd::Names { all: true }),
-        b"printf" | b"test" | b"[" => Class::Cmd(Cmd::TestV { v: false }),
-        b"[[" => Class::Cmd(Cmd::DBracket),
-        b"su" | b"runuser" | b"flock" => Class::Cmd(Cmd::Unknown { c: false }),
-        _ if SHELLS.contains(&base) => Class::Cmd(Cmd::Shell {
-            c: false,
-            arg: false,
-            end: false,
+        b"eval" | b"trap" => CommandName::Becomes(SimpleCommand::Eval),
+        b"echo" => CommandName::Becomes(SimpleCommand::Inert),
+        b"alias" => CommandName::Alias,
+        b"let" => CommandName::Becomes(SimpleCommand::Names { every_word: true }),
+        b"printf" | b"test" | b"[" => CommandName::Becomes(SimpleCommand::TestV { after_v: false }),
+        b"[[" => CommandName::Becomes(SimpleCommand::DoubleBracket),
+        b"su" | b"runuser" | b"flock" => {
+            CommandName::Becomes(SimpleCommand::Unknown { dash_c: false })
+        }
+        _ if SHELLS.contains(&base) => CommandName::Becomes(SimpleCommand::Shell {
+            dash_c: false,
+            option_argument: false,
+            options_ended: false,
         }),
-        _ if NAME_BUILTINS.contains(&base) => Class::Cmd(Cmd::Names { all: false }),
-        b"env" => Class::Cmd(Cmd::Env),
-        _ if WRAPPERS.contains(&base) => Class::Cmd(Cmd::Wrapper),
-        _ => Class::Plain,
+        _ if NAME_BUILTINS.contains(&base) => {
+            CommandName::Becomes(SimpleCommand::Names { every_word: false })
+        }
+        b"env" => CommandName::Becomes(SimpleCommand::Env),
+        _ if WRAPPERS.contains(&base) => CommandName::Becomes(SimpleCommand::Wrapper),
+        _ => CommandName::Plain,
     }
 }
 
@@ -218,175 +227,244 @@ pub(crate) fn in_subscript(word: &[u8]) -> bool {
     }
 }
 
-impl Cmd {
+/// What a finished word was to its command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// `alias`, which changes how the words after it parse.
+    Alias,
+    Word,
+}
+
+impl SimpleCommand {
     /// Whether the next word may be the script of `sh -c`.
     pub(crate) fn wants_script(self) -> bool {
         matches!(
             self,
-            Cmd::Shell {
-                c: true,
-                arg: false,
+            SimpleCommand::Shell {
+                dash_c: true,
+                option_argument: false,
                 ..
-            } | Cmd::Unknown { c: true }
+            } | SimpleCommand::Unknown { dash_c: true }
         )
     }
 
     /// Whether `word`, given to a shell reading options, is an option.
     pub(crate) fn is_option(self, word: &[u8]) -> bool {
         match self {
-            Cmd::Shell { arg, end, .. } => {
-                arg || (!end && word.len() > 1 && matches!(word[0], b'-' | b'+'))
+            SimpleCommand::Shell {
+                option_argument,
+                options_ended,
+                ..
+            } => {
+                option_argument
+                    || (!options_ended && word.len() > 1 && matches!(word[0], b'-' | b'+'))
             }
-            Cmd::Unknown { c: true } => word.len() > 1 && word[0] == b'-',
+            SimpleCommand::Unknown { dash_c: true } => word.len() > 1 && word[0] == b'-',
             _ => false,
         }
     }
 
     /// Takes one finished word (`None`: its text is not known before it
-    /// runs); returns whether the word was `alias`.
+    /// runs).
     ///
     /// For an unknown word, `prefix` is its text before the first expansion:
     /// a shell reading options takes `-c$x` as an option that may hold `c`,
     /// and `$x` as a word that may be one.
-    pub(crate) fn word_with_prefix(&mut self, text: Option<&[u8]>, prefix: &[u8]) -> bool {
-        if let Some(t) = text
-            && !matches!(
-                *self,
-                Cmd::Eval | Cmd::DBracket | Cmd::Split | Cmd::Shell { c: true, .. }
-            )
-            && !self.wants_script()
+    pub(crate) fn take_word(&mut self, text: Option<&[u8]>, prefix: &[u8]) -> Taken {
+        if let Some(text) = text
+            && self.takes_shell_name(text)
         {
-            // A word holding a shell given `-c` (`env -S 'sh -c'`) is split
-            // into a command later: what follows cannot be modelled.
-            if splits_into_shell(t) {
-                *self = Cmd::Split;
-                return false;
-            }
-            // Any word naming a shell, whatever precedes it (`strace -o f
-            // sh -c ...`): the words after it are its options and script. A
-            // false positive (`mytool sh -c {}`) only quotes once more; the
-            // arguments of `echo`, `printf` and `test` are known to be data.
-            if matches!(
-                *self,
-                Cmd::Normal | Cmd::Wrapper | Cmd::Env | Cmd::Shell { .. }
-            ) && SHELLS.contains(&basename(t))
-            {
-                *self = Cmd::Shell {
-                    c: false,
-                    arg: false,
-                    end: false,
-                };
-                return false;
-            }
+            return Taken::Word;
         }
-        if text.is_none() {
-            let option = prefix.is_empty() || matches!(prefix[0], b'-' | b'+');
-            match *self {
-                Cmd::Shell {
-                    c,
-                    arg: false,
-                    end: false,
-                } if option => {
-                    *self = Cmd::Shell {
-                        c: c || (prefix.first() == Some(&b'-') && prefix.contains(&b'c')),
-                        arg: false,
-                        end: false,
-                    };
-                    return false;
-                }
-                Cmd::Unknown { c } if option => {
-                    *self = Cmd::Unknown {
-                        c: c || (prefix.first() == Some(&b'-') && prefix.contains(&b'c')),
-                    };
-                    return false;
-                }
-                _ => {}
-            }
+        if text.is_none() && self.takes_unknown_option(prefix) {
+            return Taken::Word;
         }
         match *self {
-            Cmd::Unknown { c } => match text {
-                Some(t) if c && self.is_option(t) => {}
-                // The script.
-                _ if c => *self = Cmd::Normal,
-                Some(t) if t.len() > 1 && t[0] == b'-' && t[1] != b'-' && t.contains(&b'c') => {
-                    *self = Cmd::Unknown { c: true };
-                }
-                Some(t) => match classify(t) {
-                    Class::Alias => {
-                        *self = Cmd::Normal;
-                        return true;
-                    }
-                    Class::Cmd(cmd) => *self = cmd,
-                    Class::Plain => {}
-                },
-                None => {}
-            },
-            Cmd::Start | Cmd::Wrapper | Cmd::Env => {
-                let wrapper = *self != Cmd::Start;
-                if *self == Cmd::Env
-                    && text.is_some_and(|t| {
-                        t.starts_with(b"--s")
-                            || (t.len() > 1 && t[0] == b'-' && t[1] != b'-' && t.contains(&b'S'))
-                    })
-                {
-                    *self = Cmd::Split;
-                    return false;
-                }
-                let Some(text) = text else {
-                    if !wrapper {
-                        *self = Cmd::Unknown { c: false };
-                    }
-                    return false;
-                };
-                if !wrapper && (is_assignment(text) || RESERVED.contains(&text)) {
-                    return false;
-                }
-                if !wrapper && text == b"function" {
-                    *self = Cmd::FuncName;
-                    return false;
-                }
-                match classify(text) {
-                    Class::Alias => {
-                        *self = Cmd::Normal;
-                        return true;
-                    }
-                    Class::Cmd(cmd) => *self = cmd,
-                    Class::Plain if wrapper => {}
-                    Class::Plain => *self = Cmd::Normal,
-                }
+            SimpleCommand::Unknown { dash_c } => return self.after_unknown(dash_c, text),
+            SimpleCommand::Start | SimpleCommand::Wrapper | SimpleCommand::Env => {
+                return self.command_name(text);
             }
-            Cmd::Shell { c, arg, end } => {
+            SimpleCommand::Shell {
+                dash_c,
+                option_argument,
+                options_ended,
+            } => {
                 *self = match text {
-                    _ if arg => Cmd::Shell { c, arg: false, end },
-                    Some(b"-" | b"--") if !end => Cmd::Shell { c, arg, end: true },
+                    _ if option_argument => SimpleCommand::Shell {
+                        dash_c,
+                        option_argument: false,
+                        options_ended,
+                    },
+                    Some(b"-" | b"--") if !options_ended => SimpleCommand::Shell {
+                        dash_c,
+                        option_argument,
+                        options_ended: true,
+                    },
                     Some(t) if self.is_option(t) => {
                         if t.starts_with(b"--") {
-                            let arg = matches!(t, b"--rcfile" | b"--init-file");
-                            Cmd::Shell { c, arg, end }
+                            let option_argument = matches!(t, b"--rcfile" | b"--init-file");
+                            SimpleCommand::Shell {
+                                dash_c,
+                                option_argument,
+                                options_ended,
+                            }
                         } else {
-                            Cmd::Shell {
-                                c: c || (t[0] == b'-' && t.contains(&b'c')),
-                                arg: matches!(t.last(), Some(b'o' | b'O')),
-                                end,
+                            SimpleCommand::Shell {
+                                dash_c: dash_c || (t[0] == b'-' && t.contains(&b'c')),
+                                option_argument: matches!(t.last(), Some(b'o' | b'O')),
+                                options_ended,
                             }
                         }
                     }
                     // The script (with -c) or a script file: the rest are its
                     // arguments.
-                    _ => Cmd::Normal,
+                    _ => SimpleCommand::Normal,
                 };
             }
             // An unknown word may expand to nothing: `-v` still waits.
-            Cmd::TestV { v } => {
-                *self = Cmd::TestV {
-                    v: text == Some(b"-v") || (v && text.is_none()),
+            SimpleCommand::TestV { after_v } => {
+                *self = SimpleCommand::TestV {
+                    after_v: text == Some(b"-v") || (after_v && text.is_none()),
                 }
             }
-            Cmd::DBracket if text == Some(b"]]") => *self = Cmd::Normal,
-            Cmd::FuncName => *self = Cmd::Start,
+            SimpleCommand::DoubleBracket if text == Some(b"]]") => *self = SimpleCommand::Normal,
+            SimpleCommand::FuncName => *self = SimpleCommand::Start,
             _ => {}
         }
+        Taken::Word
+    }
+
+    /// A word that holds a shell given `-c`, or names a shell; returns
+    /// whether it did (and the command changed).
+    fn takes_shell_name(&mut self, text: &[u8]) -> bool {
+        if matches!(
+            *self,
+            SimpleCommand::Eval
+                | SimpleCommand::DoubleBracket
+                | SimpleCommand::Split
+                | SimpleCommand::Shell { dash_c: true, .. }
+        ) || self.wants_script()
+        {
+            return false;
+        }
+        // A word holding a shell given `-c` (`env -S 'sh -c'`) is split
+        // into a command later: what follows cannot be modelled.
+        if splits_into_shell(text) {
+            *self = SimpleCommand::Split;
+            return true;
+        }
+        // Any word naming a shell, whatever precedes it (`strace -o f
+        // sh -c ...`): the words after it are its options and script. A
+        // false positive (`mytool sh -c {}`) only quotes once more; the
+        // arguments of `echo`, `printf` and `test` are known to be data.
+        if matches!(
+            *self,
+            SimpleCommand::Normal
+                | SimpleCommand::Wrapper
+                | SimpleCommand::Env
+                | SimpleCommand::Shell { .. }
+        ) && SHELLS.contains(&basename(text))
+        {
+            *self = SimpleCommand::Shell {
+                dash_c: false,
+                option_argument: false,
+                options_ended: false,
+            };
+            return true;
+        }
         false
+    }
+
+    /// A word whose text is unknown, read where a shell or an unknown
+    /// command takes options: it may be an option holding `c`; returns
+    /// whether it was taken as an option.
+    fn takes_unknown_option(&mut self, prefix: &[u8]) -> bool {
+        if !(prefix.is_empty() || matches!(prefix[0], b'-' | b'+')) {
+            return false;
+        }
+        let may_hold_c = prefix.first() == Some(&b'-') && prefix.contains(&b'c');
+        match *self {
+            SimpleCommand::Shell {
+                dash_c,
+                option_argument: false,
+                options_ended: false,
+            } => {
+                *self = SimpleCommand::Shell {
+                    dash_c: dash_c || may_hold_c,
+                    option_argument: false,
+                    options_ended: false,
+                };
+                true
+            }
+            SimpleCommand::Unknown { dash_c } => {
+                *self = SimpleCommand::Unknown {
+                    dash_c: dash_c || may_hold_c,
+                };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A word after a command fanout cannot name: an option, the script
+    /// after `-c`, or what may be the real command.
+    fn after_unknown(&mut self, dash_c: bool, text: Option<&[u8]>) -> Taken {
+        match text {
+            Some(t) if dash_c && self.is_option(t) => {}
+            // The script.
+            _ if dash_c => *self = SimpleCommand::Normal,
+            Some(t) if t.len() > 1 && t[0] == b'-' && t[1] != b'-' && t.contains(&b'c') => {
+                *self = SimpleCommand::Unknown { dash_c: true };
+            }
+            Some(t) => match classify(t) {
+                CommandName::Alias => {
+                    *self = SimpleCommand::Normal;
+                    return Taken::Alias;
+                }
+                CommandName::Becomes(command) => *self = command,
+                CommandName::Plain => {}
+            },
+            None => {}
+        }
+        Taken::Word
+    }
+
+    /// A word where the command name stands, at the start or behind a
+    /// wrapper.
+    fn command_name(&mut self, text: Option<&[u8]>) -> Taken {
+        let wrapper = *self != SimpleCommand::Start;
+        if *self == SimpleCommand::Env
+            && text.is_some_and(|t| {
+                t.starts_with(b"--s")
+                    || (t.len() > 1 && t[0] == b'-' && t[1] != b'-' && t.contains(&b'S'))
+            })
+        {
+            *self = SimpleCommand::Split;
+            return Taken::Word;
+        }
+        let Some(text) = text else {
+            if !wrapper {
+                *self = SimpleCommand::Unknown { dash_c: false };
+            }
+            return Taken::Word;
+        };
+        if !wrapper && (is_assignment(text) || RESERVED.contains(&text)) {
+            return Taken::Word;
+        }
+        if !wrapper && text == b"function" {
+            *self = SimpleCommand::FuncName;
+            return Taken::Word;
+        }
+        match classify(text) {
+            CommandName::Alias => {
+                *self = SimpleCommand::Normal;
+                return Taken::Alias;
+            }
+            CommandName::Becomes(command) => *self = command,
+            CommandName::Plain if wrapper => {}
+            CommandName::Plain => *self = SimpleCommand::Normal,
+        }
+        Taken::Word
     }
 }
 

@@ -11,35 +11,46 @@
 //! refused rather than guessed: a wrong guess would let item text run as code.
 //! The rules are the union of what dash, bash, ksh and zsh do, whatever
 //! `/bin/sh` is, so a template refused here is refused on every machine.
+//!
+//! `scanner` drives the model: it feeds the bytes through a stack of
+//! `lexer` frames (top level, `$(...)`, `${...}`, arithmetic), backtick
+//! bodies and scripts, and answers for each placeholder with the quoting
+//! layers of `quote` or a reason from `refusal`; `command` follows the
+//! words of each simple command.
 
 pub(crate) mod command;
 mod lexer;
 pub(crate) mod quote;
 pub(crate) mod refusal;
-pub(crate) mod scan;
+pub(crate) mod scanner;
 
 use super::TemplateError;
-use super::placeholder::Ph;
-use super::token::{Tok, literal_text};
+use super::placeholder::Placeholder;
+use super::token::{Token, literal_text};
 use super::word::Word;
 use command::evaluates_later;
 use refusal::{EVALUATED_LATER, refuse};
-use scan::Scan;
+use scanner::Scanner;
 
 /// Appends literal shell text, letting the context model see it.
-pub(crate) fn lit(line: &mut Word, scan: &mut Scan, bytes: &[u8]) {
+pub(crate) fn push_shell_text(line: &mut Word, scanner: &mut Scanner, bytes: &[u8]) {
     for &b in bytes {
-        scan.byte(b);
+        scanner.feed(b);
     }
-    line.push_lit(bytes);
+    line.push_literal(bytes);
 }
 
-pub(crate) fn shell_word(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Word, TemplateError> {
-    let later = evaluates_later(&literal_text(toks.iter().flatten()));
+/// The shell-mode command line: the words joined by spaces, the item
+/// appended when no word has a placeholder.
+pub(crate) fn command_line(
+    tokens: Vec<Vec<Token>>,
+    has_placeholder: bool,
+) -> Result<Word, TemplateError> {
+    let later = evaluates_later(&literal_text(tokens.iter().flatten()));
     if later {
-        let first = toks.iter().flatten().find_map(|tok| match tok {
-            Tok::Hole(_, text) => Some(text.clone()),
-            Tok::Lit(_) => None,
+        let first = tokens.iter().flatten().find_map(|token| match token {
+            Token::Placeholder(_, text) => Some(text.clone()),
+            Token::Literal(_) => None,
         });
         let refusal = refuse(&EVALUATED_LATER);
         return Err(match first {
@@ -47,26 +58,28 @@ pub(crate) fn shell_word(toks: Vec<Vec<Tok>>, has_hole: bool) -> Result<Word, Te
             None => refusal.error_appended(),
         });
     }
-    let mut scan = Scan::new();
+    let mut scanner = Scanner::new();
     let mut line = Word::default();
-    for (n, word_toks) in toks.into_iter().enumerate() {
+    for (n, word_tokens) in tokens.into_iter().enumerate() {
         if n > 0 {
-            lit(&mut line, &mut scan, b" ");
+            push_shell_text(&mut line, &mut scanner, b" ");
         }
-        for tok in word_toks {
-            match tok {
-                Tok::Lit(bytes) => lit(&mut line, &mut scan, &bytes),
-                Tok::Hole(ph, text) => {
-                    let layers = scan.hole().map_err(|r| r.error(&text))?;
-                    line.push_hole(ph, layers);
+        for token in word_tokens {
+            match token {
+                Token::Literal(bytes) => push_shell_text(&mut line, &mut scanner, &bytes),
+                Token::Placeholder(placeholder, text) => {
+                    let layers = scanner.placeholder_layers().map_err(|r| r.error(&text))?;
+                    line.push_placeholder(placeholder, layers);
                 }
             }
         }
     }
-    if !has_hole {
-        lit(&mut line, &mut scan, b" ");
-        let layers = scan.hole().map_err(|r| r.error_appended())?;
-        line.push_hole(Ph::Whole, layers);
+    if !has_placeholder {
+        push_shell_text(&mut line, &mut scanner, b" ");
+        let layers = scanner
+            .placeholder_layers()
+            .map_err(|r| r.error_appended())?;
+        line.push_placeholder(Placeholder::Whole, layers);
     }
     Ok(line)
 }

@@ -4,7 +4,7 @@
 
 /// How a substituted value must be written where it lands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ctx {
+pub(crate) enum QuotingContext {
     /// argv mode: the value is the argument, no quoting.
     Raw,
     Unquoted,
@@ -15,24 +15,27 @@ pub(crate) enum Ctx {
 /// One shell's quoting of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Layer {
-    pub(crate) ctx: Ctx,
+    pub(crate) context: QuotingContext,
     /// How many levels of backticks enclose the placeholder; each needs one
     /// more level of backslash escaping.
-    pub(crate) ticks: usize,
+    pub(crate) backticks: usize,
 }
 
-pub(crate) const RAW: Layer = Layer {
-    ctx: Ctx::Raw,
-    ticks: 0,
-};
+impl Layer {
+    /// argv mode: the value is the argument as it is.
+    pub(crate) const RAW: Layer = Layer {
+        context: QuotingContext::Raw,
+        backticks: 0,
+    };
+}
 
 /// Writes a value so the shell reads it back as exactly these bytes.
-pub(crate) fn put(out: &mut Vec<u8>, value: &[u8], ctx: Ctx) {
-    match ctx {
-        Ctx::Raw => out.extend_from_slice(value),
-        Ctx::Unquoted => quote_into(out, value),
-        Ctx::Single => single_quoted_body(out, value),
-        Ctx::Double => {
+pub(crate) fn push_quoted(out: &mut Vec<u8>, value: &[u8], context: QuotingContext) {
+    match context {
+        QuotingContext::Raw => out.extend_from_slice(value),
+        QuotingContext::Unquoted => quote_into(out, value),
+        QuotingContext::Single => single_quoted_body(out, value),
+        QuotingContext::Double => {
             // Close the user's double quote, single-quote the value, reopen:
             // inside "..." a value could still expand `$` and backticks.
             out.extend_from_slice(b"\"'");
