@@ -14,15 +14,23 @@ use super::{Schema, TemplateError};
 /// What a placeholder stands for, resolved at parse time.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Placeholder {
+    /// `{}`
     Whole,
+    /// `{.}`
     WithoutExtension,
+    /// `{/}`
     Basename,
+    /// `{//}`
     Dirname,
+    /// `{/.}`
     BasenameWithoutExtension,
+    /// `{#}`: the item's sequence number.
     Seq,
+    /// `{%}`: the worker slot.
     Slot,
-    /// 0-based column index.
+    /// `{N}` or `{name}` of a CSV/TSV header: the 0-based column index.
     Column(usize),
+    /// `{.a.b}`, or `{name}` of a JSON record.
     Json(JsonPath),
 }
 
@@ -35,7 +43,7 @@ pub(crate) struct JsonPath {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct JsonSegment {
+struct JsonSegment {
     key: String,
     /// Set when the segment is a number, so it can index arrays.
     index: Option<usize>,

@@ -7,8 +7,11 @@
 pub(crate) enum QuotingContext {
     /// argv mode: the value is the argument, no quoting.
     Raw,
+    /// Outside quotes: the value becomes one `'...'` word.
     Unquoted,
+    /// Inside `'...'`.
     Single,
+    /// Inside `"..."`.
     Double,
 }
 
@@ -22,7 +25,6 @@ pub(crate) struct Layer {
 }
 
 impl Layer {
-    /// argv mode: the value is the argument as it is.
     pub(crate) const RAW: Layer = Layer {
         context: QuotingContext::Raw,
         backticks: 0,
