@@ -42,7 +42,6 @@ use word::Word;
 /// What the input looks like, so placeholders can be checked before anything runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Schema<'a> {
-    /// The input format.
     pub format: Format,
     /// The CSV/TSV header names, when the input has a header row.
     pub headers: Option<&'a [String]>,
@@ -68,14 +67,12 @@ pub struct CommandSpec {
     pub program: OsString,
     /// Its arguments (`-c LINE` in shell mode).
     pub args: Vec<OsString>,
-    /// Whether this runs a shell command line.
     pub shell: bool,
 }
 
 /// Why a template was rejected before anything ran.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    /// No command words were given.
     #[error("no command given")]
     Empty,
     /// The first word of an argv command is empty.
@@ -83,16 +80,10 @@ pub enum TemplateError {
     EmptyProgram,
     /// A `{` without a closing `}` in the same word.
     #[error("unclosed `{{` in `{word}` (write `{{{{` for a literal brace)")]
-    Unclosed {
-        /// The word holding the brace.
-        word: String,
-    },
+    Unclosed { word: String },
     /// A `}` that closes nothing.
     #[error("lone `}}` in `{word}` (write `}}}}` for a literal brace)")]
-    LoneClose {
-        /// The word holding the brace.
-        word: String,
-    },
+    LoneClose { word: String },
     /// A placeholder fanout does not know.
     #[error("unknown placeholder `{placeholder}`{hint}")]
     Unknown {
@@ -104,63 +95,44 @@ pub enum TemplateError {
     /// `{name}` names no column of the CSV/TSV header.
     #[error("column `{placeholder}` is not in the header (columns: {columns})")]
     NotInHeader {
-        /// The placeholder as written.
         placeholder: String,
         /// The header's column names, comma separated.
         columns: String,
     },
     /// `{name}` with a CSV/TSV input that has no header row.
     #[error("column `{placeholder}` cannot be resolved: the input has no header row")]
-    NoHeader {
-        /// The placeholder as written.
-        placeholder: String,
-    },
+    NoHeader { placeholder: String },
     /// `{N}` past the last column of the CSV/TSV header.
     #[error("column `{placeholder}` is past the end of the header ({count} columns: {columns})")]
     ColumnOutOfRange {
-        /// The placeholder as written.
         placeholder: String,
-        /// How many columns the header has.
         count: usize,
         /// The header's column names, comma separated.
         columns: String,
     },
     /// `{0}`: columns are numbered from 1.
     #[error("column `{placeholder}` does not exist: columns are numbered from 1")]
-    ZeroColumn {
-        /// The placeholder as written.
-        placeholder: String,
-    },
+    ZeroColumn { placeholder: String },
     /// `{2}` and up on lines/NUL records that are not split into columns.
     #[error("column `{placeholder}` needs --colsep to split {format} records into columns")]
     NeedsColsep {
-        /// The placeholder as written.
         placeholder: String,
-        /// The input format's name.
         format: &'static str,
     },
     /// `{2}` and up on JSON records, which have fields, not columns.
     #[error("`{placeholder}` needs columns, but jsonl records have none (use `{{.field}}`)")]
-    NoColumns {
-        /// The placeholder as written.
-        placeholder: String,
-    },
+    NoColumns { placeholder: String },
     /// `{.field}` with an input that is not JSON lines.
     #[error(
         "`{placeholder}` reads a JSON field, which needs --format jsonl (the input format is {format})"
     )]
     NeedsJsonl {
-        /// The placeholder as written.
         placeholder: String,
-        /// The input format's name.
         format: &'static str,
     },
     /// A JSON path with an empty segment, such as `{.a..b}`.
     #[error("invalid JSON path `{placeholder}`: a field name is empty")]
-    BadJsonPath {
-        /// The placeholder as written.
-        placeholder: String,
-    },
+    BadJsonPath { placeholder: String },
     /// A shell-mode placeholder in a spot where no quoting keeps the value literal.
     #[error("cannot quote {what} safely in this shell command: {reason}{place}; {hint}")]
     Unsafe {
