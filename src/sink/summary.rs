@@ -366,6 +366,225 @@ mod tests {
     }
 
     #[test]
+    fn halted_with_its_reason_and_a_resume_hint() {
+        let mut s = summary(Counts {
+            ok: 2,
+            failed: 3,
+            interrupted: 1,
+            not_started: 1,
+            ..Counts::default()
+        });
+        s.stop = Some(StopReason::Halt);
+        s.halt = Some("3 failed (--halt soon,fail=3)".into());
+        s.unread = Some(4);
+        for seq in [2, 4, 5] {
+            s.failures.push(FailureNote {
+                seq,
+                label: format!("item{seq}"),
+                what: "exit code 1".into(),
+                command: None,
+                stderr_tail: Vec::new(),
+            });
+        }
+        s.resume = Some("fanout --resume --journal /state/j.jsonl echo '{}'".into());
+        insta::assert_snapshot!(s.render(), @r"
+        fanout: halted: 3 failed (--halt soon,fail=3): 11 items in 0.42s: 2 ok, 3 failed, 1 interrupted, 5 not started
+          FAIL #2 `item2`: exit code 1
+          FAIL #4 `item4`: exit code 1
+          FAIL #5 `item5`: exit code 1
+        fanout: resume with: fanout --resume --journal /state/j.jsonl echo '{}'
+        ");
+        // Without a recorded reason.
+        s.halt = None;
+        assert!(
+            s.render().starts_with("fanout: halted: 11 items"),
+            "{}",
+            s.render()
+        );
+    }
+
+    #[test]
+    fn flaky_and_leaky_items() {
+        let mut s = summary(Counts {
+            ok: 4,
+            ..Counts::default()
+        });
+        s.flaky = vec![
+            "#1 `a` (passed on attempt 2)".into(),
+            "#3 `c` (passed on attempt 3)".into(),
+        ];
+        s.leaky = 2;
+        insta::assert_snapshot!(s.render(), @r"
+        fanout: done: 4 items in 0.42s: 4 ok, 2 leaky (outlived by their processes)
+          FLAKY #1 `a` (passed on attempt 2)
+          FLAKY #3 `c` (passed on attempt 3)
+        ");
+    }
+
+    #[test]
+    fn interrupted_with_a_resume_hint() {
+        let mut s = summary(Counts {
+            ok: 1,
+            interrupted: 2,
+            ..Counts::default()
+        });
+        s.stop = Some(StopReason::Signal(libc::SIGINT));
+        s.unread = Some(3);
+        s.resume = Some(
+            "fanout --resume --journal /state/j.jsonl -j2 echo '{}'   # with the same input on stdin"
+                .into(),
+        );
+        insta::assert_snapshot!(s.render(), @r"
+        fanout: interrupted by SIGINT: 6 items in 0.42s: 1 ok, 2 interrupted, 3 not started
+        fanout: resume with: fanout --resume --journal /state/j.jsonl -j2 echo '{}'   # with the same input on stdin
+        ");
+    }
+
+    #[test]
+    fn stopped_by_a_fatal_error() {
+        let mut s = summary(Counts {
+            ok: 3,
+            interrupted: 1,
+            internal: 1,
+            ..Counts::default()
+        });
+        s.stop = Some(StopReason::Fatal);
+        s.fatal = true;
+        s.unread = None;
+        s.failures.push(FailureNote {
+            seq: 5,
+            label: "e".into(),
+            what: Outcome::Internal {
+                message: "worker lost".into(),
+            }
+            .describe(),
+            command: None,
+            stderr_tail: Vec::new(),
+        });
+        insta::assert_snapshot!(s.render(), @r"
+        fanout: stopped by an error: 5 items in 0.42s: 3 ok, 1 interrupted, 1 internal error (the rest of the input was not read)
+          FAIL #5 `e`: internal error: worker lost
+        ");
+        // A fatal error after every item was in (a report could not be
+        // written) ends the run the same way, with all input read.
+        let mut s = summary(Counts {
+            ok: 2,
+            ..Counts::default()
+        });
+        s.fatal = true;
+        insta::assert_snapshot!(s.render(), @"fanout: stopped by an error: 2 items in 0.42s: 2 ok");
+    }
+
+    #[test]
+    fn every_kind_of_failure_is_counted() {
+        let mut s = summary(Counts {
+            ok: 10,
+            failed: 2,
+            signaled: 1,
+            timed_out: 3,
+            spawn_failed: 1,
+            bad_input: 2,
+            internal: 2,
+            ..Counts::default()
+        });
+        s.elapsed = Duration::from_millis(83_400);
+        let notes = [
+            (
+                1,
+                Outcome::Failed { code: 2 },
+                Some("sh -c 'exit 2'"),
+                vec!["no such file"],
+            ),
+            (
+                4,
+                Outcome::Signaled {
+                    signal: libc::SIGKILL,
+                },
+                Some("kill -9 $$"),
+                vec![],
+            ),
+            (
+                6,
+                Outcome::TimedOut,
+                Some("sleep 60"),
+                vec!["started", "waiting"],
+            ),
+            (
+                7,
+                Outcome::SpawnFailed {
+                    message: "No such file or directory (os error 2)".into(),
+                },
+                None,
+                vec![],
+            ),
+            (
+                9,
+                Outcome::BadInput {
+                    message: "invalid JSON at column 3".into(),
+                },
+                None,
+                vec![],
+            ),
+        ];
+        for (seq, outcome, command, tail) in notes {
+            s.failures.push(FailureNote {
+                seq,
+                label: format!("item {seq}"),
+                what: outcome.describe(),
+                command: command.map(str::to_owned),
+                stderr_tail: tail.into_iter().map(str::to_owned).collect(),
+            });
+        }
+        insta::assert_snapshot!(s.render(), @r"
+        fanout: failed: 21 items in 1m23s: 10 ok, 2 failed, 1 killed by a signal, 3 timed out, 1 could not start, 2 bad input, 2 internal errors
+          FAIL #1 `item 1`: exit code 2
+            command: sh -c 'exit 2'
+            stderr: no such file
+          FAIL #4 `item 4`: killed by SIGKILL
+            command: kill -9 $$
+          FAIL #6 `item 6`: timed out
+            command: sleep 60
+            stderr: started
+            stderr: waiting
+          FAIL #7 `item 7`: could not start: No such file or directory (os error 2)
+          FAIL #9 `item 9`: bad input: invalid JSON at column 3
+          ... and 6 more failures
+        ");
+    }
+
+    #[test]
+    fn stopped_by_sigterm_with_unread_items() {
+        let mut s = summary(Counts {
+            ok: 5,
+            failed: 1,
+            interrupted: 2,
+            not_started: 3,
+            ..Counts::default()
+        });
+        s.stop = Some(StopReason::Signal(libc::SIGTERM));
+        s.unread = Some(90);
+        s.failures.push(FailureNote {
+            seq: 3,
+            label: "c".into(),
+            what: "exit code 1".into(),
+            command: None,
+            stderr_tail: vec!["boom".into()],
+        });
+        insta::assert_snapshot!(s.render(), @r"
+        fanout: interrupted by SIGTERM: 101 items in 0.42s: 5 ok, 1 failed, 2 interrupted, 93 not started
+          FAIL #3 `c`: exit code 1
+            stderr: boom
+        ");
+        // The input was not all read and its size is unknown.
+        s.unread = None;
+        insta::assert_snapshot!(s.render(), @r"
+        fanout: interrupted by SIGTERM: 11 items in 0.42s: 5 ok, 1 failed, 2 interrupted, 3 not started (the rest of the input was not read)
+          FAIL #3 `c`: exit code 1
+            stderr: boom
+        ");
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
         assert_eq!(format_duration(Duration::from_secs(3720)), "1h02m");

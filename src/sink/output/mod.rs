@@ -358,3 +358,6 @@ pub fn stdout_is_broken() -> bool {
     };
     poll(&mut fds, Some(&zero)).is_ok() && fds[0].revents().contains(PollFlags::ERR)
 }
+
+#[cfg(test)]
+mod tests;
