@@ -609,10 +609,18 @@ fn ctrl_z_is_not_a_terminal_stop() {
     run.wait_for("job-started");
     let pid = crate::util::parse_pid(&sandbox.read("pid"));
     run.send(b"\x1a");
-    // The job's group is stopped by fanout, well past a stop check.
+    // The job's group is stopped by fanout, well past a stop check. Every
+    // member, not only the shell: that shell may be waiting in `vfork` for a
+    // `sleep` stopped before its `exec`, and stops only once it is continued.
     let deadline = Instant::now() + DEADLINE;
-    while proc_state(pid) != Some('T') {
+    while !crate::util::group_stopped(pid) {
         assert!(Instant::now() < deadline, "the job was not stopped");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // As a shell does before `fg`: wait until fanout has stopped itself
+    // (which it does after stopping the jobs), so SIGCONT follows the stop.
+    while !crate::util::stopped(run.pid()) {
+        assert!(Instant::now() < deadline, "fanout did not stop");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     // Not a synchronisation: three of fanout's stop checks (200 ms apart)
@@ -622,18 +630,12 @@ fn ctrl_z_is_not_a_terminal_stop() {
         crate::util::alive(pid),
         "a job stopped by Ctrl-Z was killed"
     );
-    // fanout itself may not stop (a session leader's group is orphaned):
-    // continue it as `fg` would.
+    // No shell is here to `fg` fanout: continue it as `fg` would.
     crate::util::send_signal(run.pid(), "CONT");
     File::create(sandbox.join("go")).expect("create go");
     let ended = run.wait();
     ended.code(0).shows("done-waiting");
     assert!(!ended.screen.contains("stopped:"), "{}", ended.screen);
-}
-
-fn proc_state(pid: u32) -> Option<char> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    text[text.rfind(')')? + 1..].trim_start().chars().next()
 }
 
 /// `--tty`: each job in turn holds the terminal (its stdin, its foreground)

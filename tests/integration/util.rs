@@ -645,6 +645,36 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// Whether `pid` is stopped (state T).
+pub fn stopped(pid: u32) -> bool {
+    stat(pid).is_some_and(|(state, _)| state == 'T')
+}
+
+/// Whether process group `pgid` has live members and every one of them has
+/// been stopped by SIGSTOP: it is stopped (state T), or SIGSTOP is pending
+/// for it. A member can be unable to stop yet: a shell waiting in `vfork`
+/// for a child that was itself stopped before its `exec` sleeps in the
+/// kernel (state D) until that child runs again, its SIGSTOP pending.
+pub fn group_stopped(pgid: u32) -> bool {
+    let members = group_members(pgid);
+    !members.is_empty() && members.iter().all(|&pid| stopped(pid) || stop_pending(pid))
+}
+
+/// Whether SIGSTOP is pending for `pid` (for the process or one thread).
+fn stop_pending(pid: u32) -> bool {
+    const SIGSTOP_BIT: u64 = 1 << (19 - 1);
+    let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status.lines().any(|line| {
+        let Some((name, mask)) = line.split_once(':') else {
+            return false;
+        };
+        matches!(name, "SigPnd" | "ShdPnd")
+            && u64::from_str_radix(mask.trim(), 16).is_ok_and(|mask| mask & SIGSTOP_BIT != 0)
+    })
+}
+
 /// How long processes that were sent SIGKILL may take to disappear. A
 /// safety net for the scheduler on a loaded machine, not a timing check:
 /// a killed process normally goes within a millisecond.
