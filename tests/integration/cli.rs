@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use crate::util::{Sandbox, fanout, fixture, sh_wait_for, sh_wait_until};
+use crate::util::{Sandbox, dev_full, fanout, fixture, harness_env, sh_wait_for, sh_wait_until};
 
 /// A job that leaves `ran.N` behind, so a test can tell whether any job ran.
 const MARK: &str = "touch ran.$FANOUT_SEQ";
@@ -73,7 +73,7 @@ fn without_keep_order_output_is_written_as_jobs_finish() {
             .args(["-j2", "--engine", engine, "sh", "-c", &script, "_", "{}"])
             .items(["first", "second"])
             .stdout_to(sb.join("fanout.out"))
-            .spawn(false, false)
+            .spawn()
             .wait();
         ended.code(0);
         assert_eq!(ended.stdout, "second\nfirst\n", "{}", ended.dump());
@@ -799,12 +799,10 @@ fn readme_examples_run_as_written() {
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         {
-            let output = std::process::Command::new("sh")
+            let output = harness_env(&mut std::process::Command::new("sh"))
                 .args(["-c", line])
                 .current_dir(sb.path())
                 .env("PATH", &path)
-                .env("XDG_STATE_HOME", crate::util::state_home())
-                .env_remove("CI")
                 .stdin(std::process::Stdio::null())
                 .output()
                 .expect("run sh");
@@ -843,19 +841,13 @@ fn a_full_stderr_never_panics_and_keeps_the_exit_codes() {
         (&["--bogus-flag"], 2),
     ];
     for (args, code) in cases {
-        let full = fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/full")
-            .expect("open /dev/full");
-        let status = std::process::Command::new(crate::util::bin())
+        let status = harness_env(&mut std::process::Command::new(crate::util::bin()))
             .args(args)
             .current_dir(sb.path())
-            .env("XDG_STATE_HOME", crate::util::state_home())
             .env("GITHUB_ACTIONS", "true")
-            .env_remove("CI")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(full)
+            .stderr(dev_full())
             .status()
             .expect("run fanout");
         assert_eq!(

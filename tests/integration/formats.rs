@@ -391,7 +391,8 @@ fn streaming_starts_jobs_before_stdin_closes() {
             "_",
             "{}",
         ])
-        .spawn(true, false);
+        .pipe_stdin()
+        .spawn();
     let mut stdin = running.stdin.take().expect("piped stdin");
     stdin.write_all(b"first\n").expect("write the first item");
     stdin.flush().expect("flush");

@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use serde_json::Value;
-
-use crate::util::{DEADLINE, Sandbox, bin};
+use crate::util::journal::{self, LastLine, journal_at};
+use crate::util::{DEADLINE, Ended, Sandbox, bin, dev_full};
 
 const RECORD: &str = r#"echo "$1" >> side"#;
 
@@ -27,23 +26,10 @@ fn side(sb: &Sandbox) -> Vec<String> {
     lines
 }
 
-/// Every complete line of a journal, parsed.
-fn journal_lines(path: &Path) -> Vec<Value> {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-/// Items a journal records as succeeded.
+/// Items a journal records as succeeded (a torn last line is allowed: the
+/// journal may belong to a live run).
 fn ok_items(path: &Path) -> Vec<String> {
-    let mut items: Vec<String> = journal_lines(path)
-        .iter()
-        .filter(|v| v["type"] == "item" && v["outcome"] == "ok")
-        .map(|v| v["item"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    items.sort();
-    items
+    journal::ok_items(&journal_at(path, LastLine::MayBeTorn))
 }
 
 fn mode(path: &Path) -> u32 {
@@ -69,26 +55,16 @@ fn state_journals(state: &Path) -> Vec<PathBuf> {
 // Point 3: journaled only after the output is written
 
 /// Runs `fanout OPTS MODE sh -c JOB _ {} ::: a b c` with stdout on
-/// `/dev/full` (which the harness's stdout log cannot be: reading it back
-/// never ends).
-fn with_stdout_full(sb: &Sandbox, opts: &[&str], mode: &[&str], job: &str) -> std::process::Output {
-    let mut cmd = Command::new(bin());
-    cmd.current_dir(sb.path())
-        .env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
-        .env("XDG_STATE_HOME", crate::util::state_home())
-        .arg("--no-progress")
+/// `/dev/full`.
+fn with_stdout_full(sb: &Sandbox, opts: &[&str], mode: &[&str], job: &str) -> Ended {
+    sb.fanout()
         .args(opts)
         .args(mode)
-        .args(["sh", "-c", job, "_", "{}", ":::", "a", "b", "c"])
-        .stdin(Stdio::null())
-        .stdout(File::create("/dev/full").expect("open /dev/full"))
-        .stderr(Stdio::piped());
-    // Not assert_cmd: its output() would put a pipe on stdout. The jobs do
-    // not block, so fanout ends by itself.
-    cmd.spawn()
-        .and_then(std::process::Child::wait_with_output)
-        .expect("run fanout")
+        .args(["sh", "-c", job, "_", "{}"])
+        .items(["a", "b", "c"])
+        .stdout_file(dev_full())
+        .spawn()
+        .wait()
 }
 
 #[test]
@@ -108,7 +84,7 @@ fn an_item_whose_output_could_not_be_written_is_not_journaled_and_resume_reruns_
                 .items(["a", "b", "c"])
         };
         let full = with_stdout_full(&sb, &["-j1", "--journal", "j.jsonl"], mode, job);
-        let stderr = String::from_utf8_lossy(&full.stderr);
+        let stderr = &full.stderr;
         assert_eq!(full.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("failed to write to stdout"), "{stderr}");
         assert!(
@@ -150,7 +126,7 @@ fn items_without_output_are_journaled_and_output_lands_before_its_line() {
         .args(["-j1", "--journal", "j.jsonl", "sh", "-c", job, "_", "{}"])
         .items(["1", "2", "3", "4"])
         .stdout_to(out.clone())
-        .spawn(false, false)
+        .spawn()
         .wait();
     ended.code(0);
     assert_eq!(ok_items(&sb.join("j.jsonl")), ["1", "2", "3", "4"]);
@@ -176,7 +152,7 @@ fn pruning_keeps_the_journal_of_a_live_run_and_its_resume_hint_works() {
             .args(extra)
             .args(["sh", "-c", RECORD, "_", "{}"])
     };
-    let mut running = long(&[]).spawn(true, false);
+    let mut running = long(&[]).pipe_stdin().spawn();
     let mut stdin = running.stdin.take().expect("piped stdin");
     stdin.write_all(b"x1\n").expect("feed the long run");
     stdin.flush().expect("feed the long run");
@@ -381,7 +357,7 @@ fn command_words_that_are_not_utf8_are_kept_exactly() {
             .run()
     };
     run(0xe9, &[]).code(0);
-    let header = &journal_lines(&sb.join("j.jsonl"))[0];
+    let header = &journal_at(&sb.join("j.jsonl"), LastLine::Whole)[0];
     assert_eq!(header["words"][5], serde_json::json!({ "hex": "6ee9" }));
     // Another byte that lossy UTF-8 would show the same way.
     run(0xe8, &["--resume"]).code(2).stderr_has("--force");

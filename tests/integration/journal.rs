@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{DEADLINE, Ended, Fanout, Run, Sandbox, alive, processes_in, sh_wait_until};
+use crate::util::journal::{LastLine, journal_at, ok_items};
+use crate::util::{
+    DEADLINE, Ended, Fanout, Run, Sandbox, alive, harness_env, processes_in, sh_wait_until,
+};
 
 /// The job of most tests: record the item; items starting with `b` block
 /// while `block` exists (after touching `blocked.SEQ`).
@@ -41,7 +44,7 @@ fn fanout_job(sb: &Sandbox, opts: &[&str]) -> Fanout {
 /// sends SIGINT; returns the interrupted run (exit 130) with `block` gone.
 fn interrupted(sb: &Sandbox, opts: &[&str], blocked: usize) -> Ended {
     sb.write("block", "");
-    let mut running = fanout_job(sb, opts).spawn(false, false);
+    let mut running = fanout_job(sb, opts).spawn();
     running.wait_for_numbered(sb, "blocked", blocked);
     running.signal("INT");
     let ended = running.wait();
@@ -78,32 +81,9 @@ fn sorted<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
     v
 }
 
-/// Every line of a journal, parsed; a line that is not JSON fails the test
-/// (naming it), except a torn last line when `allow_torn` (after `kill -9`).
-#[track_caller]
-fn journal_at(path: &Path, allow_torn: bool) -> Vec<Value> {
-    let bytes = fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let text = String::from_utf8_lossy(&bytes);
-    let complete = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    let mut values = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<Value>(line) {
-            Ok(v) => values.push(v),
-            Err(_) if allow_torn && !complete && i + 1 == lines.len() => {}
-            Err(e) => panic!(
-                "journal {} line {} is not JSON ({e}): {line:?}\n--- journal ---\n{text}",
-                path.display(),
-                i + 1
-            ),
-        }
-    }
-    values
-}
-
 #[track_caller]
 fn journal(sb: &Sandbox, name: &str) -> Vec<Value> {
-    journal_at(&sb.join(name), false)
+    journal_at(&sb.join(name), LastLine::Whole)
 }
 
 fn is_header(v: &Value) -> bool {
@@ -112,11 +92,7 @@ fn is_header(v: &Value) -> bool {
 
 /// Items the journal records as succeeded.
 fn recorded_ok(lines: &[Value]) -> BTreeSet<String> {
-    lines
-        .iter()
-        .filter(|v| v["type"] == "item" && v["outcome"] == "ok")
-        .map(|v| v["item"].as_str().expect("an item string").to_owned())
-        .collect()
+    ok_items(lines).into_iter().collect()
 }
 
 /// Asserts that every item in `items` ran, and that the items recorded as
@@ -518,7 +494,7 @@ fn crash_trial(target: usize) -> bool {
         f.args(["--journal", "journal.jsonl", "-a", "items"])
             .args(["sh", "-c", job, "_", "{}"])
     };
-    let running = command(false).spawn(false, false);
+    let running = command(false).spawn();
     let pid = running.pid();
     let deadline = Instant::now() + DEADLINE;
     // The header line first (so there is a journal to resume), then
@@ -543,7 +519,8 @@ fn crash_trial(target: usize) -> bool {
         ended.code(0);
     }
     // The journal as the kill left it (a torn last line is allowed).
-    let ok_before: BTreeSet<String> = recorded_ok(&journal_at(&sb.join("journal.jsonl"), true));
+    let ok_before: BTreeSet<String> =
+        recorded_ok(&journal_at(&sb.join("journal.jsonl"), LastLine::MayBeTorn));
     // Jobs in flight at the kill run on in their own process groups; let
     // them end (they are one `echo` each) before counting.
     while !processes_in(sb.path()).is_empty() {
@@ -602,11 +579,9 @@ fn resume_hint(stderr: &str) -> String {
 /// environment and `state` as XDG_STATE_HOME.
 fn sh_in(sb: &Sandbox, command: &str, state: &Path) -> std::process::Output {
     let mut cmd = std::process::Command::new("sh");
-    cmd.args(["-c", command])
+    harness_env(&mut cmd)
+        .args(["-c", command])
         .current_dir(sb.path())
-        .env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
-        .env("NO_COLOR", "1")
         .env("XDG_STATE_HOME", state);
     let mut cmd = assert_cmd::Command::from_std(cmd);
     cmd.timeout(DEADLINE);
@@ -659,7 +634,7 @@ fn without_journal_the_hint_names_a_state_journal_and_resume_finds_it() {
     sb.write("block", "");
     let mut running = fanout_job(&sb, &["-a", "input.txt"])
         .env("XDG_STATE_HOME", state.path())
-        .spawn(false, false);
+        .spawn();
     running.wait_for_numbered(&sb, "blocked", 2);
     running.signal("INT");
     let ended = running.wait();
@@ -680,7 +655,7 @@ fn without_journal_the_hint_names_a_state_journal_and_resume_finds_it() {
         path.display(),
         dir.display()
     );
-    let ok_before = recorded_ok(&journal_at(path, false));
+    let ok_before = recorded_ok(&journal_at(path, LastLine::Whole));
     assert!(!ok_before.is_empty(), "finished items are journaled");
 
     // `--resume` without `--journal` finds that journal by itself.

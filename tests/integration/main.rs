@@ -1,5 +1,6 @@
 //! fanout's integration tests: one binary that drives the real `fanout`
-//! executable with real child processes. `util` is the harness; each other
+//! executable with real child processes. `util/` is the harness (sandbox,
+//! fanout builder, process checks, pseudo-terminal runner); each other
 //! module covers one part of the contract in `DESIGN.md`.
 //!
 //! No test synchronises on time: jobs and tests meet through files in a

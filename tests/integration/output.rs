@@ -9,7 +9,7 @@
 
 use std::io::{BufRead as _, BufReader};
 
-use crate::util::{Sandbox, bin, names_in, sh_wait_for, state_home};
+use crate::util::{Sandbox, bin, harness_env, names_in, sh_wait_for, wait_until};
 
 /// A job in lock step with its partner, writing `ME out i` to stdout and
 /// `ME err i` to stderr in each of three rounds.
@@ -36,7 +36,7 @@ fn group_writes_each_job_whole_stdout_then_stderr() {
         .args(["-j", "2", "sh", "-c", &script, "_", "{}"])
         .items(["a", "b"])
         .merged()
-        .spawn(false, false)
+        .spawn()
         .wait();
     ended.code(0);
     let lines: Vec<String> = ended.stdout.lines().map(str::to_owned).collect();
@@ -60,7 +60,7 @@ fn ungroup_passes_output_through_as_it_is_written() {
         ])
         .items(["a", "b"])
         .merged()
-        .spawn(false, false)
+        .spawn()
         .wait();
     ended.code(0);
     let lines: Vec<String> = ended.stdout.lines().map(str::to_owned).collect();
@@ -191,7 +191,8 @@ fn closed_stdout_ends_the_run_quietly() {
             .args(extra)
             .args(["sh", "-c", "touch ran.$FANOUT_SEQ; seq 1 2000", "_", "{}"])
             .items(&items)
-            .spawn(false, true);
+            .pipe_stdout()
+            .spawn();
         let stdout = running.stdout.take().expect("piped stdout");
         let mut reader = BufReader::new(stdout);
         let mut first = String::new();
@@ -262,15 +263,13 @@ fn a_huge_line_streams_in_bounded_memory_in_every_mode() {
                 .args(["sh", "-c", &script, "_", "{}"])
                 .items(["big", "hold"])
                 .stdout_to(out.clone())
-                .spawn(false, false);
-            let deadline = std::time::Instant::now() + crate::util::DEADLINE;
-            while std::fs::metadata(&out).map_or(0, |m| m.len()) < first {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "{mode:?} tag={tag}: the big line was not written"
-                );
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
+                .spawn();
+            let written = || std::fs::metadata(&out).map_or(0, |m| m.len());
+            wait_until(
+                &format!("{mode:?} tag={tag}: the big line being written"),
+                || written() >= first,
+                || format!("{} bytes", written()),
+            );
             let peak = peak_rss_kb(running.pid());
             sb.write("release", "");
             running.wait().code(0);
@@ -313,15 +312,13 @@ fn with_full_tmpdir(sb: &Sandbox, args: &[&str]) -> Option<std::process::Output>
     if !probe.is_ok_and(|s| s.success()) {
         return None;
     }
-    let output = std::process::Command::new("unshare")
+    let output = harness_env(&mut std::process::Command::new("unshare"))
         .args(["-rm", "sh", "-c", mount, "_"])
         .arg(&tmp)
         .arg(bin())
         .args(args)
         .current_dir(sb.path())
         .env("TMPDIR", &tmp)
-        .env("XDG_STATE_HOME", state_home())
-        .env_remove("CI")
         .output()
         .expect("run fanout under unshare");
     Some(output)

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::util::journal::json_lines;
 use crate::util::{Sandbox, fanout, sh_wait_for, sh_wait_until};
 
 const CSV_HEADER: &str = "seq,item,key,status,exit_code,signal,attempts,start,duration,attempt_start,attempt_duration,stderr_tail,error,command,from_earlier_run";
@@ -49,18 +50,6 @@ fn csv_rows(sb: &Sandbox, name: &str) -> Vec<BTreeMap<String, String>> {
                 .zip(r.iter())
                 .map(|(h, v)| (h.to_owned(), v.to_owned()))
                 .collect()
-        })
-        .collect()
-}
-
-/// Every line of a JSON-lines file, parsed.
-#[track_caller]
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("line {} is not JSON ({e}): {l:?}\n{text}", i + 1))
         })
         .collect()
 }
@@ -318,7 +307,7 @@ fn reports_are_written_when_the_run_is_interrupted() {
         .args(REPORTS)
         .args(["sh", "-c", &job, "_", "{}"])
         .items(["1", "2", "3", "4", "5"])
-        .spawn(false, false);
+        .spawn();
     running.wait_for_numbered(&sb, "started", 2);
     running.signal("INT");
     running.wait().interrupted_by(2);
@@ -555,7 +544,7 @@ fn status_line_run(extra: &[&str], env: &[(&str, &str)]) -> String {
     for (k, v) in env {
         f = f.env(k, v);
     }
-    let ended = f.spawn(false, false).wait();
+    let ended = f.spawn().wait();
     let text = std::fs::read_to_string(&log).expect("read the log");
     assert_eq!(
         ended.status.code(),
@@ -714,7 +703,8 @@ fn a_closed_event_stream_on_stdout_ends_the_run_quietly() {
         .fanout()
         .args(["--no-journal", "--events", "-", "true", "{}"])
         .items(&items)
-        .spawn(false, true);
+        .pipe_stdout()
+        .spawn();
     let stdout = running.stdout.take().expect("piped stdout");
     let mut reader = BufReader::new(stdout);
     for _ in 0..2 {

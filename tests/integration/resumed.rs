@@ -14,7 +14,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{DEADLINE, Run, Sandbox};
+use crate::util::journal;
+use crate::util::{DEADLINE, Run, Sandbox, harness_env};
 
 /// Records the item; fails for `b` until the file `fixed` exists.
 const JOB: &str = r#"echo "$1" >> side; [ "$1" != b ] || [ -e fixed ]"#;
@@ -35,10 +36,7 @@ fn ran(sb: &Sandbox) -> BTreeMap<String, usize> {
 
 /// Every line of a JSON-lines file.
 fn json_lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
+    journal::json_lines(&String::from_utf8_lossy(bytes))
 }
 
 /// `fanout -j1 --journal j.jsonl -a input.txt OPTS sh -c JOB _ {}`.
@@ -61,12 +59,10 @@ fn earlier_run(sb: &Sandbox) {
 /// environment (and `state` as XDG_STATE_HOME).
 fn bash_in(sb: &Sandbox, command: &[u8], state: &Path) -> std::process::Output {
     let mut cmd = std::process::Command::new("bash");
-    cmd.arg("-c")
+    harness_env(&mut cmd)
+        .arg("-c")
         .arg(OsStr::from_bytes(command))
         .current_dir(sb.path())
-        .env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
-        .env("NO_COLOR", "1")
         .env("XDG_STATE_HOME", state);
     let mut cmd = assert_cmd::Command::from_std(cmd);
     cmd.timeout(DEADLINE);

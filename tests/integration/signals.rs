@@ -9,18 +9,14 @@
 //! never for time. Jobs run in their own process group whose id is that pid,
 //! so "gone" means no live process is left in the group.
 
-use crate::util::{Running, Sandbox, alive, parse_pid, wait_group_gone};
+use crate::util::{BACKGROUND, LOOP, RECORD_PID, Running, Sandbox, alive, wait_group_gone};
 
 const ITEMS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
 
 /// Records the job's pid, as the first thing after `prelude`.
 fn script(prelude: &str, body: &str) -> String {
-    format!("{prelude} echo $$ > tmp.$FANOUT_SEQ && mv tmp.$FANOUT_SEQ pid.$FANOUT_SEQ; {body}")
+    format!("{prelude} {RECORD_PID} {body}")
 }
-
-/// A busy loop that ends by itself long after the safety net, so a fanout
-/// that fails to kill it does not leave it running forever.
-const LOOP: &str = "n=0; while [ $n -lt 3000 ]; do sleep 0.05; n=$((n+1)); done";
 
 /// Starts fanout with -j2 over ten items and waits until two jobs run.
 fn start(sb: &Sandbox, extra: &[&str], job: &str) -> (Running, Vec<u32>) {
@@ -30,12 +26,8 @@ fn start(sb: &Sandbox, extra: &[&str], job: &str) -> (Running, Vec<u32>) {
         .args(extra)
         .args(["sh", "-c", job, "_", "{}"])
         .items(ITEMS)
-        .spawn(false, false);
-    let pids: Vec<u32> = running
-        .wait_for_numbered(sb, "pid", 2)
-        .values()
-        .map(|b| parse_pid(b))
-        .collect();
+        .spawn();
+    let pids = running.wait_for_pids(sb, "pid", 2);
     (running, pids)
 }
 
@@ -130,7 +122,8 @@ fn sigint_while_waiting_for_input() {
             "_",
             "{}",
         ])
-        .spawn(true, false);
+        .pipe_stdin()
+        .spawn();
     let mut stdin = running.stdin.take().expect("piped stdin");
     stdin.write_all(b"first\n").expect("write an item");
     stdin.flush().expect("flush");
@@ -149,16 +142,9 @@ fn an_interrupted_job_leaves_no_orphans() {
     // background child ignores SIGINT (as sh makes `&` commands do). After
     // the grace period the whole group must get SIGKILL: no orphans, ever.
     let sb = Sandbox::new();
-    let job = script(
-        "sleep 1000 & echo $! > bgtmp.$FANOUT_SEQ && mv bgtmp.$FANOUT_SEQ bg.$FANOUT_SEQ;",
-        "exec sleep 1000",
-    );
+    let job = script(BACKGROUND, "exec sleep 1000");
     let (mut running, pids) = start(&sb, &["--grace", "100ms"], &job);
-    let background: Vec<u32> = running
-        .wait_for_numbered(&sb, "bg", 2)
-        .values()
-        .map(|b| parse_pid(b))
-        .collect();
+    let background = running.wait_for_pids(&sb, "bg", 2);
     running.signal("INT");
     running.wait().interrupted_by(2);
     assert_gone(&pids);

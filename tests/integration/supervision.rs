@@ -15,41 +15,24 @@
 //! elapsed time.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
 use std::io::{BufRead as _, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
 use crate::util::{
-    DEADLINE, KILL_SETTLE, Running, Sandbox, alive, bin, group_members, names_in, parse_pid,
-    processes_in, sh_wait_for, state_home, wait_group_gone,
+    BACKGROUND, LOOP, RECORD_PID, Running, Sandbox, assert_nothing_left, block, dev_full,
+    group_running, group_states, group_stopped, names_in, sh_wait_for, stat, stopped, wait_dead,
+    wait_until,
 };
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// Records the job's pid (its process group id) in `pid.SEQ`.
-const RECORD_PID: &str = "echo $$ > pidtmp.$FANOUT_SEQ && mv pidtmp.$FANOUT_SEQ pid.$FANOUT_SEQ;";
-
-/// Starts a background `sleep 1000` and records its pid in `bg.SEQ`.
-const BACKGROUND: &str =
-    "sleep 1000 & echo $! > bgtmp.$FANOUT_SEQ && mv bgtmp.$FANOUT_SEQ bg.$FANOUT_SEQ;";
-
 /// Counts this attempt of item `$1` in `n.$1`.
 const COUNT_ATTEMPT: &str = "n=$(( $(cat n.$1 2>/dev/null || echo 0) + 1 )); echo $n > n.$1;";
-
-/// A busy loop that ends by itself long after the safety net.
-const LOOP: &str = "n=0; while [ $n -lt 3000 ]; do sleep 0.05; n=$((n+1)); done";
-
-/// A shell snippet that blocks on a marker the test never creates.
-fn block() -> String {
-    sh_wait_for("never-created")
-}
 
 /// How many attempts item `item` made (its `n.ITEM` counter).
 #[track_caller]
@@ -58,63 +41,6 @@ fn attempts(sb: &Sandbox, item: &str) -> u32 {
     text.trim()
         .parse()
         .unwrap_or_else(|e| panic!("bad counter {text:?}: {e}"))
-}
-
-/// The pids in the `PREFIX.N` files.
-fn pids(sb: &Sandbox, prefix: &str) -> Vec<u32> {
-    sb.numbered(prefix).values().map(|b| parse_pid(b)).collect()
-}
-
-/// Waits until `pid` is no live process; false if it still is after
-/// [`KILL_SETTLE`] (a safety net for a loaded scheduler, not a timing check).
-fn wait_dead(pid: u32) -> bool {
-    let deadline = Instant::now() + KILL_SETTLE;
-    while alive(pid) {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    true
-}
-
-/// Every recorded job (`pid.N`, with its whole process group) and background
-/// child (`bg.N`) is gone, and no process is left working in the sandbox.
-/// Returns how many jobs and background children were checked.
-#[track_caller]
-fn assert_nothing_left(sb: &Sandbox, context: &str) -> (usize, usize) {
-    let jobs = pids(sb, "pid");
-    let background = pids(sb, "bg");
-    for &pid in &jobs {
-        assert!(
-            wait_dead(pid),
-            "job {pid} is still alive after fanout exited\n{context}"
-        );
-        let left = wait_group_gone(pid);
-        assert!(
-            left.is_empty(),
-            "job {pid}'s process group still has {left:?} after fanout exited\n{context}"
-        );
-    }
-    for &pid in &background {
-        assert!(
-            wait_dead(pid),
-            "background child {pid} outlived the run\n{context}"
-        );
-    }
-    let deadline = Instant::now() + KILL_SETTLE;
-    loop {
-        let left = processes_in(sb.path());
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "processes {left:?} still work in the sandbox after fanout exited\n{context}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    (jobs.len(), background.len())
 }
 
 /// `TMPDIR` holds nothing.
@@ -167,127 +93,6 @@ fn assert_counts(stderr: &str, expected: &[(&str, u64)], context: &str) {
 }
 
 const LEAKY: &str = "leaky (outlived by their processes)";
-
-/// The state letter (`R`, `S`, `T`...) and parent of `pid`, from
-/// `/proc/PID/stat`.
-fn stat(pid: u32) -> Option<(char, u32)> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = text[text.rfind(')')? + 1..].split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
-}
-
-/// Pid, state and parent of every live process of group `pgid`.
-fn group_states(pgid: u32) -> Vec<(u32, char, u32)> {
-    group_members(pgid)
-        .into_iter()
-        .filter_map(|pid| stat(pid).map(|(state, ppid)| (pid, state, ppid)))
-        .collect()
-}
-
-/// Whether job `pgid` is stopped: it is alive and every process of its group
-/// is in state `T`. dash starts commands with vfork, and a shell whose
-/// vforked child was stopped before it could exec waits in state `D` until
-/// the child goes on: such a parent of a stopped child counts as stopped.
-fn group_stopped(pgid: u32) -> bool {
-    let members = group_states(pgid);
-    members.iter().any(|&(pid, _, _)| pid == pgid)
-        && members.iter().all(|&(pid, state, _)| {
-            state == 'T'
-                || (state == 'D'
-                    && members
-                        .iter()
-                        .any(|&(_, child, ppid)| ppid == pid && child == 'T'))
-        })
-}
-
-/// Whether job `pgid` runs: it is alive and no process of its group is
-/// stopped.
-fn group_running(pgid: u32) -> bool {
-    let members = group_states(pgid);
-    members.iter().any(|&(pid, _, _)| pid == pgid)
-        && members
-            .iter()
-            .all(|&(_, state, _)| state != 'T' && state != 't')
-}
-
-/// Waits (safety net: [`DEADLINE`]) until `done` holds; `seen` describes
-/// what was seen instead, for the failure message.
-#[track_caller]
-fn wait_until(what: &str, done: impl Fn() -> bool, seen: impl Fn() -> String) {
-    let deadline = Instant::now() + DEADLINE;
-    while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "safety net: {what} did not happen within {DEADLINE:?}; seen: {}",
-            seen()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// fanout started directly, for what the harness's builder cannot do: a
-/// chosen stdout (`/dev/full`) and both streams piped. The environment is
-/// the harness's, plus `TMPDIR`.
-fn raw_fanout(sb: &Sandbox, tmp: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(bin());
-    cmd.current_dir(sb.path())
-        .env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
-        .env("NO_COLOR", "1")
-        .env("XDG_STATE_HOME", state_home())
-        .env("TMPDIR", tmp)
-        .stdin(Stdio::null())
-        .arg("--no-progress")
-        .args(args);
-    cmd
-}
-
-/// A directly started fanout, killed if the test fails while it runs.
-struct Raw {
-    child: Child,
-    command: String,
-}
-
-impl Raw {
-    fn spawn(mut cmd: Command) -> Raw {
-        let command = format!("{cmd:?}");
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-        Raw { child, command }
-    }
-
-    /// Waits for fanout to exit (safety net: [`DEADLINE`]).
-    #[track_caller]
-    fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for fanout") {
-                return status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "safety net: fanout did not exit within {DEADLINE:?} (a deadlock?)\n{}",
-                    self.command
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Raw {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// What a stream held: its length, how many bytes were not NUL, and those
 /// bytes (bounded), e.g. the summary after megabytes of zeros.
@@ -546,7 +351,7 @@ fn a_waiting_retry_holds_no_worker_and_ctrl_c_ends_the_wait() {
             "{}",
         ])
         .items(["A", "B"])
-        .spawn(false, false);
+        .spawn();
     running.wait_for_numbered(&sb, "ran", 2);
     running.signal("INT");
     let ended = running.wait();
@@ -726,7 +531,7 @@ fn sighup_behaves_as_sigterm() {
         .fanout()
         .args(["-j", "2", "sh", "-c", &job, "_", "{}"])
         .items(["1", "2", "3", "4"])
-        .spawn(false, false);
+        .spawn();
     running.wait_for_numbered(&sb, "pid", 2);
     running.signal("HUP");
     let ended = running.wait();
@@ -762,12 +567,8 @@ fn ctrl_z_stops_fanout_and_its_jobs_and_sigcont_resumes_them() {
         .fanout()
         .args(["-j", "2", "sh", "-c", &job, "_", "{}"])
         .items(["1", "2"])
-        .spawn(false, false);
-    let jobs: Vec<u32> = running
-        .wait_for_numbered(&sb, "pid", 2)
-        .values()
-        .map(|b| parse_pid(b))
-        .collect();
+        .spawn();
+    let jobs = running.wait_for_pids(&sb, "pid", 2);
     let fanout = running.pid();
     let seen = || {
         let jobs: Vec<_> = jobs.iter().map(|&pid| group_states(pid)).collect();
@@ -779,14 +580,14 @@ fn ctrl_z_stops_fanout_and_its_jobs_and_sigcont_resumes_them() {
     running.signal("TSTP");
     wait_until(
         "fanout and both jobs stopping on SIGTSTP",
-        || stat(fanout).is_some_and(|(s, _)| s == 'T') && jobs.iter().all(|&j| group_stopped(j)),
+        || stopped(fanout) && jobs.iter().all(|&j| group_stopped(j)),
         seen,
     );
     running.signal("CONT");
     wait_until(
         "fanout and both jobs resuming on SIGCONT",
         || {
-            stat(fanout).is_some_and(|(s, _)| s != 'T' && s != 't')
+            stat(fanout).is_some_and(|s| !matches!(s.state, 'T' | 't'))
                 && jobs.iter().all(|&j| group_running(j))
         },
         seen,
@@ -811,12 +612,8 @@ fn a_third_sigint_exits_at_once() {
         .fanout()
         .args(["-j", "2", "--grace", "1h", "sh", "-c", &job, "_", "{}"])
         .items(["1", "2", "3"])
-        .spawn(false, false);
-    let jobs: Vec<u32> = running
-        .wait_for_numbered(&sb, "pid", 2)
-        .values()
-        .map(|b| parse_pid(b))
-        .collect();
+        .spawn();
+    let jobs = running.wait_for_pids(&sb, "pid", 2);
     running.signal("INT");
     running.wait_for_numbered(&sb, "got", 2);
     running.signal("INT");
@@ -845,12 +642,9 @@ fn a_third_sigint_exits_even_while_output_is_blocked() {
         .fanout()
         .args(["-j", "2", "--grace", "1h", "sh", "-c", &job, "_", "{}"])
         .items(["1", "2", "3"])
-        .spawn(false, true);
-    let jobs: Vec<u32> = running
-        .wait_for_numbered(&sb, "pid", 2)
-        .values()
-        .map(|b| parse_pid(b))
-        .collect();
+        .pipe_stdout()
+        .spawn();
+    let jobs = running.wait_for_pids(&sb, "pid", 2);
     running.signal("INT");
     running.wait_for_numbered(&sb, "got", 2);
     running.signal("INT");
@@ -875,18 +669,17 @@ fn two_hundred_megabytes_each_way(mode: &str) {
     let sb = Sandbox::new();
     let tmp = TempDir::new().expect("create a TMPDIR");
     let job = format!("head -c {SIZE} /dev/zero & head -c {SIZE} /dev/zero >&2; wait");
-    let mut cmd = raw_fanout(
-        &sb,
-        tmp.path(),
-        &[
-            "-j", "2", "--output", mode, "sh", "-c", &job, "_", "{}", ":::", "a", "b",
-        ],
-    );
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut raw = Raw::spawn(cmd);
-    let out = tally(raw.child.stdout.take().expect("piped stdout"));
-    let err = tally(raw.child.stderr.take().expect("piped stderr"));
-    let status = raw.wait();
+    let mut running = sb
+        .fanout()
+        .env("TMPDIR", tmp.path())
+        .args(["-j", "2", "--output", mode, "sh", "-c", &job, "_", "{}"])
+        .items(["a", "b"])
+        .pipe_stdout()
+        .pipe_stderr()
+        .spawn();
+    let out = tally(running.stdout.take().expect("piped stdout"));
+    let err = tally(running.stderr.take().expect("piped stderr"));
+    let status = running.wait().status;
     let out = out.join().expect("read stdout");
     let err = err.join().expect("read stderr");
     let summary = String::from_utf8_lossy(&err.text).into_owned();
@@ -921,28 +714,21 @@ fn line_mode_carries_200_megabytes_each_way_intact() {
 fn a_full_disk_on_stdout_is_a_fatal_error_that_stops_running_jobs() {
     let sb = Sandbox::new();
     let tmp = TempDir::new().expect("create a TMPDIR");
-    let logs = TempDir::new().expect("create a log directory");
     // Job 1 writes once job 2 runs; job 2 blocks for ever.
     let job = format!(
         "{RECORD_PID} if [ $1 = 1 ]; then {}; echo hello; else {}; fi",
         sh_wait_for("pid.2"),
         block()
     );
-    let mut cmd = raw_fanout(
-        &sb,
-        tmp.path(),
-        &["-j", "2", "sh", "-c", &job, "_", "{}", ":::", "1", "2"],
-    );
-    let full = fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .expect("open /dev/full");
-    let stderr_log = logs.path().join("stderr");
-    cmd.stdout(full)
-        .stderr(File::create(&stderr_log).expect("create the stderr log"));
-    let mut raw = Raw::spawn(cmd);
-    let status = raw.wait();
-    let stderr = fs::read_to_string(&stderr_log).unwrap_or_default();
+    let ended = sb
+        .fanout()
+        .env("TMPDIR", tmp.path())
+        .args(["-j", "2", "sh", "-c", &job, "_", "{}"])
+        .items(["1", "2"])
+        .stdout_file(dev_full())
+        .spawn()
+        .wait();
+    let (status, stderr) = (ended.status, ended.stderr);
     let context = format!("status {status}\n--- stderr ---\n{stderr}");
     assert_eq!(status.code(), Some(2), "{context}");
     assert!(stderr.contains("No space left"), "{context}");
@@ -1072,7 +858,7 @@ fn end_and_check(ending: Ending) {
             let mut running = fanout()
                 .args(["-j", "2", "sh", "-c", &blocking, "_", "{}"])
                 .items(["a", "b", "c"])
-                .spawn(false, false);
+                .spawn();
             running.wait_for_numbered(&sb, "bg", 2);
             let (signal, number) = match ending {
                 Ending::CtrlC => ("INT", 2),
@@ -1087,12 +873,8 @@ fn end_and_check(ending: Ending) {
             let mut running = fanout()
                 .args(["-j", "2", "--grace", "1h", "sh", "-c", &stubborn, "_", "{}"])
                 .items(["a", "b", "c"])
-                .spawn(false, false);
-            let jobs: Vec<u32> = running
-                .wait_for_numbered(&sb, "pid", 2)
-                .values()
-                .map(|b| parse_pid(b))
-                .collect();
+                .spawn();
+            let jobs = running.wait_for_pids(&sb, "pid", 2);
             running.wait_for_numbered(&sb, "bg", 2);
             running.signal("INT");
             running.wait_for_numbered(&sb, "got", 2);
@@ -1138,7 +920,8 @@ fn broken_pipe(sb: &Sandbox, tmp: &Path) -> String {
         .env("TMPDIR", tmp)
         .args(["-j", "2", "sh", "-c", &job, "_", "{}"])
         .items(&items)
-        .spawn(false, true);
+        .pipe_stdout()
+        .spawn();
     let stdout = running.stdout.take().expect("piped stdout");
     let mut reader = BufReader::new(stdout);
     let mut first = String::new();
@@ -1152,27 +935,20 @@ fn broken_pipe(sb: &Sandbox, tmp: &Path) -> String {
 
 /// Runs with `/dev/full` as stdout while a job blocks.
 fn full_disk(sb: &Sandbox, tmp: &Path) -> String {
-    let logs = TempDir::new().expect("create a log directory");
     let job = recorded(&format!(
         "if [ $1 = a ]; then {}; echo hello; else {}; fi",
         sh_wait_for("bg.2"),
         block()
     ));
-    let mut cmd = raw_fanout(
-        sb,
-        tmp,
-        &["-j", "2", "sh", "-c", &job, "_", "{}", ":::", "a", "b"],
-    );
-    let stderr_log = logs.path().join("stderr");
-    cmd.stdout(
-        fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/full")
-            .expect("open /dev/full"),
-    )
-    .stderr(File::create(&stderr_log).expect("create the stderr log"));
-    let status = Raw::spawn(cmd).wait();
-    let stderr = fs::read_to_string(&stderr_log).unwrap_or_default();
+    let ended = sb
+        .fanout()
+        .env("TMPDIR", tmp)
+        .args(["-j", "2", "sh", "-c", &job, "_", "{}"])
+        .items(["a", "b"])
+        .stdout_file(dev_full())
+        .spawn()
+        .wait();
+    let (status, stderr) = (ended.status, ended.stderr);
     let context = format!("status {status}\n--- stderr ---\n{stderr}");
     assert_eq!(status.code(), Some(2), "{context}");
     context
