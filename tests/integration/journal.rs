@@ -1,6 +1,6 @@
 //! The journal and `--resume` (issue 4): the journal's header and item lines,
 //! resuming after SIGINT (nothing recorded as succeeded runs again), after a
-//! `--halt` and after `kill -9` at several moments, `--retry-failed`, input
+//! `--halt` (`kill -9`: `crash.rs`), `--retry-failed`, input
 //! that was reordered, cut and extended, duplicate lines, `--key`, a changed
 //! command (refused unless `--force`), a torn last line and a corrupt one,
 //! and the `fanout: resume with:` hint (which must work when pasted).
@@ -14,14 +14,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::util::journal::{LastLine, journal_at, ok_items};
-use crate::util::{
-    DEADLINE, Ended, Fanout, Run, Sandbox, alive, harness_env, processes_in, sh_wait_until,
-};
+use crate::util::{DEADLINE, Ended, Fanout, Run, Sandbox, harness_env, sh_wait_until};
 
 /// The job of most tests: record the item; items starting with `b` block
 /// while `block` exists (after touching `blocked.SEQ`).
@@ -463,102 +460,6 @@ fn a_corrupt_line_in_the_middle_is_an_error_naming_it() {
     write_input(&sb, &["a", "b", "c", "d"]);
     run(&["--resume"]).code(2).stderr_has("line 3");
     assert_eq!(side(&sb).len(), 3, "no job runs on a corrupt journal");
-}
-
-// ---------------------------------------------------------------------------
-// kill -9
-
-const CRASH_ITEMS: usize = 300;
-const CRASH_JOBS: usize = 4;
-
-/// Newline count of `path` (0 when it does not exist).
-fn line_count(path: &Path) -> usize {
-    fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
-}
-
-/// One crash trial: SIGKILL fanout once `target` jobs wrote the side file,
-/// resume, and check the journal's guarantee. Returns whether fanout was
-/// killed before it finished.
-fn crash_trial(target: usize) -> bool {
-    let sb = Sandbox::new();
-    let items: Vec<String> = (1..=CRASH_ITEMS).map(|i| i.to_string()).collect();
-    sb.write("items", items.join("\n") + "\n");
-    sb.write("side", "");
-    let job = r#"echo "$1" >> side"#;
-    let jobs = CRASH_JOBS.to_string();
-    let command = |resume: bool| {
-        let mut f = sb.fanout().args(["-j", &jobs]);
-        if resume {
-            f = f.arg("--resume");
-        }
-        f.args(["--journal", "journal.jsonl", "-a", "items"])
-            .args(["sh", "-c", job, "_", "{}"])
-    };
-    let running = command(false).spawn();
-    let pid = running.pid();
-    let deadline = Instant::now() + DEADLINE;
-    // The header line first (so there is a journal to resume), then
-    // `target` lines in the side file, polled as fast as possible.
-    while line_count(&sb.join("journal.jsonl")) < 1 || line_count(&sb.join("side")) < target {
-        if !alive(pid) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "safety net: no progress to {target} side lines"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    running.signal("KILL");
-    let ended = running.wait();
-    let killed = {
-        use std::os::unix::process::ExitStatusExt as _;
-        ended.status.signal() == Some(9)
-    };
-    if !killed {
-        ended.code(0);
-    }
-    // The journal as the kill left it (a torn last line is allowed).
-    let ok_before: BTreeSet<String> =
-        recorded_ok(&journal_at(&sb.join("journal.jsonl"), LastLine::MayBeTorn));
-    // Jobs in flight at the kill run on in their own process groups; let
-    // them end (they are one `echo` each) before counting.
-    while !processes_in(sb.path()).is_empty() {
-        assert!(Instant::now() < deadline, "safety net: orphaned jobs");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    command(true).run().code(0);
-
-    let ran = counts(&side(&sb));
-    let context = format!(
-        "kill after {target} side lines (killed: {killed}, {} recorded ok)",
-        ok_before.len()
-    );
-    let missing: Vec<&String> = items.iter().filter(|i| !ran.contains_key(*i)).collect();
-    assert!(
-        missing.is_empty(),
-        "{context}: items never ran: {missing:?}"
-    );
-    let rerun_ok: Vec<&String> = ok_before.iter().filter(|i| ran[*i] > 1).collect();
-    assert!(
-        rerun_ok.is_empty(),
-        "{context}: items recorded as succeeded ran again: {rerun_ok:?}"
-    );
-    let repeated: BTreeMap<&String, &usize> = ran.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        repeated.len() <= CRASH_JOBS && repeated.values().all(|n| **n == 2),
-        "{context}: at most one item per worker may run twice: {repeated:?}"
-    );
-    killed
-}
-
-#[test]
-fn kill_9_at_several_moments_loses_nothing_and_repeats_only_running_items() {
-    let killed: Vec<bool> = [0, 50, 150, 250].into_iter().map(crash_trial).collect();
-    assert!(
-        killed.iter().any(|k| *k),
-        "no trial killed fanout before it finished: the test checked nothing ({killed:?})"
-    );
 }
 
 // ---------------------------------------------------------------------------

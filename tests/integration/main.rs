@@ -10,6 +10,7 @@
 mod util;
 
 mod cli;
+mod crash;
 mod formats;
 mod integrity;
 mod journal;
