@@ -4,9 +4,9 @@
 //! the grace period; [`FakeRunner`] follows a script in the item text so the
 //! engine is tested without processes.
 //!
-//! [`process`] spawns and classifies, [`supervise`] watches a running job
-//! (signals, timeouts, leaks, streamed lines), [`terminal`] handles jobs the
-//! terminal stops and `--tty`, [`table`] lets the signal thread reach every
+//! `process` spawns and classifies, `supervise` watches a running job
+//! (signals, timeouts, leaks, streamed lines), `terminal` handles jobs the
+//! terminal stops and `--tty`, `table` lets the signal thread reach every
 //! running group.
 
 mod fake;

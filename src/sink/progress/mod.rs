@@ -1,5 +1,5 @@
 //! The progress display as a sink: bars at a terminal, a plain status line
-//! elsewhere, nothing when off (the display itself is [`display`]). It
+//! elsewhere, nothing when off (the display itself is `display`). It
 //! follows the running jobs for the per-slot lines and the longest-running
 //! job, prints `FAIL` and `RETRY` notes above the bars, and says what a
 //! stopping run waits for.
