@@ -1,6 +1,7 @@
 //! Turns parsed [`Args`] into a validated [`Config`]: jobs resolved, the
-//! `:::` items split off the command, durations parsed, progress decided.
-//! Nothing downstream sees clap types.
+//! `:::` items split off the command, durations parsed, progress decided,
+//! and the command line's value enums mapped to the domain's. Nothing
+//! downstream sees clap types.
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -9,13 +10,14 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-use crate::cli::{Args, ExecArgs, OutputMode, When};
+use crate::cli::{Args, BackoffArg, EngineArg, ExecArgs, FormatArg, OutputArg, ProgressArg};
 use crate::duration;
 use crate::engine::EngineKind;
 use crate::halt::HaltPolicy;
 use crate::input;
 use crate::item::Format;
-use crate::retry::{RetryOn, RetryPolicy};
+use crate::retry::{Backoff, RetryOn, RetryPolicy};
+use crate::sink::output::OutputMode;
 
 /// Where items come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,7 +172,7 @@ impl Config {
         let format = if args.input.null {
             Format::Null
         } else if let Some(format) = args.input.format {
-            format
+            format.into()
         } else if let Source::File(path) = &source {
             input::detect_format(path).unwrap_or(Format::Lines)
         } else {
@@ -206,7 +208,8 @@ impl Config {
             jobs = jobs.min(items.len().max(1));
         }
         // With `:::` items the pool is already no bigger than the items.
-        if args.exec.engine == EngineKind::Rayon && jobs > MAX_RAYON_JOBS {
+        let engine = EngineKind::from(args.exec.engine);
+        if engine == EngineKind::Rayon && jobs > MAX_RAYON_JOBS {
             bail!(
                 "-j/--jobs: --engine rayon runs at most {MAX_RAYON_JOBS} threads (its idle threads \
                  search every other thread for work, so a bigger pool spends its time searching); \
@@ -217,7 +220,7 @@ impl Config {
         let output = if tty {
             OutputMode::Ungroup
         } else {
-            args.output.output
+            args.output.output.into()
         };
         let grace =
             duration::parse(&args.exec.grace).map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
@@ -240,9 +243,9 @@ impl Config {
         let stderr_tty = std::io::stderr().is_terminal();
         let ci = std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1");
         let when = if args.output.no_progress {
-            When::Never
+            ProgressArg::Never
         } else {
-            args.output.progress.unwrap_or(When::Auto)
+            args.output.progress.unwrap_or(ProgressArg::Auto)
         };
         // `--output ungroup` jobs write straight to fanout's stdout and
         // stderr: at a terminal, bars would be drawn over their output (and
@@ -252,12 +255,12 @@ impl Config {
         let raw_output = output == OutputMode::Ungroup && !args.output.tag;
         let bars = stderr_tty && !ci && !raw_output;
         let progress = match when {
-            When::Never => ProgressMode::Off,
-            When::Auto if bars => ProgressMode::Bars,
-            When::Auto if ci => ProgressMode::Plain,
-            When::Auto => ProgressMode::Off,
-            When::Always if bars => ProgressMode::Bars,
-            When::Always => ProgressMode::Plain,
+            ProgressArg::Never => ProgressMode::Off,
+            ProgressArg::Auto if bars => ProgressMode::Bars,
+            ProgressArg::Auto if ci => ProgressMode::Plain,
+            ProgressArg::Auto => ProgressMode::Off,
+            ProgressArg::Always if bars => ProgressMode::Bars,
+            ProgressArg::Always => ProgressMode::Plain,
         };
         let resume_args = args.resume;
         if resume_args
@@ -304,7 +307,7 @@ impl Config {
             command,
             force_shell: args.exec.shell,
             jobs,
-            engine: args.exec.engine,
+            engine,
             output,
             keep_order: args.output.keep_order,
             tag: args.output.tag,
@@ -327,6 +330,46 @@ impl Config {
             quiet: args.output.quiet,
             temp_dir: std::env::temp_dir(),
         })
+    }
+}
+
+impl From<FormatArg> for Format {
+    fn from(format: FormatArg) -> Format {
+        match format {
+            FormatArg::Lines => Format::Lines,
+            FormatArg::Null => Format::Null,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Tsv => Format::Tsv,
+            FormatArg::Jsonl => Format::Jsonl,
+        }
+    }
+}
+
+impl From<EngineArg> for EngineKind {
+    fn from(engine: EngineArg) -> EngineKind {
+        match engine {
+            EngineArg::Threads => EngineKind::Threads,
+            EngineArg::Rayon => EngineKind::Rayon,
+        }
+    }
+}
+
+impl From<BackoffArg> for Backoff {
+    fn from(backoff: BackoffArg) -> Backoff {
+        match backoff {
+            BackoffArg::Fixed => Backoff::Fixed,
+            BackoffArg::Exp => Backoff::Exp,
+        }
+    }
+}
+
+impl From<OutputArg> for OutputMode {
+    fn from(output: OutputArg) -> OutputMode {
+        match output {
+            OutputArg::Group => OutputMode::Group,
+            OutputArg::Line => OutputMode::Line,
+            OutputArg::Ungroup => OutputMode::Ungroup,
+        }
     }
 }
 
@@ -363,7 +406,7 @@ fn retry_policy(exec: &ExecArgs) -> anyhow::Result<Option<RetryPolicy>> {
     Ok(Some(RetryPolicy {
         retries: exec.retries,
         delay,
-        backoff: exec.backoff,
+        backoff: exec.backoff.into(),
         max_delay,
         on,
     }))

@@ -125,7 +125,7 @@ impl fmt::Display for Item {
 }
 
 /// The input formats fanout reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// One item per line; LF or CRLF endings.

@@ -3,10 +3,10 @@
 //! [`Config`] (ripgrep's low-level flags becoming high-level settings).
 //! Nothing downstream re-derives these from the flags.
 
-use crate::cli::OutputMode;
 use crate::config::{Config, ProgressMode};
 use crate::halt::Threshold;
 use crate::job::Capture;
+use crate::sink::output::OutputMode;
 
 /// Where job stdout goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +88,6 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
     use crate::cli::Args;
 
@@ -100,7 +98,7 @@ mod tests {
         }
         argv.extend(flags.split_whitespace());
         argv.extend(["echo", ":::", "a"]);
-        let args = Args::try_parse_from(argv).expect("flags parse");
+        let args = Args::try_parse_words(argv).expect("flags parse");
         Config::from_args(args).expect("flags are valid").plan()
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::outcome::Outcome;
 
 /// How the delay grows between attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backoff {
     /// The same delay every time.
     Fixed,

@@ -13,10 +13,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
-use clap::CommandFactory;
 
 use crate::cancel::CancelToken;
-use crate::cli::{Args, Sub};
+use crate::cli::{self, Args, Sub};
 use crate::config::{Config, Source};
 use crate::exit;
 use crate::halt::HaltState;
@@ -188,16 +187,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 fn subcommand(sub: Sub) -> anyhow::Result<u8> {
     let mut stdout = io::stdout().lock();
-    match sub {
-        Sub::Completions { shell } => {
-            clap_complete::generate(shell, &mut Args::command(), "fanout", &mut stdout);
-        }
-        Sub::Man => {
-            clap_mangen::Man::new(Args::command())
-                .render(&mut stdout)
-                .context("failed to write the man page")?;
-        }
-    }
+    cli::completions::write(sub, &mut stdout)?;
     stdout.flush().context("failed to write to stdout")?;
     Ok(exit::SUCCESS)
 }

@@ -148,6 +148,6 @@ pub(super) fn collector<'a>(
         sinks,
         start,
         plan.ticks,
-        plan.output == crate::cli::OutputMode::Ungroup,
+        plan.output == crate::sink::output::OutputMode::Ungroup,
     )
 }

@@ -26,7 +26,7 @@ use crate::retry::RetryPolicy;
 use crate::template::Template;
 
 /// Which worker pool runs the jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
     /// Explicit worker threads fed by a bounded crossbeam channel.
     Threads,

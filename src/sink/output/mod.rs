@@ -15,7 +15,6 @@ use std::sync::Arc;
 use crossbeam_channel::Receiver;
 
 use crate::cancel::StopReason;
-use crate::cli::OutputMode;
 use crate::event::Stream;
 use crate::journal::Journal;
 use crate::outcome::Captured;
@@ -28,6 +27,17 @@ pub use tagged::tag_prefix;
 pub use target::{Buffer, StdStreams, Target};
 
 use tagged::{copy_tagged, write_tagged};
+
+/// How job output is written (`--output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Each job's stdout, then stderr, written whole when it ends.
+    Group,
+    /// Whole lines, jobs interleaved, as they are written.
+    Line,
+    /// Raw: jobs write straight to fanout's stdout and stderr.
+    Ungroup,
+}
 
 /// Captured output larger than this is copied by the kernel, not through
 /// the batch buffer (smaller ones are batched with other jobs' output).

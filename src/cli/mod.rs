@@ -1,14 +1,17 @@
-//! The command line, as plain clap data. No logic lives here:
-//! [`crate::config::Config::from_args`] validates and resolves it.
+//! The command line, as plain clap data: the argument structs and their
+//! value enums, which mirror the domain's enums so that nothing past this
+//! module names clap. No logic lives here and nothing of the crate is
+//! imported: `Config::from_args` (in `config`) validates and resolves the
+//! arguments and maps each value enum to its domain type. The completion
+//! scripts and the man page are generated from these definitions
+//! ([`completions`]).
+
+pub mod completions;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
-
-use crate::engine::EngineKind;
-use crate::item::Format;
-use crate::retry::Backoff;
 
 /// Run a command for every item, in parallel, safely, and never lose a result.
 #[derive(Debug, Parser)]
@@ -75,7 +78,7 @@ pub struct InputArgs {
 
     /// Item format [default: by extension (.csv .tsv .jsonl), else lines].
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<Format>,
+    pub format: Option<FormatArg>,
 
     /// NUL-separated items (same as --format null).
     #[arg(short = '0', long = "null", conflicts_with = "format")]
@@ -101,7 +104,7 @@ pub struct ExecArgs {
 
     /// Worker pool.
     #[arg(long, value_enum, default_value = "threads")]
-    pub engine: EngineKind,
+    pub engine: EngineArg,
 
     /// Run the command under /bin/sh -c even when it has several words.
     #[arg(long)]
@@ -133,7 +136,7 @@ pub struct ExecArgs {
 
     /// How the retry delay grows: fixed, or exp (doubling, with jitter).
     #[arg(long, value_enum, default_value = "fixed")]
-    pub backoff: Backoff,
+    pub backoff: BackoffArg,
 
     /// Longest retry delay.
     #[arg(
@@ -192,9 +195,42 @@ pub struct ExecArgs {
     pub debug_fake_runner: bool,
 }
 
-/// How job output is written.
+/// `--format`: the input formats (`item::Format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputMode {
+pub enum FormatArg {
+    /// One item per line; LF or CRLF endings.
+    Lines,
+    /// NUL-separated records (`-0`).
+    Null,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// One JSON value per line.
+    Jsonl,
+}
+
+/// `--engine`: the worker pools (`engine::EngineKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// Explicit worker threads fed by a bounded crossbeam channel.
+    Threads,
+    /// A rayon thread pool.
+    Rayon,
+}
+
+/// `--backoff`: how the retry delay grows (`retry::Backoff`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackoffArg {
+    /// The same delay every time.
+    Fixed,
+    /// Doubling each time, with jitter, up to `--max-delay`.
+    Exp,
+}
+
+/// `--output`: how job output is written (`config::OutputMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
     /// Each job's stdout, then stderr, written whole when it ends.
     Group,
     /// Whole lines, jobs interleaved, as they are written.
@@ -203,9 +239,9 @@ pub enum OutputMode {
     Ungroup,
 }
 
-/// When progress is shown.
+/// `--progress`: when progress is shown (resolved to `config::ProgressMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum When {
+pub enum ProgressArg {
     /// Bars when stderr is a terminal, nothing otherwise.
     Auto,
     /// Always: bars on a terminal, a plain status line otherwise (or under CI=true).
@@ -220,7 +256,7 @@ pub enum When {
 pub struct OutputArgs {
     /// Output grouping.
     #[arg(long, value_enum, default_value = "group", value_name = "MODE")]
-    pub output: OutputMode,
+    pub output: OutputArg,
 
     /// Write output in input order (jobs still run in parallel).
     #[arg(short = 'k', long)]
@@ -239,7 +275,7 @@ pub struct OutputArgs {
         require_equals = true,
         default_missing_value = "always"
     )]
-    pub progress: Option<When>,
+    pub progress: Option<ProgressArg>,
 
     /// Never show progress.
     #[arg(long, conflicts_with = "progress")]
@@ -291,6 +327,19 @@ pub struct ResumeArgs {
     /// No `::error` annotations for failed items under GitHub Actions.
     #[arg(long)]
     pub no_annotations: bool,
+}
+
+impl Args {
+    /// Parses a command line (program name first) as `main` does, with the
+    /// error as text instead of an exit: for tests of what flags resolve to.
+    #[cfg(test)]
+    pub(crate) fn try_parse_words<I, T>(words: I) -> Result<Args, String>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        <Args as Parser>::try_parse_from(words).map_err(|e| e.to_string())
+    }
 }
 
 /// `--retries N`: a whole number, 0 or more (a negative one gets this
