@@ -260,7 +260,7 @@ impl CancelToken {
     /// as SIGTERM), else SIGTERM.
     pub fn forward_signal(&self) -> Signal {
         let received = self.inner.signal.load(Ordering::SeqCst);
-        Signal::from_named_raw(crate::signal::death_signal(received)).unwrap_or(Signal::TERM)
+        Signal::from_named_raw(crate::exit::death_signal(received)).unwrap_or(Signal::TERM)
     }
 
     /// Why the run stopped early, if it did.

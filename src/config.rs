@@ -11,11 +11,13 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::cli::{Args, BackoffArg, EngineArg, ExecArgs, FormatArg, OutputArg, ProgressArg};
+use crate::dispatch::Shard;
 use crate::duration;
 use crate::engine::EngineKind;
 use crate::halt::HaltPolicy;
 use crate::input;
 use crate::item::Format;
+use crate::resume::{InputOrigin, JournalChoice, RecordOptions, same_file};
 use crate::retry::{Backoff, RetryOn, RetryPolicy};
 use crate::sink::output::OutputMode;
 
@@ -39,53 +41,6 @@ pub enum ProgressMode {
     Bars,
     /// A plain status line every few seconds (not a terminal, or CI).
     Plain,
-}
-
-/// `--shard K/N`: this run takes the items at input positions K, K+N, ...
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// K, from 1.
-    pub index: u64,
-    /// N.
-    pub count: u64,
-}
-
-impl Shard {
-    /// Parses `K/N` with 1 <= K <= N.
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let bad = || format!("`{text}` is not K/N with 1 <= K <= N (e.g. 2/8)");
-        let (k, n) = text.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (k.trim().parse::<u64>(), n.trim().parse::<u64>());
-        match (index, count) {
-            (Ok(index), Ok(count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
-            _ => Err(bad()),
-        }
-    }
-
-    /// Whether the item at input position `seq` (from 1) is in this shard.
-    pub fn contains(&self, seq: u64) -> bool {
-        (seq.saturating_sub(1)) % self.count == self.index - 1
-    }
-
-    /// How many of the items at positions 1..=`total` are in this shard.
-    pub fn size_of(&self, total: u64) -> u64 {
-        if total < self.index {
-            0
-        } else {
-            (total - self.index) / self.count + 1
-        }
-    }
-}
-
-/// Which journal the run keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JournalChoice {
-    /// `--journal FILE`.
-    File(PathBuf),
-    /// One in the state directory, found or created by fanout.
-    Implicit,
-    /// `--no-journal`.
-    Off,
 }
 
 /// A validated run configuration.
@@ -333,6 +288,33 @@ impl Config {
     }
 }
 
+impl Config {
+    /// What the journal, reports and event stream are made from.
+    pub fn record_options(&self) -> RecordOptions<'_> {
+        RecordOptions {
+            source: match &self.source {
+                Source::Stdin => InputOrigin::Stdin,
+                Source::File(path) => InputOrigin::File(path),
+                Source::Args(_) => InputOrigin::Args,
+            },
+            format: self.format,
+            command: &self.command,
+            force_shell: self.force_shell,
+            colsep: self.colsep.as_deref(),
+            shard: self
+                .shard
+                .map(|shard| format!("{}/{}", shard.index, shard.count)),
+            key: self.key.as_deref(),
+            journal: &self.journal,
+            resume: self.resume,
+            retry_failed: self.retry_failed,
+            force: self.force,
+            reports: &self.reports,
+            events: self.events.as_deref(),
+        }
+    }
+}
+
 impl From<FormatArg> for Format {
     fn from(format: FormatArg) -> Format {
         match format {
@@ -371,24 +353,6 @@ impl From<OutputArg> for OutputMode {
             OutputArg::Ungroup => OutputMode::Ungroup,
         }
     }
-}
-
-/// Whether two paths name the same file: the same inode when it exists,
-/// else the same place (`out.csv` and `./out.csv` are one file).
-pub(crate) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-        return x.dev() == y.dev() && x.ino() == y.ino();
-    }
-    let place = |p: &std::path::Path| {
-        let parent = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let parent = std::fs::canonicalize(&parent).unwrap_or(parent);
-        (parent, p.file_name().map(ToOwned::to_owned))
-    };
-    place(a) == place(b)
 }
 
 fn retry_policy(exec: &ExecArgs) -> anyhow::Result<Option<RetryPolicy>> {
@@ -491,32 +455,6 @@ mod tests {
         assert!(parse_jobs(Some("4097")).is_err());
         assert!(parse_jobs(Some("1000000")).is_err());
         assert!(parse_jobs(Some("10000000%")).is_err());
-    }
-
-    #[test]
-    fn shards() {
-        let s = Shard::parse("2/3").unwrap();
-        let taken: Vec<u64> = (1..=10).filter(|&seq| s.contains(seq)).collect();
-        assert_eq!(taken, vec![2, 5, 8]);
-        assert_eq!(s.size_of(10), 3);
-        assert_eq!(s.size_of(1), 0);
-        assert_eq!(Shard::parse("3/3").unwrap().size_of(9), 3);
-        for bad in ["0/3", "4/3", "1", "a/b", "1/0"] {
-            assert!(Shard::parse(bad).is_err(), "{bad}");
-        }
-        // Every item is in exactly one shard.
-        for seq in 1..=20 {
-            let n = (1..=4)
-                .filter(|k| {
-                    Shard {
-                        index: *k,
-                        count: 4,
-                    }
-                    .contains(seq)
-                })
-                .count();
-            assert_eq!(n, 1);
-        }
     }
 
     #[test]

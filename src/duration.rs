@@ -1,6 +1,8 @@
-//! Parsing of the durations the command line takes: `500ms`, `30s`, `5m`,
-//! `1h`, a bare number of seconds (`2`, `0.5`), and compound durations such
-//! as `1m30s` or `1h 15m` (through humantime, which also reads `2days`).
+//! Durations for people: parsing the ones the command line takes (`500ms`,
+//! `30s`, `5m`, `1h`, a bare number of seconds (`2`, `0.5`), and compound
+//! durations such as `1m30s` or `1h 15m`, through humantime, which also
+//! reads `2days`), and the short form progress lines and the summary show
+//! ([`format_duration`]).
 
 use std::time::Duration;
 
@@ -42,6 +44,22 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(value * scale).map_err(|_| format!("`{text}` is out of range"))
 }
 
+/// `0.42s`, `12.3s`, `2m05s`, `1h02m`.
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 10.0 {
+        format!("{secs:.2}s")
+    } else if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else if secs < 3600.0 {
+        let s = d.as_secs();
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        let s = d.as_secs();
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +84,12 @@ mod tests {
         assert!(parse("1m30x").unwrap_err().contains("unknown unit"));
         assert!(parse("-1").unwrap_err().contains("negative"));
         assert!(parse("1..5s").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
+        assert_eq!(format_duration(Duration::from_secs(3720)), "1h02m");
+        assert_eq!(format_duration(Duration::from_millis(12_340)), "12.3s");
     }
 }

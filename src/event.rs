@@ -183,7 +183,7 @@ impl ItemRecord {
     pub fn of(finished: &Finished) -> ItemRecord {
         let outcome = &finished.outcome;
         let ran = finished.attempts > 0;
-        let timestamp = crate::journal::timestamp;
+        let timestamp = crate::time::timestamp;
         ItemRecord {
             seq: finished.item.seq,
             item: String::from_utf8_lossy(&finished.item.raw).into_owned(),

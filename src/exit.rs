@@ -1,4 +1,5 @@
-//! The documented exit codes, in one place.
+//! The documented exit codes, in one place, and the signal an interrupted
+//! fanout dies by.
 
 /// Every item succeeded.
 pub const SUCCESS: u8 = 0;
@@ -17,5 +18,15 @@ pub fn for_signal(signal: i32) -> u8 {
         INTERRUPTED
     } else {
         TERMINATED
+    }
+}
+
+/// The signal fanout dies by, and forwards to jobs, for a received one:
+/// SIGHUP behaves as SIGTERM (so the exit status is 143, as documented).
+pub fn death_signal(received: i32) -> i32 {
+    if received == libc::SIGHUP {
+        libc::SIGTERM
+    } else {
+        received
     }
 }

@@ -1,7 +1,8 @@
 //! `--halt`, with GNU parallel's syntax: `never`, or `now|soon` followed by
 //! `,fail=N`, `,success=N` or `,done=N`, where N is a count or a percentage.
 //! `soon` starts nothing new and lets running jobs finish; `now` also kills
-//! them. The collector checks the policy after every finished item.
+//! them. The worker that finishes an item checks the policy (through the
+//! shared [`HaltState`]) before it takes another.
 
 use std::fmt;
 
@@ -9,7 +10,6 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::outcome::Outcome;
-use crate::sink::summary::Counts;
 
 /// How hard a halt stops the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,14 +103,10 @@ impl HaltPolicy {
         }))
     }
 
-    /// Whether the run must halt now, given the counts so far and the total
-    /// number of items when known. Returns the reason for the summary.
-    pub fn check(&self, counts: &Counts, total: Option<u64>) -> Option<String> {
-        self.check_counts(counts.ok, counts.failures(), total)
-    }
-
-    /// [`HaltPolicy::check`] on bare counts of succeeded and failed items.
-    fn check_counts(&self, ok: u64, failed: u64, total: Option<u64>) -> Option<String> {
+    /// Whether the run must halt now, given how many items succeeded and
+    /// failed so far and the total number of items when known. Returns the
+    /// reason for the summary.
+    fn check(&self, ok: u64, failed: u64, total: Option<u64>) -> Option<String> {
         let done = ok + failed;
         let (n, what) = match self.count {
             Count::Fail => (failed, "failed"),
@@ -183,7 +179,7 @@ impl HaltState {
         };
         let ok = self.ok.load(Ordering::SeqCst);
         let failed = self.failed.load(Ordering::SeqCst);
-        match self.policy.check_counts(ok, failed, total) {
+        match self.policy.check(ok, failed, total) {
             Some(why) => self.reason.set(why).is_ok(),
             None => false,
         }
@@ -244,26 +240,26 @@ mod tests {
 
     #[test]
     fn thresholds() {
-        let counts = Counts {
-            ok: 6,
-            failed: 3,
-            ..Counts::default()
-        };
+        // 6 succeeded and 3 failed so far.
+        let (ok, failed) = (6, 3);
         let fail3 = HaltPolicy::parse("soon,fail=3").unwrap().unwrap();
         assert_eq!(
-            fail3.check(&counts, None).as_deref(),
+            fail3.check(ok, failed, None).as_deref(),
             Some("3 failed (--halt soon,fail=3)")
         );
         let fail4 = HaltPolicy::parse("soon,fail=4").unwrap().unwrap();
-        assert_eq!(fail4.check(&counts, None), None);
+        assert_eq!(fail4.check(ok, failed, None), None);
         let pct = HaltPolicy::parse("soon,fail=30%").unwrap().unwrap();
-        assert!(pct.check(&counts, Some(10)).is_some(), "3 of 10 is 30%");
-        assert!(pct.check(&counts, Some(100)).is_none(), "3 of 100 is not");
-        assert!(pct.check(&counts, None).is_some(), "3 of 9 done so far");
+        assert!(pct.check(ok, failed, Some(10)).is_some(), "3 of 10 is 30%");
+        assert!(
+            pct.check(ok, failed, Some(100)).is_none(),
+            "3 of 100 is not"
+        );
+        assert!(pct.check(ok, failed, None).is_some(), "3 of 9 done so far");
         let done = HaltPolicy::parse("now,done=9").unwrap().unwrap();
-        assert!(done.check(&counts, None).is_some());
+        assert!(done.check(ok, failed, None).is_some());
         let success = HaltPolicy::parse("now,success=7").unwrap().unwrap();
-        assert!(success.check(&counts, None).is_none());
+        assert!(success.check(ok, failed, None).is_none());
     }
 
     #[test]

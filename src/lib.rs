@@ -61,3 +61,4 @@ pub mod signal;
 pub mod sink;
 pub mod stderr;
 pub mod template;
+pub mod time;

@@ -14,13 +14,63 @@ use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 
-use crate::config::{Config, JournalChoice, Source};
-use crate::item::{Item, ItemData};
+use crate::item::{Format, Item, ItemData};
 use crate::journal::{self, Admission, Header, Journal, Keyer, Loaded, Word};
 use crate::record::{ItemRecord, Status};
 use crate::sink::event_stream::EventWriter;
 use crate::sink::report::Report;
 use crate::template::{Schema, Template};
+
+/// Which journal the run keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalChoice {
+    /// `--journal FILE`.
+    File(PathBuf),
+    /// One in the state directory, found or created by fanout.
+    Implicit,
+    /// `--no-journal`.
+    Off,
+}
+
+/// Where the items come from, as the journal header names it and as no
+/// output may overwrite it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputOrigin<'a> {
+    /// No `-a`, or `-a -`.
+    Stdin,
+    /// `-a FILE`.
+    File(&'a Path),
+    /// `:::` arguments.
+    Args,
+}
+
+/// What the records of a run are made from: the options that choose the
+/// journal, reports and event stream, and those that identify the run in a
+/// journal header (so a resume finds a journal of the same run).
+#[derive(Debug, Clone)]
+pub struct RecordOptions<'a> {
+    pub(crate) source: InputOrigin<'a>,
+    pub(crate) format: Format,
+    /// The command template's words, before any `:::`.
+    pub(crate) command: &'a [OsString],
+    /// `--shell`.
+    pub(crate) force_shell: bool,
+    pub(crate) colsep: Option<&'a [u8]>,
+    /// `--shard`, as `K/N`.
+    pub(crate) shard: Option<String>,
+    /// `--key`.
+    pub(crate) key: Option<&'a str>,
+    pub(crate) journal: &'a JournalChoice,
+    /// `--resume` or `--retry-failed`.
+    pub(crate) resume: bool,
+    pub(crate) retry_failed: bool,
+    /// `--force`: resume a journal written for another command.
+    pub(crate) force: bool,
+    /// `--report` files.
+    pub(crate) reports: &'a [PathBuf],
+    /// `--events` (`-`: stdout).
+    pub(crate) events: Option<&'a Path>,
+}
 
 /// The records of one run, ready to use.
 pub struct Records {
@@ -127,20 +177,19 @@ impl Gate {
 }
 
 /// How the input is named in journal headers.
-pub fn input_name(source: &Source) -> String {
+pub fn input_name(source: InputOrigin<'_>) -> String {
     match source {
-        Source::Stdin => "<stdin>".to_owned(),
-        Source::File(path) => path.display().to_string(),
-        Source::Args(_) => ":::".to_owned(),
+        InputOrigin::Stdin => "<stdin>".to_owned(),
+        InputOrigin::File(path) => path.display().to_string(),
+        InputOrigin::Args => ":::".to_owned(),
     }
 }
 
 /// The `--key` template, parsed whatever the other options (a bad one is
 /// an error before anything runs, with `--no-journal` and `--dry-run` too).
-fn key_template(config: &Config, schema: &Schema) -> anyhow::Result<Option<Template>> {
-    config
+fn key_template(options: &RecordOptions<'_>, schema: &Schema) -> anyhow::Result<Option<Template>> {
+    options
         .key
-        .as_ref()
         .map(|key| {
             Template::parse(&["key".into(), key.into()], false, schema)
                 .with_context(|| format!("in --key `{key}`"))
@@ -155,43 +204,44 @@ fn cwd_text() -> String {
 }
 
 /// The header of this run: what identifies it, and what it was given.
-fn run_header(config: &Config, template: &Template, argv: &[OsString]) -> Header {
+fn run_header(options: &RecordOptions<'_>, template: &Template, argv: &[OsString]) -> Header {
     Header {
         kind: "run".to_owned(),
         fanout: env!("CARGO_PKG_VERSION").to_owned(),
-        started: journal::timestamp(SystemTime::now()),
+        started: crate::time::timestamp(SystemTime::now()),
         command: template.source(),
-        input: input_name(&config.source),
-        format: config.format.as_str().to_owned(),
-        key: config.key.clone(),
+        input: input_name(options.source),
+        format: options.format.as_str().to_owned(),
+        key: options.key.map(str::to_owned),
         cwd: cwd_text(),
         argv: argv
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
         words: Some(
-            config
+            options
                 .command
                 .iter()
                 .map(|w| Word::new(w.as_bytes()))
                 .collect(),
         ),
-        shell: config.force_shell,
-        colsep: config.colsep.as_deref().map(Word::new),
-        shard: config
-            .shard
-            .map(|shard| format!("{}/{}", shard.index, shard.count)),
+        shell: options.force_shell,
+        colsep: options.colsep.map(Word::new),
+        shard: options.shard.clone(),
     }
 }
 
 /// `--resume`: finds the journal to resume, loads it and checks that it
 /// was written for this run. `None` without `--resume`.
-fn load_resume(config: &Config, this: &Header) -> anyhow::Result<Option<(PathBuf, Loaded)>> {
-    if !config.resume {
+fn load_resume(
+    options: &RecordOptions<'_>,
+    this: &Header,
+) -> anyhow::Result<Option<(PathBuf, Loaded)>> {
+    if !options.resume {
         return Ok(None);
     }
     let state_journals = journal::state_dir().map(|d| journal::journal_dir(&d));
-    let path = match &config.journal {
+    let path = match options.journal {
         JournalChoice::File(path) => path.clone(),
         _ => state_journals
             .as_deref()
@@ -209,7 +259,7 @@ fn load_resume(config: &Config, this: &Header) -> anyhow::Result<Option<(PathBuf
     };
     // As GNU parallel's --resume with a missing --joblog: nothing has
     // finished yet, so everything runs (and the journal is created).
-    let found = if matches!(&config.journal, JournalChoice::File(p) if !p.exists()) {
+    let found = if matches!(options.journal, JournalChoice::File(p) if !p.exists()) {
         crate::errln!(
             "fanout: note: the journal `{}` does not exist: nothing is skipped, every item runs (and is journaled there)",
             path.display()
@@ -218,46 +268,51 @@ fn load_resume(config: &Config, this: &Header) -> anyhow::Result<Option<(PathBuf
     } else {
         journal::load(&path)?
     };
-    check_identity(&found, this, config, &path)?;
+    check_identity(&found, this, options, &path)?;
     Ok(Some((path, found)))
 }
 
 /// The gate of `--dry-run`: the same `--key` and `--resume` checks as a
 /// real run, and the same items skipped, with nothing opened for writing.
-pub fn dry_run_gate(config: &Config, template: &Template, schema: &Schema) -> anyhow::Result<Gate> {
-    let key_template = key_template(config, schema)?;
-    let loaded = load_resume(config, &run_header(config, template, &[]))?.map(|(_, loaded)| loaded);
-    let keyed = config.journal != JournalChoice::Off
+pub fn dry_run_gate(
+    options: &RecordOptions<'_>,
+    template: &Template,
+    schema: &Schema,
+) -> anyhow::Result<Gate> {
+    let key_template = key_template(options, schema)?;
+    let loaded =
+        load_resume(options, &run_header(options, template, &[]))?.map(|(_, loaded)| loaded);
+    let keyed = *options.journal != JournalChoice::Off
         || loaded.is_some()
-        || !config.reports.is_empty()
-        || config.events.is_some()
+        || !options.reports.is_empty()
+        || options.events.is_some()
         || key_template.is_some();
     Ok(Gate {
         keyer: keyed.then(|| Keyer::new(key_template)),
-        key_text: config.key.clone(),
+        key_text: options.key.map(str::to_owned),
         loaded,
-        retry_failed: config.retry_failed,
+        retry_failed: options.retry_failed,
     })
 }
 
 /// Opens the journal, loads what to skip, opens reports and events.
 pub fn prepare(
-    config: &Config,
+    options: &RecordOptions<'_>,
     template: &Template,
     schema: &Schema,
     argv: &[OsString],
 ) -> anyhow::Result<Records> {
-    refuse_overwriting_input(config)?;
-    let header = run_header(config, template, argv);
-    let key_template = key_template(config, schema)?;
+    refuse_overwriting_input(options)?;
+    let header = run_header(options, template, argv);
+    let key_template = key_template(options, schema)?;
     let state = journal::state_dir();
     let state_journals = state.as_deref().map(journal::journal_dir);
     let mut loaded = None;
-    let path: Option<PathBuf> = if let Some((path, found)) = load_resume(config, &header)? {
+    let path: Option<PathBuf> = if let Some((path, found)) = load_resume(options, &header)? {
         loaded = Some(found);
         Some(path)
     } else {
-        match &config.journal {
+        match options.journal {
             JournalChoice::File(path) => Some(path.clone()),
             JournalChoice::Off => None,
             JournalChoice::Implicit => {
@@ -274,19 +329,19 @@ pub fn prepare(
             }
         }
     };
-    let journal = match (&path, &config.journal) {
+    let journal = match (&path, options.journal) {
         (None, _) => None,
-        (Some(path), JournalChoice::Implicit) if !config.resume => {
+        (Some(path), JournalChoice::Implicit) if !options.resume => {
             Journal::open(path, &header).ok()
         }
         (Some(path), _) => Some(Journal::open(path, &header)?),
     };
-    let reports = config
+    let reports = options
         .reports
         .iter()
         .map(|path| Report::create(path).map_err(anyhow::Error::from))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let events = match &config.events {
+    let events = match options.events {
         Some(path) => Some(
             EventWriter::create(path)
                 .with_context(|| format!("failed to open the event stream `{}`", path.display()))?,
@@ -302,9 +357,9 @@ pub fn prepare(
         journal,
         gate: Gate {
             keyer: keyed.then(|| Keyer::new(key_template)),
-            key_text: config.key.clone(),
+            key_text: options.key.map(str::to_owned),
             loaded,
-            retry_failed: config.retry_failed,
+            retry_failed: options.retry_failed,
         },
         reports,
         events,
@@ -317,10 +372,10 @@ pub fn prepare(
 fn check_identity(
     found: &Loaded,
     this: &Header,
-    config: &Config,
+    options: &RecordOptions<'_>,
     path: &Path,
 ) -> anyhow::Result<()> {
-    if config.force || found.headers.is_empty() {
+    if options.force || found.headers.is_empty() {
         return Ok(());
     }
     let same: Vec<&Header> = found
@@ -370,27 +425,27 @@ fn check_identity(
 /// input file, or two outputs that are one file: the same inode (through a
 /// symlink, a hard link or another spelling), or the same place for files
 /// that do not exist yet.
-fn refuse_overwriting_input(config: &Config) -> anyhow::Result<()> {
+fn refuse_overwriting_input(options: &RecordOptions<'_>) -> anyhow::Result<()> {
     let mut outputs: Vec<(&str, &Path)> = Vec::new();
-    if let JournalChoice::File(path) = &config.journal {
+    if let JournalChoice::File(path) = options.journal {
         outputs.push(("--journal", path));
     }
-    for report in &config.reports {
+    for report in options.reports {
         outputs.push(("--report", report));
     }
-    if let Some(events) = config.events.as_deref().filter(|p| p.as_os_str() != "-") {
+    if let Some(events) = options.events.filter(|p| p.as_os_str() != "-") {
         outputs.push(("--events", events));
     }
-    let input = match &config.source {
-        Source::File(path) => fs::metadata(path)
+    let input = match options.source {
+        InputOrigin::File(path) => fs::metadata(path)
             .ok()
             .map(|m| (m.dev(), m.ino(), format!("the input `{}`", path.display()))),
         // Its file, when stdin is redirected from one (`< list.csv`).
-        Source::Stdin => fs::metadata("/dev/stdin")
+        InputOrigin::Stdin => fs::metadata("/dev/stdin")
             .ok()
             .filter(fs::Metadata::is_file)
             .map(|m| (m.dev(), m.ino(), "the input on stdin".to_owned())),
-        Source::Args(_) => None,
+        InputOrigin::Args => None,
     };
     for (i, (flag, path)) in outputs.iter().enumerate() {
         if let (Some((dev, ino, name)), Ok(meta)) = (&input, fs::metadata(path))
@@ -404,7 +459,7 @@ fn refuse_overwriting_input(config: &Config) -> anyhow::Result<()> {
         }
         if let Some((other, earlier)) = outputs[..i]
             .iter()
-            .find(|(_, earlier)| crate::config::same_file(earlier, path))
+            .find(|(_, earlier)| same_file(earlier, path))
         {
             bail!(
                 "{flag} `{}` is the same file as {other} `{}`: give each its own file",
@@ -414,4 +469,22 @@ fn refuse_overwriting_input(config: &Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether two paths name the same file: the same inode when it exists,
+/// else the same place (`out.csv` and `./out.csv` are one file).
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return x.dev() == y.dev() && x.ino() == y.ino();
+    }
+    let place = |p: &std::path::Path| {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let parent = std::fs::canonicalize(&parent).unwrap_or(parent);
+        (parent, p.file_name().map(ToOwned::to_owned))
+    };
+    place(a) == place(b)
 }

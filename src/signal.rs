@@ -100,17 +100,7 @@ pub fn install(
 fn cancel_signal(signal: i32, token: &CancelToken, jobs: &JobTable) {
     if token.signal(signal) >= 3 {
         jobs.signal_all(Signal::KILL);
-        die_by(death_signal(signal));
-    }
-}
-
-/// The signal fanout dies by, and forwards to jobs, for a received one:
-/// SIGHUP behaves as SIGTERM (so the exit status is 143, as documented).
-pub fn death_signal(received: i32) -> i32 {
-    if received == SIGHUP {
-        SIGTERM
-    } else {
-        received
+        die_by(exit::death_signal(signal));
     }
 }
 

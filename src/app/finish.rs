@@ -9,10 +9,11 @@ use std::time::{Duration, SystemTime};
 use super::Exit;
 use super::pipeline::Ended;
 use crate::cancel::{CancelToken, StopReason};
-use crate::config::{Config, JournalChoice, Source};
+use crate::config::{Config, Source};
 use crate::dispatch::InputEnd;
 use crate::exit;
 use crate::journal;
+use crate::resume::JournalChoice;
 use crate::sink::RunEnd;
 use crate::sink::report::{EarlierCounts, RunInfo};
 use crate::sink::summary::Summary;
@@ -164,7 +165,7 @@ fn add_hints(facts: &RunFacts<'_>, summary: &mut Summary) {
 fn run_info(facts: &RunFacts<'_>, summary: &Summary, exit: Exit) -> RunInfo {
     RunInfo {
         command: facts.template.source(),
-        started: journal::timestamp(facts.started),
+        started: crate::time::timestamp(facts.started),
         elapsed: summary.elapsed.as_secs_f64(),
         total: summary.total(),
         ok: summary.counts.all_ok(),

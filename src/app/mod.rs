@@ -44,9 +44,9 @@ impl Exit {
         Exit { code, signal: None }
     }
 
-    /// Death by `signal` (SIGHUP: by SIGTERM, see [`signal::death_signal`]).
+    /// Death by `signal` (SIGHUP: by SIGTERM, see [`exit::death_signal`]).
     pub fn signal(signal: i32) -> Exit {
-        let signal = signal::death_signal(signal);
+        let signal = exit::death_signal(signal);
         Exit {
             code: exit::for_signal(signal),
             signal: Some(signal),
@@ -77,11 +77,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let template = Template::parse(&config.command, config.force_shell, &schema)
         .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
     if config.dry_run {
-        let gate = resume::dry_run_gate(&config, &template, &schema)?;
+        let gate = resume::dry_run_gate(&config.record_options(), &template, &schema)?;
         return dry_run::dry_run(&config, &template, gate, reader, &cancel);
     }
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let records = resume::prepare(&config, &template, &schema, &argv)?;
+    let records = resume::prepare(&config.record_options(), &template, &schema, &argv)?;
     execute(
         &config,
         &template,
@@ -131,7 +131,7 @@ fn execute(
     let halt = config.halt.map(HaltState::new);
     let start = RunStart {
         command: template.source(),
-        input: resume::input_name(&config.source),
+        input: resume::input_name(config.record_options().source),
         format: config.format.as_str(),
         jobs: config.jobs,
         journal: journal_path.as_ref().map(|p| p.display().to_string()),

@@ -14,10 +14,10 @@ use std::time::Instant;
 use crossbeam_channel::Sender;
 
 use crate::cancel::{CancelToken, Running};
-use crate::dispatch::{Feed, RetryHandle};
+use crate::dispatch::{Dispatch, Feed, RetryHandle};
 use crate::event::{Event, Finished, Stamp};
 use crate::halt::HaltState;
-use crate::item::{Item, ItemData};
+use crate::item::ItemData;
 use crate::job::{Job, Runner};
 use crate::journal::Journal;
 use crate::outcome::Captured;
@@ -32,22 +32,6 @@ pub enum EngineKind {
     Threads,
     /// A rayon thread pool.
     Rayon,
-}
-
-/// An item on its way to a worker, numbered in dispatch order.
-#[derive(Debug)]
-pub struct Dispatch {
-    /// Dispatch order, 0-based and contiguous.
-    pub ticket: u64,
-    /// The item.
-    pub item: Item,
-    /// Attempts already made (0 for a fresh item).
-    pub attempts: u32,
-    /// The outcome of the last attempt, for a retry.
-    pub last: Option<Outcome>,
-    /// When the first attempt started, for a retry (an item's span runs
-    /// from there to the end of its last attempt).
-    pub first: Option<Stamp>,
 }
 
 /// What every worker needs to turn an item into an outcome event.

@@ -8,6 +8,7 @@ use std::thread;
 use crossbeam_channel::unbounded;
 
 use super::*;
+use crate::dispatch::Dispatch;
 use crate::event::Event;
 use crate::item::{Format, Item};
 use crate::job::FakeRunner;

@@ -31,7 +31,6 @@ mod state;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -69,11 +68,6 @@ pub enum JournalError {
         /// What the parser said.
         reason: String,
     },
-}
-
-/// RFC 3339 with milliseconds, UTC.
-pub fn timestamp(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
 }
 
 /// An open journal. Workers append to it through a shared reference: each

@@ -11,10 +11,10 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
-use crate::journal::timestamp;
 use crate::outcome::Outcome;
 use crate::record::{ItemRecord, Status};
 use crate::sink::{Control, Done, RunEnd, RunEvent, Sink};
+use crate::time::timestamp;
 
 /// The version of the event format; bumped on incompatible changes.
 pub const SCHEMA: u32 = 1;

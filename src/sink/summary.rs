@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::cancel::StopReason;
+use crate::duration::format_duration;
 use crate::outcome::{Outcome, signal_name};
 
 /// How many failures the summary lists in full.
@@ -253,22 +254,6 @@ impl Summary {
             let _ = writeln!(out, "fanout: resume with: {resume}");
         }
         out
-    }
-}
-
-/// `0.42s`, `12.3s`, `2m05s`, `1h02m`.
-pub fn format_duration(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs < 10.0 {
-        format!("{secs:.2}s")
-    } else if secs < 60.0 {
-        format!("{secs:.1}s")
-    } else if secs < 3600.0 {
-        let s = d.as_secs();
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        let s = d.as_secs();
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
     }
 }
 
@@ -582,12 +567,5 @@ mod tests {
           FAIL #3 `c`: exit code 1
             stderr: boom
         ");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
-        assert_eq!(format_duration(Duration::from_secs(3720)), "1h02m");
-        assert_eq!(format_duration(Duration::from_millis(12_340)), "12.3s");
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::sink::summary::format_duration;
+use crate::duration::format_duration;
 
 /// Most per-worker lines drawn under the overall bar.
 pub const MAX_SLOT_LINES: usize = 16;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::cancel::{CancelToken, RunState};
-use crate::sink::summary::format_duration;
+use crate::duration::format_duration;
 use crate::sink::{Control, RunEvent, Sink};
 
 mod display;
