@@ -1,7 +1,7 @@
 //! Retry policy: which failed attempts run again (`--retries`, `--retry-on`)
 //! and how long to wait first (`--retry-delay`, `--backoff`, `--max-delay`).
-//! Pure: the waiting itself is the dispatcher's retry timer, so a waiting
-//! item never holds a worker.
+//! Pure: the waiting itself is the retry timer (`dispatch::retry_timer`),
+//! so a waiting item never holds a worker.
 
 use std::time::Duration;
 

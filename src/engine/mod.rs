@@ -72,12 +72,16 @@ impl Work<'_> {
     /// it to the retry timer. Never panics: a panic inside the runner becomes
     /// an internal-error outcome and drains the run.
     pub fn execute(&self, dispatch: Dispatch, slot: usize) {
+        // `in_flight` goes with the item to the retry timer, or is dropped
+        // when this returns, once the item's last attempt is reported: the
+        // timer then knows the item is final.
         let Dispatch {
             ticket,
             item,
             attempts,
             last,
             first,
+            in_flight,
         } = dispatch;
         if self.cancel.is_stopping() {
             // A retry that was waiting ends with its last attempt's outcome.
@@ -183,6 +187,7 @@ impl Work<'_> {
                     attempts: attempt,
                     last: Some(outcome),
                     first: Some(first),
+                    in_flight,
                 },
             );
             return;
@@ -251,9 +256,6 @@ impl Work<'_> {
             .is_ok();
         if let (Some(rx), true) = (ack, sent) {
             let _ = rx.recv();
-        }
-        if let Some((_, timer)) = &self.retry {
-            timer.finished();
         }
     }
 }
