@@ -4,11 +4,17 @@
 //! sequences to the terminal (OSC 52 writes the clipboard) nor break a line
 //! that is meant to be one. `$'...'` is understood by bash, zsh, ksh and
 //! POSIX.1-2024 sh; dash does not know it, so text meant for a pipe into
-//! `sh` keeps its bytes raw (the caller decides).
+//! `sh` keeps its bytes raw (the caller decides). This module escapes bytes;
+//! `template::display` shows whole commands with it.
 
-use std::os::unix::ffi::OsStrExt;
-
-use crate::template::{CommandSpec, shell_quote};
+/// Whether control bytes are shown as `$'...'` escapes or kept raw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controls {
+    /// `$'...'` escapes: for a terminal, for messages.
+    Escape,
+    /// The exact bytes: for a pipe into `sh`, for `--print0`.
+    Raw,
+}
 
 /// A character that must not reach a terminal raw: a control character
 /// (C0, DEL, C1), or an invisible one that changes how text around it is
@@ -68,69 +74,9 @@ pub fn ansi_c_quote(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// One shell word for `bytes`: `$'...'` when `escape` is on and the bytes
-/// need it, else the usual quoting.
-pub fn shell_word(bytes: &[u8], escape: bool) -> Vec<u8> {
-    if escape && needs_escape(bytes) {
-        ansi_c_quote(bytes)
-    } else {
-        shell_quote(bytes)
-    }
-}
-
-/// A command as shell text. With `escape`, any word holding control bytes is
-/// written `$'...'`; in shell mode, a command line holding them is shown as
-/// what runs, `/bin/sh -c $'LINE'`. Without `escape`, the bytes are exact
-/// and raw (for a pipe or `--print0`).
-pub fn command_line(spec: &CommandSpec, escape: bool) -> Vec<u8> {
-    if spec.shell {
-        let line = spec.args.last().map_or(&[][..], |l| l.as_bytes());
-        if !escape || !needs_escape(line) {
-            return line.to_vec();
-        }
-        let mut out = shell_quote(spec.program.as_bytes());
-        for arg in &spec.args[..spec.args.len().saturating_sub(1)] {
-            out.push(b' ');
-            out.extend_from_slice(&shell_quote(arg.as_bytes()));
-        }
-        out.push(b' ');
-        out.extend_from_slice(&ansi_c_quote(line));
-        return out;
-    }
-    let mut out = Vec::new();
-    let program = spec.program.as_bytes();
-    // A bare first word holding `=` would read as a variable assignment.
-    let word = shell_word(program, escape);
-    if program.contains(&b'=') && word == program {
-        // Plain (no quote inside): quoting it whole is exact.
-        out.push(b'\'');
-        out.extend_from_slice(&word);
-        out.push(b'\'');
-    } else {
-        out.extend_from_slice(&word);
-    }
-    for arg in &spec.args {
-        out.push(b' ');
-        out.extend_from_slice(&shell_word(arg.as_bytes(), escape));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn argv(words: &[&[u8]]) -> CommandSpec {
-        use std::ffi::OsStr;
-        CommandSpec {
-            program: OsStr::from_bytes(words[0]).to_owned(),
-            args: words[1..]
-                .iter()
-                .map(|w| OsStr::from_bytes(w).to_owned())
-                .collect(),
-            shell: false,
-        }
-    }
 
     #[test]
     fn escapes_only_what_needs_it() {
@@ -144,29 +90,5 @@ mod tests {
             b"$'a\\nb\\'\\\\\\x1b\\xe9'"
         );
         assert_eq!(ansi_c_quote("\u{9b}x".as_bytes()), b"$'\\xc2\\x9bx'");
-    }
-
-    #[test]
-    fn command_lines() {
-        let spec = argv(&[b"echo", b"a b", b"x\x1by"]);
-        assert_eq!(command_line(&spec, true), b"echo 'a b' $'x\\x1by'");
-        assert_eq!(command_line(&spec, false), b"echo 'a b' 'x\x1by'");
-        let shell = CommandSpec {
-            program: "/bin/sh".into(),
-            args: vec!["-c".into(), "echo 'a\nb'".into()],
-            shell: true,
-        };
-        assert_eq!(command_line(&shell, false), b"echo 'a\nb'");
-        assert_eq!(
-            command_line(&shell, true),
-            b"/bin/sh -c $'echo \\'a\\nb\\''"
-        );
-        let plain = CommandSpec {
-            program: "/bin/sh".into(),
-            args: vec!["-c".into(), "echo 'a b'".into()],
-            shell: true,
-        };
-        assert_eq!(command_line(&plain, true), b"echo 'a b'");
-        assert_eq!(command_line(&argv(&[b"A=b", b""]), true), b"'A=b' ''");
     }
 }

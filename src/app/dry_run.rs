@@ -10,6 +10,7 @@ use super::Exit;
 use super::finish::{Fatal, decide_exit};
 use crate::cancel::CancelToken;
 use crate::config::Config;
+use crate::display::Controls;
 use crate::exit;
 use crate::input::{self, Reader};
 use crate::item::ItemData;
@@ -29,7 +30,11 @@ pub(super) fn dry_run(
 ) -> anyhow::Result<Exit> {
     // At a terminal, control bytes are shown as `$'...'` escapes (exact in
     // bash and zsh); into a pipe (`| sh`) or with --print0 they stay raw.
-    let escape = !config.print0 && io::stdout().is_terminal();
+    let controls = if !config.print0 && io::stdout().is_terminal() {
+        Controls::Escape
+    } else {
+        Controls::Raw
+    };
     let end = if config.print0 { b'\0' } else { b'\n' };
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut bad = 0u64;
@@ -58,7 +63,7 @@ pub(super) fn dry_run(
         };
         match rendered {
             Ok(spec) => {
-                let mut text = crate::display::command_line(&spec, escape);
+                let mut text = crate::template::display::command_line(&spec, controls);
                 text.push(end);
                 if let Err(e) = out.write_all(&text) {
                     return dry_run_write_error(e);

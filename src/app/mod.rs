@@ -20,7 +20,7 @@ use crate::config::{Config, Source};
 use crate::exit;
 use crate::halt::HaltState;
 use crate::input::Reader;
-use crate::job::JobTable;
+use crate::job::{JobTable, Runner};
 use crate::resume;
 use crate::signal::{self, SignalKind};
 use crate::sink::RunStart;
@@ -80,17 +80,22 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         let gate = resume::dry_run_gate(&config.record_options(), &template, &schema)?;
         return dry_run::dry_run(&config, &template, gate, reader, &cancel);
     }
+    // Before any record is opened: a run that cannot start leaves no files.
+    let runner = setup::runner(&config, &config.plan(), &table)?;
     let argv: Vec<OsString> = std::env::args_os().collect();
     let records = resume::prepare(&config.record_options(), &template, &schema, &argv)?;
-    execute(
-        &config,
-        &template,
-        reader,
-        &cancel,
-        (&table, &screen),
-        records,
-        &argv,
-    )
+    let jobs = Jobs {
+        screen: &screen,
+        runner,
+    };
+    execute(&config, &template, reader, &cancel, jobs, records, &argv)
+}
+
+/// What runs the jobs (registering their groups in the signal thread's
+/// table), and the screen whose bars the signal thread erases on Ctrl-Z.
+struct Jobs<'a> {
+    screen: &'a Screen,
+    runner: Box<dyn Runner>,
 }
 
 /// Runs the items and ends the run. `jobs`: the running jobs' groups and
@@ -100,7 +105,7 @@ fn execute(
     template: &Template,
     reader: Reader,
     cancel: &CancelToken,
-    (table, screen): (&Arc<JobTable>, &Screen),
+    jobs: Jobs<'_>,
     records: resume::Records,
     argv: &[OsString],
 ) -> anyhow::Result<Exit> {
@@ -116,7 +121,7 @@ fn execute(
     let journal_path = journal.as_ref().map(|j| j.path().to_owned());
     // The collector journals items with output; workers those without.
     let journal = journal.map(Arc::new);
-    let runner = setup::runner(config, &plan, table)?;
+    let Jobs { screen, runner } = jobs;
     let known_total = match &config.source {
         Source::Args(items) => {
             let total = items.len() as u64;
@@ -129,6 +134,11 @@ fn execute(
         screen.set(bars);
     }
     let halt = config.halt.map(HaltState::new);
+    // A percentage halt needs the total before the first item finishes: a
+    // worker checks the halt before the collector has seen `Total`.
+    if let (Some(halt), Some(total)) = (&halt, known_total) {
+        halt.set_total(total);
+    }
     let start = RunStart {
         command: template.source(),
         input: resume::input_name(config.record_options().source),

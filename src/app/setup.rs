@@ -99,8 +99,8 @@ pub(super) struct SinkParts {
     pub window: Option<Receiver<()>>,
 }
 
-/// The collector and its sinks. Order matters: annotations, the event
-/// stream and the reports record an item as it finishes; then its output
+/// The collector and its sinks. Order matters: annotations, the reports
+/// and the event stream record an item as it finishes; then its output
 /// is written and it is journaled; then the progress display counts it and
 /// prints its `FAIL` note below its output.
 pub(super) fn collector<'a>(
@@ -123,11 +123,13 @@ pub(super) fn collector<'a>(
     if config.annotations {
         sinks.push(Box::new(Annotations::new(bars.clone())));
     }
-    if let Some(events) = events {
-        sinks.push(Box::new(EventStream::new(events)));
-    }
+    // Reports before the event stream: at the end of the run the reports
+    // are whole before `run-finished` tells a reader the run is over.
     for report in reports {
         sinks.push(Box::new(ReportSink::new(report)));
+    }
+    if let Some(events) = events {
+        sinks.push(Box::new(EventStream::new(events)));
     }
     let target = StdStreams::new(bars, io::stdout().is_terminal());
     sinks.push(Box::new(OutputSink::new(

@@ -203,6 +203,7 @@ impl<'a> Collector<'a> {
             // the run ends quietly, as if fanout had written the line itself.
             self.control.broken_pipe();
             finished.outcome = Outcome::Interrupted;
+            self.dispatch(&RunEvent::StdoutGone);
         }
         let streamed = self.tails.take(finished.ticket);
         let stderr_tail = if finished.outcome.is_failure() {

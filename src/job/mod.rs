@@ -102,3 +102,8 @@ pub struct SpawnOptions {
     /// terminal as its stdin.
     pub tty: bool,
 }
+
+fn signal_group(pid: rustix::process::Pid, signal: rustix::process::Signal) {
+    // ESRCH (the group is gone) is the normal race with a job exiting.
+    let _ = rustix::process::kill_process_group(pid, signal);
+}

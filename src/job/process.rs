@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, test_kill_process_group};
 
-use super::supervise::{Pipes, Supervisor, signal_group};
+use super::signal_group;
+use super::supervise::{Ended, LEAK_WAIT, Pipes, Supervisor};
 use super::table::JobTable;
 use super::terminal::Foreground;
 use super::{Capture, Job, JobResult, LineSink, Runner, SpawnOptions};
@@ -28,16 +29,8 @@ pub struct ProcessRunner {
     pub(super) table: Arc<JobTable>,
 }
 
-/// How long a job's pipes may stay open, or its process group live on, after
-/// the job exited (a background grandchild) before fanout kills the group.
-/// nextest waits the same 100 ms.
-pub(super) const LEAK_WAIT: Duration = Duration::from_millis(100);
-
 /// The kernel's limit on one argument or environment string, NUL included.
 pub(super) const MAX_ARG_STRLEN: usize = 128 * 1024;
-
-/// Longest partial line buffered before it is forwarded anyway.
-pub(super) const MAX_LINE: usize = 64 * 1024;
 
 impl ProcessRunner {
     /// A runner with these options, registering running jobs in `table`.
@@ -353,19 +346,6 @@ pub(super) fn spawn_error(program: &OsStr, e: &io::Error) -> String {
         }
         _ => format!("cannot run `{program}`: {e}"),
     }
-}
-
-/// What fanout did to a job while it ran.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Ended {
-    /// fanout forwarded a cancellation signal.
-    pub(super) forwarded: bool,
-    /// The job hit its timeout.
-    pub(super) timed_out: bool,
-    /// Its pipes stayed open after it exited.
-    pub(super) leaked: bool,
-    /// The terminal stopped it (SIGTTIN, SIGTTOU) and fanout killed it.
-    pub(super) stopped_by: Option<i32>,
 }
 
 /// Maps an exit status to an outcome. A timeout wins; a job that fanout

@@ -9,10 +9,10 @@ use std::process::{Child, ChildStderr, ChildStdout};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::process::{Pid, Signal};
 
 use super::LineSink;
-use super::process::{Ended, LEAK_WAIT, MAX_LINE};
+use super::signal_group;
 use super::terminal::{Foreground, STOP_CHECK, Terminal, stopped_by_terminal};
 use crate::cancel::CancelToken;
 use crate::event::Stream;
@@ -54,16 +54,32 @@ pub(super) fn job_is_stopped(pid: Pid) -> bool {
     matches!(waitid(WaitId::Pid(pid), options), Ok(Some(status)) if status.stopped())
 }
 
-pub(super) fn signal_group(pid: Pid, signal: Signal) {
-    // ESRCH (the group is gone) is the normal race with a job exiting.
-    let _ = kill_process_group(pid, signal);
-}
-
 pub(super) fn timespec(left: Duration) -> rustix::event::Timespec {
     rustix::event::Timespec {
         tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
         tv_nsec: i64::from(left.subsec_nanos()),
     }
+}
+
+/// How long a job's pipes may stay open, or its process group live on, after
+/// the job exited (a background grandchild) before fanout kills the group.
+/// nextest waits the same 100 ms.
+pub(super) const LEAK_WAIT: Duration = Duration::from_millis(100);
+
+/// Longest partial line buffered before it is forwarded anyway.
+pub(super) const MAX_LINE: usize = 64 * 1024;
+
+/// What fanout did to a job while it ran.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Ended {
+    /// fanout forwarded a cancellation signal.
+    pub(super) forwarded: bool,
+    /// The job hit its timeout.
+    pub(super) timed_out: bool,
+    /// Its pipes stayed open after it exited.
+    pub(super) leaked: bool,
+    /// The terminal stopped it (SIGTTIN, SIGTTOU) and fanout killed it.
+    pub(super) stopped_by: Option<i32>,
 }
 
 /// Watches one running child: forwards cancellation to its process group,

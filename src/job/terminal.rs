@@ -2,12 +2,12 @@
 //! found and failed with a hint, and `--tty` hands the terminal's
 //! foreground to one job at a time.
 
+use super::signal_group;
 use std::fs::File;
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
 
-use super::supervise::*;
 use crate::cancel::CancelToken;
 
 /// fanout's controlling terminal.

@@ -3,6 +3,8 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use crate::display::Controls;
+
 /// Which of the options that pick the journal a run was given (parsed, not
 /// guessed from the words: a command word or an item may be `--resume`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,7 +33,7 @@ pub enum Continue {
 /// and its `:::` items may hold any word. The new options go right after
 /// the program name, where they can be nothing but fanout's options (not
 /// the value of another option, not part of the command). Each word is
-/// quoted for bash with its bytes intact ([`crate::display::shell_word`]), so the line
+/// quoted for bash with its bytes intact ([`crate::template::display::shell_word`]), so the line
 /// pastes back into bash as exactly the same arguments.
 pub fn resume_command(argv: &[OsString], given: Given, how: Continue, journal: &Path) -> String {
     use std::os::unix::ffi::OsStrExt;
@@ -57,7 +59,10 @@ pub fn resume_command(argv: &[OsString], given: Given, how: Continue, journal: &
     // in bash, and nothing raw reaches the terminal.
     let quoted: Vec<String> = words
         .iter()
-        .map(|w| String::from_utf8_lossy(&crate::display::shell_word(w, true)).into_owned())
+        .map(|w| {
+            String::from_utf8_lossy(&crate::template::display::shell_word(w, Controls::Escape))
+                .into_owned()
+        })
         .collect();
     quoted.join(" ")
 }

@@ -42,6 +42,9 @@ pub enum RunEvent<'a> {
     Output(&'a Chunk),
     /// An attempt failed and the item will run again.
     Retrying(&'a Retry),
+    /// A job that wrote straight to fanout's stdout (`--output ungroup`)
+    /// died of SIGPIPE: stdout's reader is gone. Sent before its `Finished`.
+    StdoutGone,
     /// An item reached its final outcome in this run.
     Finished(&'a Arc<Done>),
     /// An item an earlier run finished (`--resume` skipped it).

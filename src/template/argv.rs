@@ -4,11 +4,11 @@
 
 use super::TemplateError;
 use super::placeholder::Placeholder;
+use super::quote::Layer;
 use super::shell::command::{
     CommandName, SimpleCommand, assigns_evaluated_var, classify, evaluates_later,
 };
 use super::shell::push_shell_text;
-use super::shell::quote::Layer;
 use super::shell::refusal::{AFTER_SPLIT, EVALUATED_LATER, IN_EVALUATED_VAR, refuse};
 use super::shell::scanner::Scanner;
 use super::token::{Token, literal_text};

@@ -18,8 +18,10 @@
 //! [`CommandSpec`], which a job runner spawns.
 
 mod argv;
+pub mod display;
 mod path;
 mod placeholder;
+mod quote;
 mod shell;
 mod token;
 mod word;
@@ -30,12 +32,13 @@ mod tests;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
+use crate::display::Controls;
 use crate::item::{Format, Item, ItemData};
 
 use argv::argv_words;
 use placeholder::Placeholder;
+pub use quote::shell_quote;
 use shell::command_line;
-pub use shell::quote::shell_quote;
 use token::{Token, tokenize};
 use word::Word;
 
@@ -246,14 +249,14 @@ impl Template {
 
 impl CommandSpec {
     /// Copy-pasteable shell text for this command (for messages and
-    /// reports): its exact bytes ([`crate::display::command_line`]) when
+    /// reports): its exact bytes ([`display::command_line`]) when
     /// they are UTF-8; otherwise with `$'\xe9'` escapes (bash syntax), so no
     /// byte is lost to U+FFFD.
     pub fn display(&self) -> String {
-        match String::from_utf8(crate::display::command_line(self, false)) {
+        match String::from_utf8(display::command_line(self, Controls::Raw)) {
             Ok(text) => text,
             Err(_) => {
-                String::from_utf8_lossy(&crate::display::command_line(self, true)).into_owned()
+                String::from_utf8_lossy(&display::command_line(self, Controls::Escape)).into_owned()
             }
         }
     }

@@ -3,7 +3,6 @@
 //! and every other `{...}` is resolved as a placeholder.
 
 use super::placeholder::{Placeholder, resolve};
-use super::shell::command::is_shell_name;
 use super::{Schema, TemplateError};
 
 /// A word split into literal bytes and resolved placeholders.
@@ -101,10 +100,17 @@ pub(crate) fn literal_text<'t>(tokens: impl Iterator<Item = &'t Token>) -> Vec<u
     text
 }
 
+/// A name the shell accepts for a variable: a letter or `_`, then letters,
+/// digits and `_`.
+pub(crate) fn is_shell_name(name: &[u8]) -> bool {
+    name.first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+        && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use crate::item::{Format, Item};
-    use crate::template::shell::refusal::AFTER_DOLLAR;
     use crate::template::tests::*;
 
     #[test]
@@ -165,23 +171,5 @@ mod tests {
         }
         // Errors are found before anything runs, whatever the mode.
         assert!(parse_err(&["echo {nope} | cat"], &l).starts_with("unknown placeholder"));
-    }
-
-    #[test]
-    fn dollar_brace_names_pass_through() {
-        let item = Item::plain(1, "v");
-        assert_eq!(shell_line("echo ${HOME} {}", &item), "echo ${HOME} 'v'");
-        assert_eq!(shell_line("echo ${f%.txt} {}", &item), "echo ${f%.txt} 'v'");
-        assert_eq!(shell_line("echo ${#x} {}", &item), "echo ${#x} 'v'");
-        // A placeholder after `$` is still one, and still refused there.
-        let err = parse_err(&["echo ${} x"], &lines());
-        assert!(err.contains(AFTER_DOLLAR.reason), "{err}");
-        let err = parse_err(&["echo ${name}"], &schema(Format::Jsonl));
-        assert!(err.contains("${{NAME}}"), "{err}");
-        // Not after `$`: still an unknown placeholder.
-        assert!(parse_err(&["echo {HOME}"], &lines()).starts_with("unknown placeholder"));
-        // argv words keep it too.
-        let args = argv(&parse(&["echo", "${HOME}"]), &item);
-        assert_eq!(args, [&b"echo"[..], b"${HOME}", b"v"]);
     }
 }

@@ -5,7 +5,7 @@ use crate::item::Item;
 
 use super::placeholder::Placeholder;
 use super::placeholder::value;
-use super::shell::quote::{Layer, backtick_escape, push_quoted};
+use super::quote::{Layer, backtick_escape, push_quoted};
 
 /// One argument (argv mode) or the command line (shell mode).
 #[derive(Debug, Clone, Default)]

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 
-use crate::cancel::StopReason;
 use crate::event::Stream;
 use crate::journal::Journal;
 use crate::outcome::Captured;
@@ -109,12 +108,6 @@ impl OutputSink {
 
     fn finished(&mut self, done: &Arc<Done>, control: &mut Control<'_>) {
         let ticket = done.finished.ticket;
-        if self.opts.mode == OutputMode::Ungroup
-            && control.cancel().reason() == Some(StopReason::BrokenPipe)
-        {
-            // The jobs' reader is gone (the collector saw a job die of it).
-            self.stdout_closed = true;
-        }
         self.live_tags.remove(&ticket);
         if self.opts.keep_order {
             // The worker goes on once the item is in the reorder window;
@@ -346,6 +339,7 @@ impl Sink for OutputSink {
                         .push((chunk.stream, chunk.bytes.clone()));
                 }
             }
+            RunEvent::StdoutGone => self.stdout_closed = true,
             RunEvent::Finished(done) => self.finished(done, control),
             RunEvent::InputEnd => self.input_end(control),
             _ => {}

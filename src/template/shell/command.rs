@@ -4,6 +4,7 @@
 //! bash builtins that evaluate names, and words that split into a command.
 
 use crate::template::path::basename;
+use crate::template::token::is_shell_name;
 
 /// What the words seen so far of the current simple command make it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,12 +138,6 @@ pub(crate) fn is_assignment(word: &[u8]) -> bool {
         _ => name,
     };
     is_shell_name(name)
-}
-
-pub(crate) fn is_shell_name(name: &[u8]) -> bool {
-    name.first()
-        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-        && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
 /// A word that holds a shell name followed by a `-c` option (`'sh -c'`,

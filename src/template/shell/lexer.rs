@@ -2,8 +2,9 @@
 //! and what each byte does in it: the quote state, the word being read, and
 //! the frame to open or close.
 
-use super::command::{SimpleCommand, is_assignment, is_shell_name};
+use super::command::{SimpleCommand, is_assignment};
 use super::refusal::{AFTER_ANSI_QUOTE, AFTER_HEREDOC, AFTER_PARAM, AFTER_PID, Why};
+use crate::template::token::is_shell_name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FrameKind {

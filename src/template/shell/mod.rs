@@ -20,7 +20,6 @@
 
 pub(crate) mod command;
 mod lexer;
-pub(crate) mod quote;
 pub(crate) mod refusal;
 pub(crate) mod scanner;
 

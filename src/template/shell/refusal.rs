@@ -186,6 +186,7 @@ pub(crate) fn refuse(why: &'static Why) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::item::{Format, Item};
     use crate::template::Template;
     use crate::template::tests::*;
 
@@ -224,5 +225,23 @@ mod tests {
                 IN_COMMENT.reason, IN_COMMENT.hint
             )
         );
+    }
+
+    #[test]
+    fn dollar_brace_names_pass_through() {
+        let item = Item::plain(1, "v");
+        assert_eq!(shell_line("echo ${HOME} {}", &item), "echo ${HOME} 'v'");
+        assert_eq!(shell_line("echo ${f%.txt} {}", &item), "echo ${f%.txt} 'v'");
+        assert_eq!(shell_line("echo ${#x} {}", &item), "echo ${#x} 'v'");
+        // A placeholder after `$` is still one, and still refused there.
+        let err = parse_err(&["echo ${} x"], &lines());
+        assert!(err.contains(AFTER_DOLLAR.reason), "{err}");
+        let err = parse_err(&["echo ${name}"], &schema(Format::Jsonl));
+        assert!(err.contains("${{NAME}}"), "{err}");
+        // Not after `$`: still an unknown placeholder.
+        assert!(parse_err(&["echo {HOME}"], &lines()).starts_with("unknown placeholder"));
+        // argv words keep it too.
+        let args = argv(&parse(&["echo", "${HOME}"]), &item);
+        assert_eq!(args, [&b"echo"[..], b"${HOME}", b"v"]);
     }
 }

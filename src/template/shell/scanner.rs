@@ -6,13 +6,13 @@ use super::command::{SimpleCommand, Taken, assigns_evaluated_var, in_subscript, 
 use super::lexer::{
     Action, BackticksIn, Frame, FrameKind, Quote, Redirection, WordEffect, next_action, word_effect,
 };
-use super::quote::{Layer, QuotingContext};
 use super::refusal::{
     AFTER_ALIAS, AFTER_BACKSLASH, AFTER_CASE, AFTER_DOLLAR, AFTER_DUP, AFTER_HEREDOC, AFTER_SPLIT,
     AFTER_TEST_V, IN_ANSI, IN_ARITH, IN_COMMENT, IN_COMPOUND, IN_DBRACKET, IN_EVAL,
     IN_EVALUATED_VAR, IN_NAME, IN_PARAM, IN_SCRIPT_EXPANSION, IN_SHELL_OPTION, IN_SUBSCRIPT,
     OUTPUT_RUN, Refusal, Why, refuse,
 };
+use crate::template::quote::{Layer, QuotingContext};
 
 #[derive(Debug)]
 pub(crate) struct Scanner {
