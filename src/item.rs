@@ -39,7 +39,8 @@ pub enum ItemData {
 }
 
 impl Item {
-    /// A plain item (used by `:::` arguments and tests).
+    /// A plain item.
+    #[cfg(test)]
     pub fn plain(seq: u64, raw: impl Into<Vec<u8>>) -> Item {
         Item {
             seq,

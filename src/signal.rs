@@ -27,7 +27,7 @@ use crate::sink::progress::Screen;
 
 /// Whether to install handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalKind {
+pub(crate) enum SignalKind {
     /// Handle SIGINT, SIGTERM, SIGHUP, SIGTSTP and SIGCONT.
     Standard,
     /// Nothing is installed.
@@ -35,14 +35,14 @@ pub enum SignalKind {
 }
 
 /// Keeps the handlers installed; dropping it stops the signal thread.
-pub struct SignalGuard {
+pub(crate) struct SignalGuard {
     handle: Option<Handle>,
     thread: Option<JoinHandle<()>>,
 }
 
 /// Installs the handlers of `kind`, feeding `cancel` and acting on the
 /// running jobs in `table`.
-pub fn install(
+pub(crate) fn install(
     kind: SignalKind,
     cancel: &CancelToken,
     table: &Arc<JobTable>,

@@ -13,7 +13,7 @@ pub fn line(args: fmt::Arguments<'_>) {
 }
 
 /// Writes `text` as it is to stderr, ignoring write errors.
-pub fn text(text: &str) {
+pub(crate) fn text(text: &str) {
     let _ = io::stderr().lock().write_all(text.as_bytes());
 }
 

@@ -29,8 +29,8 @@ pub struct Intake {
 
 impl Intake {
     /// Hands one item to the workers, waiting for room; false if they are
-    /// gone. (The reader uses [`Intake::send`]; this is for tests and
-    /// simple feeders.)
+    /// gone. (The reader uses [`Intake::send`]; this is for tests.)
+    #[cfg(test)]
     pub fn push(&self, dispatch: Dispatch) -> bool {
         self.tx.send(dispatch).is_ok()
     }

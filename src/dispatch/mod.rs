@@ -25,7 +25,9 @@ use crate::outcome::Outcome;
 
 pub use feed::{Feed, Intake, feed};
 pub use reader::{InputEnd, Reading};
-pub use retry_timer::{InFlight, RetryHandle, RetryTimer, retry_timer};
+#[cfg(test)]
+pub use retry_timer::RetryTimer;
+pub use retry_timer::{InFlight, RetryHandle, retry_timer};
 pub use shard::Shard;
 
 /// How often blocked loops look at the stop flag when nothing wakes them.

@@ -37,7 +37,7 @@ use serde::Serialize;
 pub use header::{Header, Word};
 pub use hint::{Continue, Given, resume_command};
 pub use key::Keyer;
-pub use load::{Admission, Done, Loaded, load};
+pub use load::{Admission, Loaded, load};
 pub use state::{create_private_dir, find_latest, journal_dir, new_journal_path, prune, state_dir};
 
 use crate::record::ItemRecord;

@@ -40,6 +40,7 @@ impl EventWriter {
     }
 
     /// A writer into any sink (tests).
+    #[cfg(test)]
     pub fn to_writer(out: Box<dyn Write + Send>) -> EventWriter {
         EventWriter {
             out: BufWriter::new(out),

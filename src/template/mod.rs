@@ -36,7 +36,7 @@ use crate::display::Controls;
 use crate::item::{Format, Item, ItemData};
 
 use argv::argv_words;
-use placeholder::Placeholder;
+
 pub use quote::shell_quote;
 use shell::command_line;
 use token::{Token, tokenize};
@@ -60,6 +60,7 @@ pub struct Template {
     words: Vec<Word>,
     shell: bool,
     source: String,
+    #[cfg(test)]
     uses_slot: bool,
 }
 
@@ -176,10 +177,11 @@ impl Template {
             .iter()
             .flatten()
             .any(|t| matches!(t, Token::Placeholder(..)));
+        #[cfg(test)]
         let uses_slot = tokens
             .iter()
             .flatten()
-            .any(|t| matches!(t, Token::Placeholder(Placeholder::Slot, _)));
+            .any(|t| matches!(t, Token::Placeholder(placeholder::Placeholder::Slot, _)));
         // Characters inside placeholders and `{{`/`}}` are not the user's
         // shell syntax, so only literal bytes decide the mode.
         let shell = force_shell
@@ -198,6 +200,7 @@ impl Template {
             words,
             shell,
             source,
+            #[cfg(test)]
             uses_slot,
         })
     }
@@ -232,18 +235,20 @@ impl Template {
     }
 
     /// Whether commands run under `/bin/sh -c`.
+    #[cfg(test)]
     pub fn is_shell(&self) -> bool {
         self.shell
+    }
+
+    /// Whether the template uses the worker slot `{%}`.
+    #[cfg(test)]
+    pub fn uses_slot(&self) -> bool {
+        self.uses_slot
     }
 
     /// The template as the user gave it, words joined by spaces.
     pub fn source(&self) -> String {
         self.source.clone()
-    }
-
-    /// Whether the template uses the worker slot `{%}`.
-    pub fn uses_slot(&self) -> bool {
-        self.uses_slot
     }
 }
 

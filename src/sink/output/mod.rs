@@ -23,7 +23,9 @@ mod tagged;
 mod target;
 
 pub use tagged::tag_prefix;
-pub use target::{Buffer, StdStreams, Target};
+#[cfg(test)]
+pub use target::Buffer;
+pub use target::{StdStreams, Target};
 
 use tagged::{copy_tagged, write_tagged};
 

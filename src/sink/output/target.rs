@@ -6,7 +6,6 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Mutex};
 
 use indicatif::MultiProgress;
 
@@ -171,48 +170,65 @@ fn ends_mid_line(file: &File, len: u64) -> bool {
     len > 0 && file.read_at(&mut last, len - 1).is_ok_and(|n| n == 1) && last[0] != b'\n'
 }
 
-/// A target in memory: what a run would write to stdout and stderr.
-#[derive(Debug, Clone, Default)]
-pub struct Buffer {
-    pub stdout: Arc<Mutex<Vec<u8>>>,
-    pub stderr: Arc<Mutex<Vec<u8>>>,
-}
+#[cfg(test)]
+pub use memory::Buffer;
 
-impl Buffer {
-    fn out(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        self.stdout
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+#[cfg(test)]
+mod memory {
+    use std::fs::File;
+    use std::io::{self, Write};
+    use std::sync::{Arc, Mutex};
+
+    use super::Target;
+    use crate::sink::output::tagged::{copy_tagged, write_tagged};
+
+    /// A target in memory: what a run would write to stdout and stderr.
+    #[derive(Debug, Clone, Default)]
+    pub struct Buffer {
+        pub stdout: Arc<Mutex<Vec<u8>>>,
+        pub stderr: Arc<Mutex<Vec<u8>>>,
     }
 
-    fn err(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        self.stderr
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
+    impl Buffer {
+        fn out(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+            self.stdout
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
 
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Target for Buffer {
-    fn stdout_file(&mut self, file: &File, _len: u64) -> io::Result<()> {
-        copy_tagged(file, &mut *self.out(), None)
+        fn err(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+            self.stderr
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
     }
 
-    fn stderr_file(&mut self, file: &File, _len: u64, tag: Option<&[u8]>) -> io::Result<()> {
-        copy_tagged(file, &mut *self.err(), tag)
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.out().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
     }
 
-    fn stderr_chunk(&mut self, bytes: &[u8], tag: Option<(&[u8], &mut bool)>) -> io::Result<()> {
-        write_tagged(bytes, &mut *self.err(), tag)
+    impl Target for Buffer {
+        fn stdout_file(&mut self, file: &File, _len: u64) -> io::Result<()> {
+            copy_tagged(file, &mut *self.out(), None)
+        }
+
+        fn stderr_file(&mut self, file: &File, _len: u64, tag: Option<&[u8]>) -> io::Result<()> {
+            copy_tagged(file, &mut *self.err(), tag)
+        }
+
+        fn stderr_chunk(
+            &mut self,
+            bytes: &[u8],
+            tag: Option<(&[u8], &mut bool)>,
+        ) -> io::Result<()> {
+            write_tagged(bytes, &mut *self.err(), tag)
+        }
     }
 }

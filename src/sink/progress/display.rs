@@ -232,14 +232,6 @@ impl Progress {
         }
     }
 
-    /// Runs `f` (which writes to the terminal) with the bars out of the way.
-    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
-        match self {
-            Progress::Bars(bars) => bars.multi.suspend(f),
-            _ => f(),
-        }
-    }
-
     /// The bars' handle, for writers that must move them out of the way.
     pub fn bars_handle(&self) -> Option<MultiProgress> {
         match self {

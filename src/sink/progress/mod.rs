@@ -38,12 +38,6 @@ impl ProgressSink {
         }
     }
 
-    /// Whether the display changes without events (elapsed times, the
-    /// stopping message, the plain status line), so it needs ticks.
-    pub fn ticks(&self) -> bool {
-        !matches!(self.progress, Progress::Off)
-    }
-
     fn status(&self) -> Status {
         let longest = self
             .running
