@@ -115,62 +115,12 @@ impl Config {
         if command.is_empty() {
             bail!("no command given (usage: fanout [OPTIONS] COMMAND [ARGS...] [::: ITEMS...])");
         }
-        let source = match (items, args.input.input) {
-            (Some(_), Some(_)) => {
-                bail!("give items either with `:::` or with -a/--input, not both")
-            }
-            (Some(items), None) => Source::Args(items),
-            (None, Some(path)) if path.as_os_str() == "-" => Source::Stdin,
-            (None, Some(path)) => Source::File(path),
-            (None, None) => Source::Stdin,
-        };
-        let format = if args.input.null {
-            Format::Null
-        } else if let Some(format) = args.input.format {
-            format.into()
-        } else if let Source::File(path) = &source {
-            input::detect_format(path).unwrap_or(Format::Lines)
-        } else {
-            Format::Lines
-        };
-        if matches!(source, Source::Args(_)) && !matches!(format, Format::Lines | Format::Null) {
-            bail!(
-                "`:::` items are plain values; --format {} needs -a FILE or stdin",
-                format.as_str()
-            );
-        }
-        let colsep = match args.input.colsep {
-            Some(sep) if sep.is_empty() => bail!("--colsep needs a non-empty separator"),
-            Some(_) if format.has_header() || format == Format::Jsonl => {
-                bail!(
-                    "--colsep applies to lines and NUL records, not --format {}",
-                    format.as_str()
-                )
-            }
-            Some(sep) => Some(sep.into_bytes()),
-            None => None,
-        };
+        let source = source(items, args.input.input)?;
+        let format = format(args.input.null, args.input.format, &source)?;
+        let colsep = colsep(args.input.colsep, format)?;
         let tty = args.exec.tty;
-        let mut jobs = parse_jobs(args.exec.jobs.as_deref())?;
-        if tty && args.exec.jobs.is_some() && jobs != 1 {
-            bail!("--tty runs one job at a time: leave out -j/--jobs");
-        }
-        if tty {
-            jobs = 1;
-        }
-        if let Source::Args(items) = &source {
-            // More workers than items would only sit idle.
-            jobs = jobs.min(items.len().max(1));
-        }
-        // With `:::` items the pool is already no bigger than the items.
         let engine = EngineKind::from(args.exec.engine);
-        if engine == EngineKind::Rayon && jobs > MAX_RAYON_JOBS {
-            bail!(
-                "-j/--jobs: --engine rayon runs at most {MAX_RAYON_JOBS} threads (its idle threads \
-                 search every other thread for work, so a bigger pool spends its time searching); \
-                 the default engine runs up to {MAX_JOBS}"
-            );
-        }
+        let jobs = jobs(&args.exec, &source, engine)?;
         // A job that holds the terminal writes to it directly (GNU's -u).
         let output = if tty {
             OutputMode::Ungroup
@@ -179,44 +129,15 @@ impl Config {
         };
         let grace =
             duration::parse(&args.exec.grace).map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
-        let timeout = match args.exec.timeout.as_deref() {
-            None => None,
-            Some(text) => {
-                let t = duration::parse(text).map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
-                if t.is_zero() {
-                    bail!("--timeout must be more than 0");
-                }
-                Some(t)
-            }
-        };
+        let timeout = timeout(args.exec.timeout.as_deref())?;
         let retry = retry_policy(&args.exec)?;
-        let halt = match (args.exec.fail_fast, args.exec.halt.as_str()) {
-            (true, "never") => Some(HaltPolicy::fail_fast()),
-            (true, _) => bail!("--fail-fast is --halt soon,fail=1: give one or the other"),
-            (false, text) => HaltPolicy::parse(text).map_err(|e| anyhow::anyhow!("--halt: {e}"))?,
-        };
-        let stderr_tty = std::io::stderr().is_terminal();
-        let ci = std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1");
+        let halt = halt_policy(&args.exec)?;
         let when = if args.output.no_progress {
             ProgressArg::Never
         } else {
             args.output.progress.unwrap_or(ProgressArg::Auto)
         };
-        // `--output ungroup` jobs write straight to fanout's stdout and
-        // stderr: at a terminal, bars would be drawn over their output (and
-        // it over them), so none are drawn; `--progress always` gives the
-        // plain status lines instead. (`--tag` makes ungroup stream lines
-        // through fanout, which the bars can stay above.)
-        let raw_output = output == OutputMode::Ungroup && !args.output.tag;
-        let bars = stderr_tty && !ci && !raw_output;
-        let progress = match when {
-            ProgressArg::Never => ProgressMode::Off,
-            ProgressArg::Auto if bars => ProgressMode::Bars,
-            ProgressArg::Auto if ci => ProgressMode::Plain,
-            ProgressArg::Auto => ProgressMode::Off,
-            ProgressArg::Always if bars => ProgressMode::Bars,
-            ProgressArg::Always => ProgressMode::Plain,
-        };
+        let progress = progress_mode(when, output == OutputMode::Ungroup && !args.output.tag);
         let resume_args = args.resume;
         if resume_args
             .events
@@ -233,18 +154,7 @@ impl Config {
             (false, Some(path)) => JournalChoice::File(path),
             (false, None) => JournalChoice::Implicit,
         };
-        for (i, report) in resume_args.report.iter().enumerate() {
-            if let Some(earlier) = resume_args.report[..i]
-                .iter()
-                .find(|r| same_file(r, report))
-            {
-                bail!(
-                    "--report `{}` is given twice (also as `{}`): each report needs its own file",
-                    report.display(),
-                    earlier.display()
-                );
-            }
-        }
+        refuse_duplicate_reports(&resume_args.report)?;
         let annotations = !resume_args.no_annotations
             && std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
         Ok(Config {
@@ -286,6 +196,132 @@ impl Config {
             temp_dir: std::env::temp_dir(),
         })
     }
+}
+
+/// Where items come from: `:::` arguments, `-a FILE`, or stdin.
+fn source(items: Option<Vec<OsString>>, input: Option<PathBuf>) -> anyhow::Result<Source> {
+    Ok(match (items, input) {
+        (Some(_), Some(_)) => {
+            bail!("give items either with `:::` or with -a/--input, not both")
+        }
+        (Some(items), None) => Source::Args(items),
+        (None, Some(path)) if path.as_os_str() == "-" => Source::Stdin,
+        (None, Some(path)) => Source::File(path),
+        (None, None) => Source::Stdin,
+    })
+}
+
+/// The item format: `-0`, `--format`, or told by a file's extension.
+fn format(null: bool, given: Option<FormatArg>, source: &Source) -> anyhow::Result<Format> {
+    let format = if null {
+        Format::Null
+    } else if let Some(format) = given {
+        format.into()
+    } else if let Source::File(path) = source {
+        input::detect_format(path).unwrap_or(Format::Lines)
+    } else {
+        Format::Lines
+    };
+    if matches!(source, Source::Args(_)) && !matches!(format, Format::Lines | Format::Null) {
+        bail!(
+            "`:::` items are plain values; --format {} needs -a FILE or stdin",
+            format.as_str()
+        );
+    }
+    Ok(format)
+}
+
+/// `--colsep`, for the formats that have no columns of their own.
+fn colsep(given: Option<String>, format: Format) -> anyhow::Result<Option<Vec<u8>>> {
+    Ok(match given {
+        Some(sep) if sep.is_empty() => bail!("--colsep needs a non-empty separator"),
+        Some(_) if format.has_header() || format == Format::Jsonl => {
+            bail!(
+                "--colsep applies to lines and NUL records, not --format {}",
+                format.as_str()
+            )
+        }
+        Some(sep) => Some(sep.into_bytes()),
+        None => None,
+    })
+}
+
+/// The worker count: `-j`, one for `--tty`, no more than the `:::` items.
+fn jobs(exec: &ExecArgs, source: &Source, engine: EngineKind) -> anyhow::Result<usize> {
+    let mut jobs = parse_jobs(exec.jobs.as_deref())?;
+    if exec.tty && exec.jobs.is_some() && jobs != 1 {
+        bail!("--tty runs one job at a time: leave out -j/--jobs");
+    }
+    if exec.tty {
+        jobs = 1;
+    }
+    if let Source::Args(items) = source {
+        // More workers than items would only sit idle.
+        jobs = jobs.min(items.len().max(1));
+    }
+    // With `:::` items the pool is already no bigger than the items.
+    if engine == EngineKind::Rayon && jobs > MAX_RAYON_JOBS {
+        bail!(
+            "-j/--jobs: --engine rayon runs at most {MAX_RAYON_JOBS} threads (its idle threads \
+             search every other thread for work, so a bigger pool spends its time searching); \
+             the default engine runs up to {MAX_JOBS}"
+        );
+    }
+    Ok(jobs)
+}
+
+/// `--timeout`, more than zero.
+fn timeout(text: Option<&str>) -> anyhow::Result<Option<Duration>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let t = duration::parse(text).map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+    if t.is_zero() {
+        bail!("--timeout must be more than 0");
+    }
+    Ok(Some(t))
+}
+
+/// `--halt`, or `--fail-fast` (not both).
+fn halt_policy(exec: &ExecArgs) -> anyhow::Result<Option<HaltPolicy>> {
+    Ok(match (exec.fail_fast, exec.halt.as_str()) {
+        (true, "never") => Some(HaltPolicy::fail_fast()),
+        (true, _) => bail!("--fail-fast is --halt soon,fail=1: give one or the other"),
+        (false, text) => HaltPolicy::parse(text).map_err(|e| anyhow::anyhow!("--halt: {e}"))?,
+    })
+}
+
+/// How progress is shown. `raw_output`: `--output ungroup` jobs write
+/// straight to fanout's stdout and stderr; at a terminal, bars would be
+/// drawn over their output (and it over them), so none are drawn, and
+/// `--progress always` gives the plain status lines instead. (`--tag` makes
+/// ungroup stream lines through fanout, which the bars can stay above.)
+fn progress_mode(when: ProgressArg, raw_output: bool) -> ProgressMode {
+    let stderr_tty = std::io::stderr().is_terminal();
+    let ci = std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1");
+    let bars = stderr_tty && !ci && !raw_output;
+    match when {
+        ProgressArg::Never => ProgressMode::Off,
+        ProgressArg::Auto if bars => ProgressMode::Bars,
+        ProgressArg::Auto if ci => ProgressMode::Plain,
+        ProgressArg::Auto => ProgressMode::Off,
+        ProgressArg::Always if bars => ProgressMode::Bars,
+        ProgressArg::Always => ProgressMode::Plain,
+    }
+}
+
+/// Each `--report` needs its own file.
+fn refuse_duplicate_reports(reports: &[PathBuf]) -> anyhow::Result<()> {
+    for (i, report) in reports.iter().enumerate() {
+        if let Some(earlier) = reports[..i].iter().find(|r| same_file(r, report)) {
+            bail!(
+                "--report `{}` is given twice (also as `{}`): each report needs its own file",
+                report.display(),
+                earlier.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 impl Config {

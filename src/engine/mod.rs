@@ -17,13 +17,13 @@ use crate::cancel::{CancelToken, Running};
 use crate::dispatch::{Dispatch, Feed, RetryHandle};
 use crate::event::{Event, Finished, Stamp};
 use crate::halt::HaltState;
-use crate::item::ItemData;
-use crate::job::{Job, Runner};
+use crate::item::{Item, ItemData};
+use crate::job::{Job, JobResult, Runner};
 use crate::journal::Journal;
 use crate::outcome::Captured;
 use crate::outcome::Outcome;
 use crate::retry::RetryPolicy;
-use crate::template::Template;
+use crate::template::{CommandSpec, Template};
 
 /// Which worker pool runs the jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,45 +75,17 @@ impl Work<'_> {
         // `in_flight` goes with the item to the retry timer, or is dropped
         // when this returns, once the item's last attempt is reported: the
         // timer then knows the item is final.
+        let Some((dispatch, spec)) = self.ready(dispatch, slot) else {
+            return;
+        };
         let Dispatch {
             ticket,
             item,
             attempts,
-            last,
             first,
             in_flight,
+            ..
         } = dispatch;
-        if self.cancel.is_stopping() {
-            // A retry that was waiting ends with its last attempt's outcome.
-            let outcome = last.unwrap_or(Outcome::NotStarted);
-            let mut finished = Finished::without_run(ticket, item, outcome);
-            finished.attempts = attempts;
-            if let Some(first) = first {
-                finished.item_started_at = first.wall;
-                finished.item_duration = first.instant.elapsed();
-            }
-            // Earlier attempts may have streamed lines the collector holds.
-            self.finish(finished, attempts == 0);
-            return;
-        }
-        if let ItemData::Bad(message) = &item.data {
-            let outcome = Outcome::BadInput {
-                message: message.clone(),
-            };
-            self.finish(Finished::without_run(ticket, item, outcome), true);
-            return;
-        }
-        let spec = match self.template.render(&item, slot) {
-            Ok(spec) => spec,
-            Err(message) => {
-                let message = format!("{}: {message}", crate::input::place(self.input, item.line));
-                self.finish(
-                    Finished::without_run(ticket, item, Outcome::BadInput { message }),
-                    true,
-                );
-                return;
-            }
-        };
         let attempt = attempts + 1;
         // Only progress, events and live tags need to know a job started:
         // without them, one message (and one collector wake-up) per item less.
@@ -128,36 +100,14 @@ impl Work<'_> {
             });
         }
         let start = Stamp::now();
-        let job = Job {
-            item: &item,
-            spec: &spec,
-            slot,
-        };
-        let events = &self.events;
-        let streamed = std::cell::Cell::new(false);
-        let mut lines = |stream, bytes| {
-            streamed.set(true);
-            let _ = events.send(Event::Output {
-                ticket,
-                stream,
-                bytes,
-            });
-        };
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            self.runner.run(&job, self.cancel, &mut lines)
-        }));
-        let (outcome, captured, leaked) = match result {
-            Ok(result) => (result.outcome, result.captured, result.leaked),
-            Err(payload) => {
-                self.cancel.fatal(Running::Finish);
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a worker panicked".to_owned());
-                (Outcome::Internal { message }, Default::default(), false)
-            }
-        };
+        let (
+            JobResult {
+                outcome,
+                captured,
+                leaked,
+            },
+            streamed,
+        ) = self.attempt(&item, &spec, slot, ticket);
         let duration = start.instant.elapsed();
         let first = first.unwrap_or(start);
         if let Some((policy, timer)) = &self.retry
@@ -197,7 +147,7 @@ impl Work<'_> {
         let command = (!outcome.is_success() || self.commands).then(|| spec.display());
         // Nothing for the collector to write: the worker journals the item
         // itself, without a round trip (the common case of quiet jobs).
-        let quiet = attempt == 1 && !streamed.get() && nothing_captured(&captured);
+        let quiet = attempt == 1 && !streamed && nothing_captured(&captured);
         self.finish(
             Finished {
                 ticket,
@@ -217,6 +167,91 @@ impl Work<'_> {
             },
             quiet,
         );
+    }
+
+    /// The item's command, or `None` when the item ends without running:
+    /// the run is stopping (a waiting retry keeps its last attempt's
+    /// outcome), the record is bad, or the template cannot render it.
+    fn ready(&self, dispatch: Dispatch, slot: usize) -> Option<(Dispatch, CommandSpec)> {
+        if self.cancel.is_stopping() {
+            let Dispatch {
+                ticket,
+                item,
+                attempts,
+                last,
+                first,
+                ..
+            } = dispatch;
+            let outcome = last.unwrap_or(Outcome::NotStarted);
+            let mut finished = Finished::without_run(ticket, item, outcome);
+            finished.attempts = attempts;
+            if let Some(first) = first {
+                finished.item_started_at = first.wall;
+                finished.item_duration = first.instant.elapsed();
+            }
+            // Earlier attempts may have streamed lines the collector holds.
+            self.finish(finished, attempts == 0);
+            return None;
+        }
+        if let ItemData::Bad(message) = &dispatch.item.data {
+            let outcome = Outcome::BadInput {
+                message: message.clone(),
+            };
+            let finished = Finished::without_run(dispatch.ticket, dispatch.item, outcome);
+            self.finish(finished, true);
+            return None;
+        }
+        match self.template.render(&dispatch.item, slot) {
+            Ok(spec) => Some((dispatch, spec)),
+            Err(message) => {
+                let place = crate::input::place(self.input, dispatch.item.line);
+                let outcome = Outcome::BadInput {
+                    message: format!("{place}: {message}"),
+                };
+                let finished = Finished::without_run(dispatch.ticket, dispatch.item, outcome);
+                self.finish(finished, true);
+                None
+            }
+        }
+    }
+
+    /// Runs one attempt, streaming its lines to the collector; a panicking
+    /// runner becomes an internal error. Says whether any line streamed.
+    fn attempt(
+        &self,
+        item: &Item,
+        spec: &CommandSpec,
+        slot: usize,
+        ticket: u64,
+    ) -> (JobResult, bool) {
+        let job = Job { item, spec, slot };
+        let events = &self.events;
+        let streamed = std::cell::Cell::new(false);
+        let mut lines = |stream, bytes| {
+            streamed.set(true);
+            let _ = events.send(Event::Output {
+                ticket,
+                stream,
+                bytes,
+            });
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            self.runner.run(&job, self.cancel, &mut lines)
+        }));
+        let result = result.unwrap_or_else(|payload| {
+            self.cancel.fatal(Running::Finish);
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a worker panicked".to_owned());
+            JobResult {
+                outcome: Outcome::Internal { message },
+                captured: Default::default(),
+                leaked: false,
+            }
+        });
+        (result, streamed.get())
     }
 
     /// Reports a finished item. `quiet`: it has no output for the collector
