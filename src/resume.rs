@@ -19,7 +19,7 @@ use crate::journal::{self, Admission, Header, Journal, Keyer, Loaded, Word};
 use crate::record::{ItemRecord, Status};
 use crate::sink::event_stream::EventWriter;
 use crate::sink::report::Report;
-use crate::template::{Schema, Template};
+use crate::template::{Schema, ShellMode, Template};
 
 /// Which journal the run keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +192,7 @@ fn key_template(options: &RecordOptions<'_>, schema: &Schema) -> anyhow::Result<
     options
         .key
         .map(|key| {
-            Template::parse(&["key".into(), key.into()], false, schema)
+            Template::parse(&["key".into(), key.into()], ShellMode::Auto, schema)
                 .with_context(|| format!("in --key `{key}`"))
         })
         .transpose()

@@ -25,7 +25,7 @@ use crate::resume;
 use crate::signal::{self, SignalKind};
 use crate::sink::RunStart;
 use crate::sink::progress::Screen;
-use crate::template::{Schema, Template};
+use crate::template::{Schema, ShellMode, Template};
 
 /// How fanout ends: an exit code, or, for a run interrupted by a signal, that
 /// signal (see [`crate::signal::die_by`]: re-raised at a terminal once
@@ -74,7 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         headers: reader.headers(),
         colsep: config.colsep.is_some(),
     };
-    let template = Template::parse(&config.command, config.force_shell, &schema)
+    let mode = if config.force_shell {
+        ShellMode::Always
+    } else {
+        ShellMode::Auto
+    };
+    let template = Template::parse(&config.command, mode, &schema)
         .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
     if config.dry_run {
         let gate = resume::dry_run_gate(&config.record_options(), &template, &schema)?;

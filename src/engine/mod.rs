@@ -67,6 +67,14 @@ pub struct Work<'a> {
     pub halt: Option<&'a HaltState>,
 }
 
+/// Whether a finished item has output for the collector to write (so
+/// the collector journals it after writing it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    None,
+    ToWrite,
+}
+
 impl Work<'_> {
     /// Runs one attempt of an item on worker `slot` and reports it, or hands
     /// it to the retry timer. Never panics: a panic inside the runner becomes
@@ -147,7 +155,11 @@ impl Work<'_> {
         let command = (!outcome.is_success() || self.commands).then(|| spec.display());
         // Nothing for the collector to write: the worker journals the item
         // itself, without a round trip (the common case of quiet jobs).
-        let quiet = attempt == 1 && !streamed && nothing_captured(&captured);
+        let output = if attempt == 1 && !streamed && nothing_captured(&captured) {
+            Output::None
+        } else {
+            Output::ToWrite
+        };
         self.finish(
             Finished {
                 ticket,
@@ -165,7 +177,7 @@ impl Work<'_> {
                 ack: None,
                 journaled: false,
             },
-            quiet,
+            output,
         );
     }
 
@@ -190,7 +202,12 @@ impl Work<'_> {
                 finished.item_duration = first.instant.elapsed();
             }
             // Earlier attempts may have streamed lines the collector holds.
-            self.finish(finished, attempts == 0);
+            let output = if attempts == 0 {
+                Output::None
+            } else {
+                Output::ToWrite
+            };
+            self.finish(finished, output);
             return None;
         }
         if let ItemData::Bad(message) = &dispatch.item.data {
@@ -198,7 +215,7 @@ impl Work<'_> {
                 message: message.clone(),
             };
             let finished = Finished::without_run(dispatch.ticket, dispatch.item, outcome);
-            self.finish(finished, true);
+            self.finish(finished, Output::None);
             return None;
         }
         match self.template.render(&dispatch.item, slot) {
@@ -209,7 +226,7 @@ impl Work<'_> {
                     message: format!("{place}: {message}"),
                 };
                 let finished = Finished::without_run(dispatch.ticket, dispatch.item, outcome);
-                self.finish(finished, true);
+                self.finish(finished, Output::None);
                 None
             }
         }
@@ -254,17 +271,17 @@ impl Work<'_> {
         (result, streamed.get())
     }
 
-    /// Reports a finished item. `quiet`: it has no output for the collector
-    /// to write, so this worker journals it; otherwise the collector does,
-    /// once the output is written, and this worker waits for that.
-    fn finish(&self, mut finished: Finished, quiet: bool) {
+    /// Reports a finished item. With no output for the collector to write,
+    /// this worker journals it; otherwise the collector does, once the
+    /// output is written, and this worker waits for that.
+    fn finish(&self, mut finished: Finished, output: Output) {
         if let Some(halt) = self.halt
             && halt.record(&finished.outcome)
         {
             self.cancel.halt(halt.policy().when);
         }
         let recorded = finished.outcome.status().is_recorded();
-        if let (Some(journal), true, true) = (self.journal, quiet, recorded) {
+        if let (Some(journal), Output::None, true) = (self.journal, output, recorded) {
             finished.journaled = true;
             if let Err(e) = journal.record(&crate::record::ItemRecord::of(&finished)) {
                 self.cancel.fatal(Running::Terminate);

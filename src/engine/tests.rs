@@ -2,6 +2,7 @@
 //! against both backends, and checks the same invariants, plain and with
 //! retries, a halt policy and a journal.
 
+use crate::template::ShellMode;
 use std::ffi::OsString;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
@@ -29,7 +30,7 @@ fn template() -> Template {
         headers: None,
         colsep: false,
     };
-    Template::parse(&[OsString::from("fake")], false, &schema).unwrap()
+    Template::parse(&[OsString::from("fake")], ShellMode::Auto, &schema).unwrap()
 }
 
 fn dispatches(texts: &[&str]) -> Vec<Dispatch> {

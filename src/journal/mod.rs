@@ -178,6 +178,7 @@ mod tests {
     use crate::item::ItemData;
     use crate::outcome::Outcome;
     use crate::record::Status;
+    use crate::template::ShellMode;
     use crate::template::Template;
     use line::{Line, parse_line};
     use state::journals;
@@ -370,7 +371,7 @@ mod tests {
             headers: Some(&headers),
             colsep: false,
         };
-        let t = Template::parse(&["key".into(), "{id}".into()], false, &schema).unwrap();
+        let t = Template::parse(&["key".into(), "{id}".into()], ShellMode::Auto, &schema).unwrap();
         let keyer = Keyer::new(Some(t));
         let row = |id: &str, name: &str| Item {
             seq: 1,

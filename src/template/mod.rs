@@ -52,6 +52,14 @@ pub struct Schema<'a> {
     pub colsep: bool,
 }
 
+/// Whether a command line runs under `/bin/sh -c`: always (`--shell`), or
+/// when the template decides it (a single word holding shell syntax).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShellMode {
+    Auto,
+    Always,
+}
+
 /// A parsed command template, ready to render once per item.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -155,7 +163,7 @@ impl Template {
     /// Parses the command words once, checking every placeholder against the schema.
     pub fn parse(
         words: &[OsString],
-        force_shell: bool,
+        mode: ShellMode,
         schema: &Schema,
     ) -> Result<Template, TemplateError> {
         if words
@@ -184,7 +192,7 @@ impl Template {
             .any(|t| matches!(t, Token::Placeholder(placeholder::Placeholder::Slot, _)));
         // Characters inside placeholders and `{{`/`}}` are not the user's
         // shell syntax, so only literal bytes decide the mode.
-        let shell = force_shell
+        let shell = mode == ShellMode::Always
             || (words.len() == 1
                 && tokens.first().is_some_and(|word| {
                     word.iter().any(

@@ -261,7 +261,7 @@ fn write_number(digits: &mut [u8; 20], mut n: u64) -> &[u8] {
 mod tests {
     use crate::item::{Format, Item, ItemData};
     use crate::template::tests::*;
-    use crate::template::{Schema, Template};
+    use crate::template::{Schema, ShellMode, Template};
 
     #[test]
     fn every_placeholder_renders() {
@@ -301,18 +301,18 @@ mod tests {
             colsep: true,
             ..lines()
         };
-        let t = Template::parse(&os(&["p", "{2}", "{1}"]), false, &colsep).unwrap();
+        let t = Template::parse(&os(&["p", "{2}", "{1}"]), ShellMode::Auto, &colsep).unwrap();
         let row = item_with(
             ItemData::Columns(vec![b"a".to_vec(), b"b\xff".to_vec()]),
             b"a,b\xff",
         );
         assert_eq!(argv(&t, &row), [&b"p"[..], b"b\xff", b"a"]);
-        let t = Template::parse(&os(&["p", "{3}"]), false, &colsep).unwrap();
+        let t = Template::parse(&os(&["p", "{3}"]), ShellMode::Auto, &colsep).unwrap();
         assert_eq!(
             t.render(&row, 1).unwrap_err(),
             "no column 3 in this row (2 columns)"
         );
-        let t = Template::parse(&os(&["p", "{2}"]), false, &colsep).unwrap();
+        let t = Template::parse(&os(&["p", "{2}"]), ShellMode::Auto, &colsep).unwrap();
         assert_eq!(
             t.render(&Item::plain(1, "whole"), 1).unwrap_err(),
             "no column 2 in this row (1 column)"
@@ -337,7 +337,7 @@ mod tests {
             };
             let t = Template::parse(
                 &os(&["p", "{city}", "{1}", "{name}-{3}", "{first name}"]),
-                false,
+                ShellMode::Auto,
                 &schema,
             )
             .unwrap();
@@ -381,7 +381,7 @@ mod tests {
             "column `{name}` cannot be resolved: the input has no header row"
         );
         // Without a header, numbered columns are checked per row.
-        assert!(Template::parse(&os(&["p", "{9}"]), false, &no_header).is_ok());
+        assert!(Template::parse(&os(&["p", "{9}"]), ShellMode::Auto, &no_header).is_ok());
     }
 
     #[test]

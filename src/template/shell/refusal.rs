@@ -187,6 +187,7 @@ pub(crate) fn refuse(why: &'static Why) -> Refusal {
 mod tests {
     use super::*;
     use crate::item::{Format, Item};
+    use crate::template::ShellMode;
     use crate::template::Template;
     use crate::template::tests::*;
 
@@ -207,7 +208,7 @@ mod tests {
             ("x=$(case a in a) echo {};; esac)", AFTER_CASE),
             ("echo ${{x:-'a'}} {}", AFTER_PARAM),
         ] {
-            let err = Template::parse(&os(&[template]), false, &lines()).unwrap_err();
+            let err = Template::parse(&os(&[template]), ShellMode::Auto, &lines()).unwrap_err();
             assert_eq!(
                 err.to_string(),
                 format!(
@@ -217,7 +218,7 @@ mod tests {
                 "{template}"
             );
         }
-        let err = Template::parse(&os(&["echo hi # note"]), false, &lines()).unwrap_err();
+        let err = Template::parse(&os(&["echo hi # note"]), ShellMode::Auto, &lines()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(

@@ -5,6 +5,7 @@
 //! Values piped into a shell (`| sh`) are skipped: no quoting can help there.
 
 use super::*;
+use crate::template::ShellMode;
 use std::process::{Command, Stdio};
 
 /// Pieces of shell syntax inserted at random into a template.
@@ -168,7 +169,7 @@ fn shell_fuzz() {
         }
         let Ok(tpl) = Template::parse(
             &[OsString::from(&t)],
-            true,
+            ShellMode::Always,
             &Schema {
                 format: Format::Lines,
                 headers: None,

@@ -3,6 +3,7 @@
 //! literal, or the template must be refused before anything runs.
 
 use super::*;
+use crate::template::ShellMode;
 
 // --- the safety property, run for real ----------------------------------
 
@@ -379,7 +380,7 @@ fn hostile_table_is_literal_or_refused() {
         for (template, want) in &cases {
             let (shells, items) = (&shells, &items);
             scope.spawn(move || {
-                let parsed = Template::parse(&os(&[template]), false, &lines());
+                let parsed = Template::parse(&os(&[template]), ShellMode::Auto, &lines());
                 let (before, after) = match (want, parsed) {
                     (Want::Refused, Err(TemplateError::Unsafe { .. })) => return,
                     (Want::Refused, other) => {
@@ -455,7 +456,7 @@ fn argv_mode_quotes_shell_scripts_for_that_shell() {
         &["bash", "-c", "echo $(( {} ))"],
         &["sudo", "-u", "nobody", "sh", "-c", "trap 'rm {}' EXIT"],
     ] {
-        let err = Template::parse(&os(words), false, &lines()).unwrap_err();
+        let err = Template::parse(&os(words), ShellMode::Auto, &lines()).unwrap_err();
         assert!(
             err.to_string()
                 .contains("in the script given to a shell with `-c`"),
@@ -473,7 +474,7 @@ fn argv_mode_quotes_shell_scripts_for_that_shell() {
 fn shell_mode_quotes_derived_values_too() {
     let t = Template::parse(
         &os(&["printf '%s|%s|%s' {/} \"{.v}\" '{.w.0}' > out"]),
-        false,
+        ShellMode::Auto,
         &schema(Format::Jsonl),
     )
     .unwrap();

@@ -25,14 +25,14 @@ pub(super) fn lines() -> Schema<'static> {
 }
 
 pub(super) fn parse(words: &[&str]) -> Template {
-    match Template::parse(&os(words), false, &lines()) {
+    match Template::parse(&os(words), ShellMode::Auto, &lines()) {
         Ok(t) => t,
         Err(e) => panic!("{words:?}: {e}"),
     }
 }
 
 pub(super) fn parse_err(words: &[&str], schema: &Schema) -> String {
-    match Template::parse(&os(words), false, schema) {
+    match Template::parse(&os(words), ShellMode::Auto, schema) {
         Ok(t) => panic!("{words:?} parsed: {t:?}"),
         Err(e) => e.to_string(),
     }
@@ -96,7 +96,7 @@ fn appends_item_in_argv_mode() {
 fn appends_item_in_shell_mode() {
     let item = Item::plain(1, "it's");
     assert_eq!(shell_line("echo hi >&2", &item), r"echo hi >&2 'it'\''s'");
-    let t = Template::parse(&os(&["echo"]), true, &lines()).unwrap();
+    let t = Template::parse(&os(&["echo"]), ShellMode::Always, &lines()).unwrap();
     assert_eq!(t.render(&item, 1).unwrap().display(), r"echo 'it'\''s'");
 }
 
@@ -118,7 +118,7 @@ pub(super) fn json_item(text: &str) -> Item {
 }
 
 pub(super) fn jsonl(words: &[&str]) -> Template {
-    Template::parse(&os(words), false, &schema(Format::Jsonl)).unwrap()
+    Template::parse(&os(words), ShellMode::Auto, &schema(Format::Jsonl)).unwrap()
 }
 
 #[test]
@@ -153,7 +153,7 @@ fn mode_detection() {
     ] {
         assert_eq!(parse(words).is_shell(), shell, "{words:?}");
     }
-    let t = Template::parse(&os(&["echo", "a b", "{}"]), true, &lines()).unwrap();
+    let t = Template::parse(&os(&["echo", "a b", "{}"]), ShellMode::Always, &lines()).unwrap();
     assert!(t.is_shell());
     let spec = t.render(&Item::plain(1, "i"), 1).unwrap();
     assert_eq!(spec.args, ["-c", "echo a b 'i'"]);
@@ -165,7 +165,12 @@ fn source_is_the_user_text() {
     assert_eq!(t.source(), "convert {} {.}.webp");
     let t = parse(&["gzip -c {} > {}.gz"]);
     assert_eq!(t.source(), "gzip -c {} > {}.gz");
-    let t = Template::parse(&[OsString::from_vec(b"e\xff".to_vec())], false, &lines()).unwrap();
+    let t = Template::parse(
+        &[OsString::from_vec(b"e\xff".to_vec())],
+        ShellMode::Auto,
+        &lines(),
+    )
+    .unwrap();
     assert_eq!(t.source(), "e\u{fffd}");
 }
 
