@@ -41,6 +41,26 @@ pub struct Header {
 }
 
 impl Header {
+    /// A header for tests.
+    #[cfg(test)]
+    pub(crate) fn example() -> Header {
+        Header {
+            kind: "run".into(),
+            fanout: "0.1.0".into(),
+            started: "2026-01-01T00:00:00.000Z".into(),
+            command: "echo {}".into(),
+            input: "<stdin>".into(),
+            format: "lines".into(),
+            key: None,
+            cwd: "/tmp".into(),
+            argv: vec!["fanout".into(), "echo".into()],
+            words: Some(vec![Word::new(b"echo"), Word::new(b"{}")]),
+            shell: false,
+            colsep: None,
+            shard: None,
+        }
+    }
+
     /// Whether `other` was written for the same command: the same words
     /// (or, for a journal older than the `words` field, the same text) and
     /// the same `--shell`.

@@ -195,21 +195,7 @@ mod tests {
     }
 
     fn header() -> Header {
-        Header {
-            kind: "run".into(),
-            fanout: "0.1.0".into(),
-            started: "2026-01-01T00:00:00.000Z".into(),
-            command: "echo {}".into(),
-            input: "<stdin>".into(),
-            format: "lines".into(),
-            key: None,
-            cwd: "/tmp".into(),
-            argv: vec!["fanout".into(), "echo".into()],
-            words: Some(vec![Word::new(b"echo"), Word::new(b"{}")]),
-            shell: false,
-            colsep: None,
-            shard: None,
-        }
+        Header::example()
     }
 
     fn finished(key: &str, outcome: Outcome) -> ItemRecord {

@@ -225,21 +225,7 @@ impl Target for Failing {
 }
 
 fn journal(dir: &Path) -> Arc<Journal> {
-    let header = Header {
-        kind: "run".into(),
-        fanout: "0.1.0".into(),
-        started: "2026-01-01T00:00:00.000Z".into(),
-        command: "echo {}".into(),
-        input: "<stdin>".into(),
-        format: "lines".into(),
-        key: None,
-        cwd: "/tmp".into(),
-        argv: vec!["fanout".into(), "echo".into(), "{}".into()],
-        words: None,
-        shell: false,
-        colsep: None,
-        shard: None,
-    };
+    let header = Header::example();
     Arc::new(Journal::open(&dir.join("journal.jsonl"), &header).unwrap())
 }
 
