@@ -135,6 +135,48 @@ fn output_without_a_final_newline_stays_on_screen() {
     }
 }
 
+/// A `FAIL` note at the terminal follows the failed job's own output, also
+/// when nothing else flushes that output first (no journal).
+#[test]
+fn a_fail_note_follows_the_output_it_explains() {
+    let job = format!("{}; echo \"out-$1\"; exit 3", sh_wait_for("go"));
+    let sandbox = Sandbox::new();
+    let args = [
+        "-j2",
+        "--no-journal",
+        "sh",
+        "-c",
+        &job,
+        "_",
+        "{}",
+        ":::",
+        "1",
+        "2",
+        "3",
+    ];
+    let run = PtyRun::start(sandbox.path(), &args);
+    run.wait_screen("the bars", |s| s.contains("ETA") && slot_rows(s) == 2);
+    File::create(sandbox.join("go")).expect("create go");
+    let ended = run.wait();
+    ended.code(1).no_bars();
+    let lines: Vec<&str> = ended.screen.lines().collect();
+    for n in 1..=3 {
+        let out = format!("out-{n}");
+        let note = format!("fanout: FAIL #{n} ");
+        let at = |needle: &str| {
+            lines
+                .iter()
+                .position(|l| l.trim_end() == needle || l.starts_with(needle))
+        };
+        let (out_at, note_at) = (at(&out), at(&note));
+        assert!(
+            out_at.is_some() && note_at.is_some() && out_at < note_at,
+            "`{out}` (line {out_at:?}) must come before its note (line {note_at:?})\n--- screen ---\n{}",
+            ended.screen
+        );
+    }
+}
+
 /// Ctrl-C while the bars are up: the bars go, the output stays.
 #[test]
 fn ctrl_c_clears_the_bars() {

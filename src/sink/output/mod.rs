@@ -136,6 +136,11 @@ impl OutputSink {
         if let Some(window) = &self.window {
             let _ = window.try_recv();
         }
+        if finished.outcome.is_failure() {
+            // The failure's note, printed next by the progress sink, follows
+            // the output it explains.
+            self.flush(control);
+        }
         if self.journal.is_none() {
             return;
         }
