@@ -17,7 +17,7 @@ use crate::engine::EngineKind;
 use crate::halt::HaltPolicy;
 use crate::input;
 use crate::item::Format;
-use crate::resume::{InputOrigin, JournalChoice, RecordOptions, same_file};
+use crate::records::{InputOrigin, JournalChoice, RecordOptions, same_file};
 use crate::retry::{Backoff, RetryOn, RetryPolicy};
 use crate::sink::output::OutputMode;
 

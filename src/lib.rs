@@ -15,7 +15,8 @@
 //! [`item::Item`]s, streaming, one file per format. The reader thread is
 //! also the dispatcher ([`dispatch`]): it numbers items, keys them and
 //! skips what an earlier run finished (the resume gate, built from the
-//! [`journal`] by [`resume`]), honours `--shard`, the `-k` window and the
+//! [`journal`]; [`records`] opens the journal, reports and event stream
+//! before anything runs), honours `--shard`, the `-k` window and the
 //! stop flag, and feeds the workers through a bounded channel; the retry
 //! timer hands failed attempts back when their delay is over.
 //!
@@ -55,7 +56,7 @@ pub(crate) mod journal;
 pub(crate) mod outcome;
 pub(crate) mod plan;
 pub(crate) mod record;
-pub(crate) mod resume;
+pub(crate) mod records;
 pub(crate) mod retry;
 pub mod signal;
 pub(crate) mod sink;

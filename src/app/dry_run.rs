@@ -14,7 +14,7 @@ use crate::display::Controls;
 use crate::exit;
 use crate::input::{self, Reader};
 use crate::item::ItemData;
-use crate::resume;
+use crate::journal;
 use crate::template::Template;
 
 /// `--dry-run`: render and print every command that would run; nothing
@@ -24,7 +24,7 @@ use crate::template::Template;
 pub(super) fn dry_run(
     config: &Config,
     template: &Template,
-    mut gate: resume::Gate,
+    mut gate: journal::Gate,
     reader: Reader,
     cancel: &CancelToken,
 ) -> anyhow::Result<Exit> {
@@ -50,7 +50,7 @@ pub(super) fn dry_run(
         if config.shard.is_some_and(|shard| !shard.contains(item.seq)) {
             continue;
         }
-        if matches!(admitted, resume::Admit::Skip(_)) {
+        if matches!(admitted, journal::Admit::Skip(_)) {
             skipped += 1;
             continue;
         }

@@ -13,7 +13,7 @@ use crate::config::{Config, Source};
 use crate::dispatch::InputEnd;
 use crate::exit;
 use crate::journal;
-use crate::resume::JournalChoice;
+use crate::records::JournalChoice;
 use crate::sink::RunEnd;
 use crate::sink::report::{EarlierCounts, RunInfo};
 use crate::sink::summary::Summary;

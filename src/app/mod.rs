@@ -21,7 +21,7 @@ use crate::exit;
 use crate::halt::HaltState;
 use crate::input::Reader;
 use crate::job::{JobTable, Runner};
-use crate::resume;
+use crate::records;
 use crate::signal::{self, SignalKind};
 use crate::sink::RunStart;
 use crate::sink::progress::Screen;
@@ -82,13 +82,13 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let template = Template::parse(&config.command, mode, &schema)
         .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
     if config.dry_run {
-        let gate = resume::dry_run_gate(&config.record_options(), &template, &schema)?;
+        let gate = records::dry_run_gate(&config.record_options(), &template, &schema)?;
         return dry_run::dry_run(&config, &template, gate, reader, &cancel);
     }
     // Before any record is opened: a run that cannot start leaves no files.
     let runner = setup::runner(&config, &config.plan(), &table)?;
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let records = resume::prepare(&config.record_options(), &template, &schema, &argv)?;
+    let records = records::prepare(&config.record_options(), &template, &schema, &argv)?;
     let jobs = Jobs {
         screen: &screen,
         runner,
@@ -111,13 +111,13 @@ fn execute(
     reader: Reader,
     cancel: &CancelToken,
     jobs: Jobs<'_>,
-    records: resume::Records,
+    records: records::Records,
     argv: &[OsString],
 ) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let started_wall = SystemTime::now();
     let plan = config.plan();
-    let resume::Records {
+    let records::Records {
         journal,
         gate,
         reports,
@@ -146,7 +146,7 @@ fn execute(
     }
     let start = RunStart {
         command: template.source(),
-        input: resume::input_name(config.record_options().source),
+        input: records::input_name(config.record_options().source),
         format: config.format.as_str(),
         jobs: config.jobs,
         journal: journal_path.as_ref().map(|p| p.display().to_string()),

@@ -19,9 +19,9 @@ use crate::halt::HaltState;
 use crate::input::read::StopRead;
 use crate::input::{self, Reader};
 use crate::job::Runner;
+use crate::journal::Gate;
 use crate::journal::Journal;
 use crate::plan::RunPlan;
-use crate::resume::Gate;
 use crate::template::Template;
 
 /// The `-k` window: one permit per item between dispatch and emission.

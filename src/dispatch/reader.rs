@@ -11,7 +11,7 @@ use super::{CHECK_EVERY, Dispatch, InFlight, Intake, RetryHandle, Shard};
 use crate::cancel::{CancelToken, Running};
 use crate::event::{Event, Skipped};
 use crate::input::{InputError, Reader};
-use crate::resume::{Admit, Gate};
+use crate::journal::{Admit, Gate};
 
 /// How the input ended, as the reader saw it.
 #[derive(Debug)]

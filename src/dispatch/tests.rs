@@ -14,7 +14,7 @@ use crate::cancel::CancelToken;
 use crate::event::Event;
 use crate::input::Reader;
 use crate::item::Item;
-use crate::resume::Gate;
+use crate::journal::Gate;
 
 /// Only a broken dispatcher or timer makes a wait reach this.
 const DEADLINE: Duration = Duration::from_secs(30);

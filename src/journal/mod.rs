@@ -21,6 +21,7 @@
 //! skips journals so held. Journals are created 0600, state directories
 //! 0700: they hold every item's text.
 
+mod gate;
 mod header;
 mod hint;
 mod key;
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use gate::{Admit, Gate};
 pub use header::{Header, Word};
 pub use hint::{Continue, Given, resume_command};
 pub use key::Keyer;

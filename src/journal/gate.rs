@@ -1,0 +1,115 @@
+//! The resume gate: gives each item its key, in input order, and decides
+//! from the journal of an earlier run whether it runs (`--resume` skips
+//! what is done; `--retry-failed` runs recorded failures again). The
+//! dispatcher and `--dry-run` pass every item through it.
+
+use super::{Admission, Keyer, Loaded};
+use crate::item::{Item, ItemData};
+use crate::record::{ItemRecord, Status};
+
+/// Assigns keys in input order and skips what the journal records as done.
+pub struct Gate {
+    keyer: Option<Keyer>,
+    /// `--key`, for messages.
+    key_text: Option<String>,
+    loaded: Option<Loaded>,
+    retry_failed: bool,
+}
+
+/// What the gate decided for one item.
+#[derive(Debug)]
+pub enum Admit {
+    /// Run it.
+    Run,
+    /// An earlier run finished it: skip it, reporting this record.
+    Skip(Box<ItemRecord>),
+}
+
+impl Gate {
+    pub(crate) fn new(
+        keyer: Option<Keyer>,
+        key_text: Option<String>,
+        loaded: Option<Loaded>,
+        retry_failed: bool,
+    ) -> Gate {
+        Gate {
+            keyer,
+            key_text,
+            loaded,
+            retry_failed,
+        }
+    }
+
+    /// A gate that keys nothing and skips nothing.
+    #[cfg(test)]
+    pub fn open() -> Gate {
+        Gate {
+            keyer: None,
+            key_text: None,
+            loaded: None,
+            retry_failed: false,
+        }
+    }
+
+    /// Gives `item` its key and decides whether it runs. An item whose
+    /// `--key` cannot render becomes bad input naming what is missing (and
+    /// is keyed by its bytes, so the journal still tells it apart).
+    pub fn admit(&mut self, item: &mut Item) -> Admit {
+        let Some(keyer) = self.keyer.as_ref() else {
+            return Admit::Run;
+        };
+        item.key = match keyer.key(item) {
+            Ok(key) => key,
+            Err(why) => {
+                if !matches!(item.data, ItemData::Bad(_)) {
+                    let key = self.key_text.as_deref().unwrap_or_default();
+                    item.data =
+                        ItemData::Bad(format!("line {}: in --key `{key}`: {why}", item.line));
+                }
+                Keyer::hash(item)
+            }
+        };
+        let Some(loaded) = self.loaded.as_mut() else {
+            return Admit::Run;
+        };
+        match loaded.admit(&item.key, self.retry_failed) {
+            Admission::Run => Admit::Run,
+            Admission::Rerun => {
+                item.rerun = true;
+                Admit::Run
+            }
+            Admission::Skip { at, ok } => {
+                // The line was whole when the journal was loaded; if it can
+                // no longer be read, the item is still finished: report what
+                // the count said.
+                let record = loaded.record_at(at).unwrap_or_else(|_| {
+                    let status = if ok { Status::Ok } else { Status::Failed };
+                    ItemRecord {
+                        seq: item.seq,
+                        item: String::from_utf8_lossy(&item.raw).into_owned(),
+                        key: item.key.clone(),
+                        status,
+                        exit_code: None,
+                        signal: None,
+                        attempts: 0,
+                        start: None,
+                        duration: 0.0,
+                        attempt_start: None,
+                        attempt_duration: 0.0,
+                        stderr_tail: String::new(),
+                        error: if ok {
+                            String::new()
+                        } else {
+                            "failed".to_owned()
+                        },
+                        command: String::new(),
+                        from_earlier_run: true,
+                        leaked: false,
+                        replaces_failure: false,
+                    }
+                });
+                Admit::Skip(Box::new(record))
+            }
+        }
+    }
+}
