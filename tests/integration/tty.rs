@@ -7,11 +7,21 @@ use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 
-use crate::util::pty::PtyRun;
+use crate::util::pty::{self, PtyRun};
 use crate::util::{
     Sandbox, alive, bin, group_states, group_stopped, harness_env, parse_pid, send_signal,
     sh_wait_for, stat, stopped, wait_until,
 };
+
+/// Runs fanout at a terminal with two workers whose jobs wait for `go`:
+/// once the bars are up, one row per worker, creates `go` and waits for
+/// the end.
+fn go_once_the_bars_show(sandbox: &Sandbox, args: &[&str]) -> pty::Ended {
+    let run = PtyRun::start(sandbox.path(), args);
+    run.wait_screen("the bars", |s| s.contains("ETA") && slot_rows(s) == 2);
+    File::create(sandbox.join("go")).expect("create go");
+    run.wait()
+}
 
 /// How many rows of the screen are worker lines of the bars (`  1   0s a`).
 fn slot_rows(screen: &str) -> usize {
@@ -112,10 +122,7 @@ fn output_without_a_final_newline_stays_on_screen() {
         let mut args = vec!["-j2", "--no-journal"];
         args.extend_from_slice(mode);
         args.extend_from_slice(&["sh", "-c", &job, "_", "{}", ":::", "1", "2", "3", "4"]);
-        let run = PtyRun::start(sandbox.path(), &args);
-        run.wait_screen("the bars", |s| s.contains("ETA") && slot_rows(s) == 2);
-        File::create(sandbox.join("go")).expect("create go");
-        let ended = run.wait();
+        let ended = go_once_the_bars_show(&sandbox, &args);
         ended.code(0).shows("fanout: done: 4 items").no_bars();
         for n in 1..=4 {
             for what in ["OUT", "ERR"] {
@@ -154,10 +161,7 @@ fn a_fail_note_follows_the_output_it_explains() {
         "2",
         "3",
     ];
-    let run = PtyRun::start(sandbox.path(), &args);
-    run.wait_screen("the bars", |s| s.contains("ETA") && slot_rows(s) == 2);
-    File::create(sandbox.join("go")).expect("create go");
-    let ended = run.wait();
+    let ended = go_once_the_bars_show(&sandbox, &args);
     ended.code(1).no_bars();
     let lines: Vec<&str> = ended.screen.lines().collect();
     for n in 1..=3 {
