@@ -25,52 +25,51 @@ pub enum Event {
     /// with that record: the collector reports it as the earlier run ended.
     Skipped(Box<Skipped>),
     /// A worker started a job.
-    Started {
-        /// Dispatch order of the item, 0-based and contiguous.
-        ticket: u64,
-        /// The item's position in the input.
-        seq: u64,
-        /// Worker slot (1..=jobs).
-        slot: usize,
-        /// Which attempt this is, from 1.
-        attempt: u32,
-        /// The item, shortened for display (only when progress is shown).
-        label: Option<String>,
-        /// The item's bytes, for `--tag` on streamed lines and for the event
-        /// stream (only then).
-        tag: Option<Vec<u8>>,
-    },
+    Started(JobStarted),
     /// Whole lines a running job wrote (`--output line`).
-    Output {
-        /// The job's ticket.
-        ticket: u64,
-        /// Which stream.
-        stream: Stream,
-        /// One or more whole lines (the last chunk of a job may lack `\n`).
-        bytes: Vec<u8>,
-    },
-    /// An attempt failed and the item will run again after `delay`.
-    Retrying {
-        /// The item's ticket.
-        ticket: u64,
-        /// The item's position in the input.
-        seq: u64,
-        /// The slot that ran the attempt.
-        slot: usize,
-        /// The attempt that failed, from 1.
-        attempt: u32,
-        /// How it failed.
-        outcome: Outcome,
-        /// How long it ran.
-        duration: Duration,
-        /// The wait before the next attempt.
-        delay: Duration,
-    },
+    Output(Chunk),
+    /// An attempt failed and the item will run again after its delay.
+    Retrying(Retry),
     /// An item reached its final outcome.
     Finished(Box<Finished>),
     /// A run-fatal error outside the collector (the journal could not be
     /// written); the run is already stopping.
     Fatal(String),
+}
+
+/// An attempt that started.
+#[derive(Debug)]
+pub struct JobStarted {
+    pub ticket: u64,
+    pub seq: u64,
+    pub slot: usize,
+    pub attempt: u32,
+    /// The item, shortened for display (only when a display or the event
+    /// stream wants it).
+    pub label: Option<String>,
+    /// The item's bytes (only for `--tag` on streamed lines and the event
+    /// stream).
+    pub tag: Option<Vec<u8>>,
+}
+
+/// Streamed output of a running job.
+#[derive(Debug)]
+pub struct Chunk {
+    pub ticket: u64,
+    pub stream: Stream,
+    pub bytes: Vec<u8>,
+}
+
+/// A failed attempt that will be retried after `delay`.
+#[derive(Debug)]
+pub struct Retry {
+    pub ticket: u64,
+    pub seq: u64,
+    pub slot: usize,
+    pub attempt: u32,
+    pub outcome: Outcome,
+    pub duration: Duration,
+    pub delay: Duration,
 }
 
 /// An item finished in an earlier run, and what the journal says of it.

@@ -19,9 +19,7 @@ use crate::outcome::Outcome;
 use crate::record::ItemRecord;
 use crate::sink::output::stdout_is_broken;
 use crate::sink::tally::Tally;
-use crate::sink::{
-    Chunk, Control, Done, Earlier, JobStarted, Retry, RunEnd, RunEvent, RunStart, Sink,
-};
+use crate::sink::{Control, Done, Earlier, RunEnd, RunEvent, RunStart, Sink};
 
 mod tail;
 
@@ -131,59 +129,16 @@ impl<'a> Collector<'a> {
         match event {
             Event::Total(total) => self.dispatch(&RunEvent::Total(total)),
             Event::Skipped(skipped) => self.skipped(*skipped),
-            Event::Started {
-                ticket,
-                seq,
-                slot,
-                attempt,
-                label,
-                tag,
-            } => {
-                let job = JobStarted {
-                    ticket,
-                    seq,
-                    slot,
-                    attempt,
-                    label,
-                    tag,
-                };
-                self.dispatch(&RunEvent::Started(&job));
-            }
-            Event::Output {
-                ticket,
-                stream,
-                bytes,
-            } => {
-                if stream == Stream::Stderr {
-                    self.tails.push(ticket, &bytes);
+            Event::Started(job) => self.dispatch(&RunEvent::Started(&job)),
+            Event::Output(chunk) => {
+                if chunk.stream == Stream::Stderr {
+                    self.tails.push(chunk.ticket, &chunk.bytes);
                 }
-                let chunk = Chunk {
-                    ticket,
-                    stream,
-                    bytes,
-                };
                 self.dispatch(&RunEvent::Output(&chunk));
             }
-            Event::Retrying {
-                ticket,
-                seq,
-                slot,
-                attempt,
-                outcome,
-                duration,
-                delay,
-            } => {
+            Event::Retrying(retry) => {
                 // The failed attempt's streamed lines stay; its tail goes.
-                self.tails.take(ticket);
-                let retry = Retry {
-                    ticket,
-                    seq,
-                    slot,
-                    attempt,
-                    outcome,
-                    duration,
-                    delay,
-                };
+                self.tails.take(retry.ticket);
                 self.dispatch(&RunEvent::Retrying(&retry));
             }
             Event::Finished(finished) => self.finished(finished),

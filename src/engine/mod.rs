@@ -15,7 +15,7 @@ use crossbeam_channel::Sender;
 
 use crate::cancel::{CancelToken, Running};
 use crate::dispatch::{Dispatch, Feed, RetryHandle};
-use crate::event::{Event, Finished, Stamp};
+use crate::event::{Chunk, Event, Finished, JobStarted, Retry, Stamp};
 use crate::halt::HaltState;
 use crate::item::{Item, ItemData};
 use crate::job::{Job, JobResult, Runner};
@@ -98,14 +98,14 @@ impl Work<'_> {
         // Only progress, events and live tags need to know a job started:
         // without them, one message (and one collector wake-up) per item less.
         if self.labels || self.tags {
-            let _ = self.events.send(Event::Started {
+            let _ = self.events.send(Event::Started(JobStarted {
                 ticket,
                 seq: item.seq,
                 slot,
                 attempt,
                 label: self.labels.then(|| item.label(crate::item::LABEL_MAX)),
                 tag: self.tags.then(|| item.raw.clone()),
-            });
+            }));
         }
         let start = Stamp::now();
         let (
@@ -126,7 +126,7 @@ impl Work<'_> {
                 attempt,
                 ticket ^ (u64::from(attempt) << 40) ^ start.wall_nanos(),
             );
-            let _ = self.events.send(Event::Retrying {
+            let _ = self.events.send(Event::Retrying(Retry {
                 ticket,
                 seq: item.seq,
                 slot,
@@ -134,7 +134,7 @@ impl Work<'_> {
                 outcome: outcome.clone(),
                 duration,
                 delay,
-            });
+            }));
             // The failed attempt's output is dropped with `captured`: only
             // the final attempt's output is written.
             timer.schedule(
@@ -246,11 +246,11 @@ impl Work<'_> {
         let streamed = std::cell::Cell::new(false);
         let mut lines = |stream, bytes| {
             streamed.set(true);
-            let _ = events.send(Event::Output {
+            let _ = events.send(Event::Output(Chunk {
                 ticket,
                 stream,
                 bytes,
-            });
+            }));
         };
         let result = catch_unwind(AssertUnwindSafe(|| {
             self.runner.run(&job, self.cancel, &mut lines)

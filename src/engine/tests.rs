@@ -13,7 +13,7 @@ use crossbeam_channel::unbounded;
 use super::*;
 use crate::cancel::StopReason;
 use crate::dispatch::{Dispatch, InFlight, retry_timer};
-use crate::event::Event;
+use crate::event::{Chunk, Event, JobStarted, Retry};
 use crate::halt::HaltPolicy;
 use crate::item::{Format, Item};
 use crate::job::FakeRunner;
@@ -171,21 +171,21 @@ fn check_invariants(events: &[Event], jobs: usize, items: usize) {
     let mut done = vec![0; items];
     for event in events {
         match event {
-            Event::Started {
+            Event::Started(JobStarted {
                 ticket,
                 slot,
                 attempt,
                 ..
-            } => {
+            }) => {
                 let t = *ticket as usize;
                 assert!((1..=jobs).contains(slot), "slot {slot} out of range");
                 assert_eq!(*attempt, started[t] + 1, "started twice");
                 assert_eq!(retried[t], started[t], "started again without a retry");
                 started[t] = *attempt;
             }
-            Event::Retrying {
+            Event::Retrying(Retry {
                 ticket, attempt, ..
-            } => {
+            }) => {
                 let t = *ticket as usize;
                 assert_eq!(*attempt, started[t], "retried an attempt that did not run");
                 assert_eq!(done[t], 0, "retried after it finished");
@@ -292,7 +292,7 @@ fn every_item_gets_one_outcome() {
         assert!(
             events
                 .iter()
-                .any(|e| matches!(e, Event::Output { bytes, .. } if bytes == b"hello\n"))
+                .any(|e| matches!(e, Event::Output(Chunk { bytes, .. }) if bytes == b"hello\n"))
         );
     }
 }
@@ -315,7 +315,7 @@ fn bad_records_fail_without_running() {
         );
         let started = events
             .iter()
-            .filter(|e| matches!(e, Event::Started { .. }))
+            .filter(|e| matches!(e, Event::Started(_)))
             .count();
         assert_eq!(started, 1, "{kind:?}");
     }
@@ -331,8 +331,7 @@ fn cancel_interrupts_running_and_skips_the_rest() {
         let pulled_at_cancel = AtomicU64::new(0);
         // Cancel once both workers are running a hanging item.
         let on_event = |e: &Event, c: &CancelToken| {
-            if matches!(e, Event::Started { .. }) && starts.fetch_add(1, Ordering::SeqCst) + 1 == 2
-            {
+            if matches!(e, Event::Started(_)) && starts.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
                 pulled_at_cancel.store(pulled.load(Ordering::SeqCst), Ordering::SeqCst);
                 c.signal(2);
             }
@@ -492,7 +491,7 @@ fn retries_run_failed_attempts_again_and_report_each_item_once() {
         assert_eq!(attempts(&events), vec![3, 1, 3, 1, 1], "{kind:?}");
         let retried = events
             .iter()
-            .filter(|e| matches!(e, Event::Retrying { .. }))
+            .filter(|e| matches!(e, Event::Retrying(_)))
             .count();
         assert_eq!(retried, 4, "{kind:?}");
     }
@@ -515,7 +514,7 @@ fn a_retry_waiting_when_the_run_stops_ends_with_its_last_attempt() {
         };
         // Ctrl-C while the retry waits its hour.
         let on_event = |e: &Event, c: &CancelToken| {
-            if matches!(e, Event::Retrying { .. }) {
+            if matches!(e, Event::Retrying(_)) {
                 c.signal(libc::SIGINT);
             }
         };

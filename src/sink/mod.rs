@@ -12,12 +12,11 @@
 //! the run, or ends it quietly when a reader went away.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::cancel::{CancelToken, Running};
-use crate::event::{Finished, Stream};
+use crate::event::Finished;
+pub use crate::event::{Chunk, JobStarted, Retry};
 use crate::item::Item;
-use crate::outcome::Outcome;
 use crate::record::ItemRecord;
 use crate::sink::summary::Summary;
 
@@ -67,41 +66,6 @@ pub struct RunStart {
     pub jobs: usize,
     /// The journal being appended to, if any.
     pub journal: Option<String>,
-}
-
-/// An attempt that started.
-#[derive(Debug)]
-pub struct JobStarted {
-    pub ticket: u64,
-    pub seq: u64,
-    pub slot: usize,
-    pub attempt: u32,
-    /// The item, shortened for display (only when a display or the event
-    /// stream wants it).
-    pub label: Option<String>,
-    /// The item's bytes (only for `--tag` on streamed lines and the event
-    /// stream).
-    pub tag: Option<Vec<u8>>,
-}
-
-/// Streamed output of a running job.
-#[derive(Debug)]
-pub struct Chunk {
-    pub ticket: u64,
-    pub stream: Stream,
-    pub bytes: Vec<u8>,
-}
-
-/// A failed attempt that will be retried after `delay`.
-#[derive(Debug)]
-pub struct Retry {
-    pub ticket: u64,
-    pub seq: u64,
-    pub slot: usize,
-    pub attempt: u32,
-    pub outcome: Outcome,
-    pub duration: Duration,
-    pub delay: Duration,
 }
 
 /// An item that finished in this run: what the worker sent, and its record.
