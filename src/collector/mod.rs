@@ -123,6 +123,9 @@ impl<'a> Collector<'a> {
         for sink in &mut self.sinks {
             sink.handle(event, &mut self.control);
         }
+        for done in self.control.take_written() {
+            self.dispatch(&RunEvent::Written(&done));
+        }
     }
 
     fn handle(&mut self, event: Event) {

@@ -46,6 +46,9 @@ pub enum RunEvent<'a> {
     StdoutGone,
     /// An item reached its final outcome in this run.
     Finished(&'a Arc<Done>),
+    /// The output sink has written this item's output (with `-k`, when its
+    /// turn came): what explains it may follow on screen.
+    Written(&'a Arc<Done>),
     /// An item an earlier run finished (`--resume` skipped it).
     Skipped(&'a Earlier),
     /// Time passed without events (only while a display is shown).
@@ -99,6 +102,9 @@ pub struct RunEnd<'a> {
 pub struct Control<'a> {
     cancel: &'a CancelToken,
     error: Option<String>,
+    /// Items whose output the output sink wrote while handling the last
+    /// event; the collector announces each as `Written`.
+    written: Vec<Arc<Done>>,
 }
 
 impl<'a> Control<'a> {
@@ -106,6 +112,7 @@ impl<'a> Control<'a> {
         Control {
             cancel,
             error: None,
+            written: Vec::new(),
         }
     }
 
@@ -121,6 +128,15 @@ impl<'a> Control<'a> {
     /// quietly, as if fanout had been killed by SIGPIPE.
     pub fn broken_pipe(&self) {
         self.cancel.broken_pipe();
+    }
+
+    /// The output sink wrote `done`'s output.
+    pub fn written(&mut self, done: Arc<Done>) {
+        self.written.push(done);
+    }
+
+    pub fn take_written(&mut self) -> Vec<Arc<Done>> {
+        std::mem::take(&mut self.written)
     }
 
     pub fn cancel(&self) -> &'a CancelToken {

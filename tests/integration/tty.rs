@@ -181,6 +181,41 @@ fn a_fail_note_follows_the_output_it_explains() {
     }
 }
 
+/// With `-k`, a failed item's `FAIL` note waits with its output: item 2
+/// fails while item 1 still runs, and its note comes after its output,
+/// once item 1's output is written.
+#[test]
+fn with_keep_order_a_fail_note_waits_for_its_output() {
+    let job = format!(
+        "if [ \"$1\" = 2 ]; then echo out-2; : > release; exit 3; fi; {}; echo out-1",
+        sh_wait_for("release")
+    );
+    let sandbox = Sandbox::new();
+    let args = [
+        "-j2",
+        "-k",
+        "--no-journal",
+        "sh",
+        "-c",
+        &job,
+        "_",
+        "{}",
+        ":::",
+        "1",
+        "2",
+    ];
+    let ended = PtyRun::start(sandbox.path(), &args).wait();
+    ended.code(1).no_bars();
+    let lines: Vec<&str> = ended.screen.lines().map(str::trim_end).collect();
+    let at = |needle: &str| lines.iter().position(|l| l.starts_with(needle));
+    let order = [at("out-1"), at("out-2"), at("fanout: FAIL #2 ")];
+    assert!(
+        order.iter().all(Option::is_some) && order.is_sorted(),
+        "out-1, out-2 and then the note for #2, in that order: {order:?}\n--- screen ---\n{}",
+        ended.screen
+    );
+}
+
 /// Ctrl-C while the bars are up: the bars go, the output stays.
 #[test]
 fn ctrl_c_clears_the_bars() {

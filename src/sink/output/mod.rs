@@ -119,10 +119,12 @@ impl OutputSink {
             while let Some(next) = self.reorder.remove(&self.next_ticket) {
                 self.next_ticket += 1;
                 self.emit(&next, control);
+                control.written(next);
             }
         } else {
             self.emit(done, control);
             release(done);
+            control.written(Arc::clone(done));
         }
     }
 
@@ -302,6 +304,7 @@ impl OutputSink {
         // tickets, but never drop output).
         for (_, done) in std::mem::take(&mut self.reorder) {
             self.emit(&done, control);
+            control.written(done);
         }
         self.flush(control);
         // Their jobs succeeded, but what they printed is gone: say so where

@@ -104,11 +104,13 @@ impl Sink for ProgressSink {
             RunEvent::Finished(done) => {
                 let finished = &done.finished;
                 self.running.remove(&finished.ticket);
-                let failed = finished.outcome.is_failure();
-                self.item_done(finished.slot, failed);
-                // After the job's own output (the output sink comes
-                // first), so the note follows what it explains.
-                if failed && self.progress.is_bars() {
+                self.item_done(finished.slot, finished.outcome.is_failure());
+            }
+            RunEvent::Written(done) => {
+                // Once the job's own output is on screen (with `-k`, when
+                // its turn came), so the note follows what it explains.
+                let finished = &done.finished;
+                if finished.outcome.is_failure() && self.progress.is_bars() {
                     self.progress.println(&format!(
                         "fanout: FAIL #{} `{}`: {}",
                         finished.item.seq,
