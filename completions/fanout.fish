@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= dry-run print0 shard= tty debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
+    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= dry-run print0 shard= tty debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -65,6 +65,12 @@ complete -c fanout -n "__fish_fanout_needs_command" -s k -l keep-order -d 'Write
 complete -c fanout -n "__fish_fanout_needs_command" -l tag -d 'Prefix each output line with the item and a tab'
 complete -c fanout -n "__fish_fanout_needs_command" -l no-progress -d 'Never show progress'
 complete -c fanout -n "__fish_fanout_needs_command" -s q -l quiet -d 'No summary when every item succeeded'
+complete -c fanout -n "__fish_fanout_needs_command" -s u -l ungroup -d 'GNU parallel\'s spellings (README: "Coming from GNU parallel"): `-u`/`--ungroup` is --output ungroup'
+complete -c fanout -n "__fish_fanout_needs_command" -l line-buffer -d '`--lb`/`--line-buffer` is --output line'
+complete -c fanout -n "__fish_fanout_needs_command" -l group -d '`--group` is --output group'
+complete -c fanout -n "__fish_fanout_needs_command" -l bar -d '`--bar` and `--eta` are --progress'
+complete -c fanout -n "__fish_fanout_needs_command" -l will-cite -d '`--will-cite`: accepted, nothing printed'
+complete -c fanout -n "__fish_fanout_needs_command" -l citation -d '`--citation`: accepted, nothing printed'
 complete -c fanout -n "__fish_fanout_needs_command" -l no-journal -d 'Keep no journal at all'
 complete -c fanout -n "__fish_fanout_needs_command" -l resume -d 'Skip items the journal records as finished; run the rest. Without --journal, the newest journal of the same command, input and directory'
 complete -c fanout -n "__fish_fanout_needs_command" -l retry-failed -d 'Like --resume, but also run the failed items again'

@@ -122,8 +122,12 @@ impl Config {
         let engine = EngineKind::from(args.exec.engine);
         let jobs = jobs(&args.exec, &source, engine)?;
         // A job that holds the terminal writes to it directly (GNU's -u).
-        let output = if tty {
+        let output = if tty || args.output.ungroup {
             OutputMode::Ungroup
+        } else if args.output.line_buffer {
+            OutputMode::Line
+        } else if args.output.group {
+            OutputMode::Group
         } else {
             args.output.output.into()
         };
@@ -134,6 +138,8 @@ impl Config {
         let halt = halt_policy(&args.exec)?;
         let when = if args.output.no_progress {
             ProgressArg::Never
+        } else if args.output.bar {
+            ProgressArg::Always
         } else {
             args.output.progress.unwrap_or(ProgressArg::Auto)
         };
@@ -433,7 +439,7 @@ fn split_items(words: Vec<OsString>) -> anyhow::Result<Split> {
 
 fn bad_jobs(text: &str) -> anyhow::Error {
     anyhow::anyhow!(
-        "-j/--jobs: `{text}` is not a number of jobs: give N (1 to {MAX_JOBS}) or N% of the CPUs"
+        "-j/--jobs: `{text}` is not a number of jobs: give N (1 to {MAX_JOBS}), N% of the CPUs, or +N or -N (more or fewer than the CPUs)"
     )
 }
 
@@ -458,6 +464,12 @@ pub fn parse_jobs(text: Option<&str>) -> anyhow::Result<usize> {
             bail!("-j/--jobs: `{text}` must be more than 0%");
         }
         ((cpus as f64 * p / 100.0).floor() as usize).max(1)
+    } else if let Some(more) = text.strip_prefix('+') {
+        // GNU: `+N` is N more than the CPUs, `-N` N fewer (at least one).
+        cpus.saturating_add(more.parse::<usize>().map_err(|_| bad_jobs(text))?)
+    } else if let Some(fewer) = text.strip_prefix('-') {
+        cpus.saturating_sub(fewer.parse::<usize>().map_err(|_| bad_jobs(text))?)
+            .max(1)
     } else {
         text.parse::<usize>().map_err(|_| bad_jobs(text))?
     };
@@ -488,6 +500,14 @@ mod tests {
         assert!(parse_jobs(Some("x")).is_err());
         assert!(parse_jobs(Some("-5%")).is_err());
         assert_eq!(parse_jobs(Some("4096")).unwrap(), MAX_JOBS);
+        assert_eq!(parse_jobs(Some("+2")).unwrap(), cpus + 2);
+        assert_eq!(
+            parse_jobs(Some("-1")).unwrap(),
+            cpus.saturating_sub(1).max(1)
+        );
+        assert_eq!(parse_jobs(Some("-1000")).unwrap(), 1);
+        assert!(parse_jobs(Some("+x")).is_err());
+        assert!(parse_jobs(Some("-")).is_err());
         assert!(parse_jobs(Some("4097")).is_err());
         assert!(parse_jobs(Some("1000000")).is_err());
         assert!(parse_jobs(Some("10000000%")).is_err());

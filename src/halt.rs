@@ -67,6 +67,22 @@ impl HaltPolicy {
         if text == "never" {
             return Ok(None);
         }
+        // GNU parallel's older forms: 0, 1, 2, -1, -2 and 1-99%.
+        let legacy = match text {
+            "0" => Some("never".to_owned()),
+            "1" => Some("soon,fail=1".to_owned()),
+            "2" => Some("now,fail=1".to_owned()),
+            "-1" => Some("soon,success=1".to_owned()),
+            "-2" => Some("now,success=1".to_owned()),
+            _ => text
+                .strip_suffix('%')
+                .and_then(|p| p.parse::<u8>().ok())
+                .filter(|p| (1..=99).contains(p))
+                .map(|p| format!("soon,fail={p}%")),
+        };
+        if let Some(modern) = legacy {
+            return HaltPolicy::parse(&modern);
+        }
         let bad = || {
             format!(
                 "`{text}` is not a halt policy (never, or now|soon with ,fail=N, ,success=N or ,done=N; N may be a percentage)"
@@ -278,5 +294,27 @@ mod tests {
         pct.set_total(4);
         assert!(!pct.record(&Outcome::Success));
         assert!(pct.record(&Outcome::Success));
+    }
+
+    #[test]
+    fn gnu_legacy_forms_mean_what_gnu_says() {
+        for (legacy, modern) in [
+            ("1", "soon,fail=1"),
+            ("2", "now,fail=1"),
+            ("-1", "soon,success=1"),
+            ("-2", "now,success=1"),
+            ("30%", "soon,fail=30%"),
+        ] {
+            assert_eq!(
+                HaltPolicy::parse(legacy),
+                HaltPolicy::parse(modern),
+                "{legacy}"
+            );
+            assert!(HaltPolicy::parse(legacy).unwrap().is_some());
+        }
+        assert_eq!(HaltPolicy::parse("0"), Ok(None));
+        assert!(HaltPolicy::parse("3").is_err());
+        assert!(HaltPolicy::parse("100%").is_err());
+        assert!(HaltPolicy::parse("0%").is_err());
     }
 }

@@ -96,6 +96,7 @@ pub struct ExecArgs {
     /// Parallel jobs: N (at most 4096), or N% of the CPUs [default: CPUs].
     #[arg(
         short = 'j',
+        short_alias = 'P',
         long = "jobs",
         value_name = "N",
         allow_hyphen_values = true
@@ -154,7 +155,12 @@ pub struct ExecArgs {
 
     /// Stop early (GNU parallel syntax): never, or now|soon with ,fail=N ,success=N
     /// or ,done=N (N a count or a percentage).
-    #[arg(long, value_name = "WHEN,COUNT=N", default_value = "never")]
+    #[arg(
+        long,
+        value_name = "WHEN,COUNT=N",
+        default_value = "never",
+        allow_hyphen_values = true
+    )]
     pub halt: String,
 
     /// Stop at the first failure: --halt soon,fail=1.
@@ -171,7 +177,7 @@ pub struct ExecArgs {
     pub grace: String,
 
     /// Print the commands that would run, and run nothing.
-    #[arg(long)]
+    #[arg(long, alias = "dryrun")]
     pub dry_run: bool,
 
     /// With --dry-run: end each command with a NUL byte instead of a newline,
@@ -284,6 +290,31 @@ pub struct OutputArgs {
     /// No summary when every item succeeded.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// GNU parallel's spellings (README: "Coming from GNU parallel"):
+    /// `-u`/`--ungroup` is --output ungroup.
+    #[arg(short = 'u', long, hide = true, conflicts_with_all = ["line_buffer", "group"])]
+    pub ungroup: bool,
+
+    /// `--lb`/`--line-buffer` is --output line.
+    #[arg(long, alias = "lb", hide = true, conflicts_with = "group")]
+    pub line_buffer: bool,
+
+    /// `--group` is --output group.
+    #[arg(long, hide = true)]
+    pub group: bool,
+
+    /// `--bar` and `--eta` are --progress.
+    #[arg(long, alias = "eta", hide = true)]
+    pub bar: bool,
+
+    /// `--will-cite`: accepted, nothing printed.
+    #[arg(long, hide = true)]
+    pub will_cite: bool,
+
+    /// `--citation`: accepted, nothing printed.
+    #[arg(long, hide = true)]
+    pub citation: bool,
 }
 
 /// Journal, resume and report options.

@@ -679,8 +679,9 @@ fn negative_numbers_say_what_the_value_must_be() {
     for (flag, value, want) in [
         (
             "-j",
-            "-1",
-            "`-1` is not a number of jobs: give N (1 to 4096) or N% of the CPUs",
+            "-x",
+            "`-x` is not a number of jobs: give N (1 to 4096), N% of the CPUs, or +N or -N \
+             (more or fewer than the CPUs)",
         ),
         ("--jobs", "-5%", "`-5%` must be more than 0%"),
         (
@@ -869,4 +870,66 @@ fn a_huge_rayon_pool_is_refused_with_the_limit() {
         .run()
         .code(2)
         .stderr_has("--engine rayon runs at most 1024 threads");
+}
+
+/// GNU parallel's spellings of fanout's options work as GNU users type them
+/// (README: "Coming from GNU parallel").
+#[test]
+fn gnu_parallel_spellings_are_accepted() {
+    let sb = Sandbox::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--dryrun", "echo", ":::", "a"], "echo a\n"),
+        (&["-u", "-j1", "echo", ":::", "a", "b"], "a\nb\n"),
+        (&["--ungroup", "-j1", "echo", ":::", "a"], "a\n"),
+        (&["--lb", "-j1", "echo", ":::", "a"], "a\n"),
+        (&["--line-buffer", "-j1", "echo", ":::", "a"], "a\n"),
+        (&["--group", "-j1", "echo", ":::", "a"], "a\n"),
+        (
+            &["--will-cite", "--citation", "-j1", "echo", ":::", "a"],
+            "a\n",
+        ),
+        (&["-P", "2", "-k", "echo", ":::", "a", "b"], "a\nb\n"),
+        (&["-j", "+1", "-k", "echo", ":::", "a", "b"], "a\nb\n"),
+        (&["-j", "-1", "-k", "echo", ":::", "a", "b"], "a\nb\n"),
+        (&["--bar", "-j1", "echo", ":::", "a"], "a\n"),
+        (&["--eta", "-j1", "echo", ":::", "a"], "a\n"),
+    ];
+    for (args, stdout) in cases {
+        let run = sb.fanout().args(["--no-journal"]).args(*args).run();
+        run.code(0);
+        assert_eq!(run.stdout_text(), *stdout, "{args:?}");
+    }
+    // Two of GNU's spellings of one grouping cannot both hold.
+    sb.fanout()
+        .args(["-u", "--lb", "echo", ":::", "a"])
+        .run()
+        .code(2)
+        .stderr_has("cannot be used with");
+}
+
+/// `--halt` also takes GNU's older numeric forms: 2 is now,fail=1, -1 is
+/// soon,success=1, 1 soon,fail=1, 0 never, and N% soon,fail=N%.
+#[test]
+fn gnu_halt_legacy_forms() {
+    let sb = Sandbox::new();
+    let job = ["sh", "-c", "exit $1", "_", "{}"];
+    for (halt, code, says) in [
+        ("2", 1, "halted"),
+        ("1", 1, "halted"),
+        ("50%", 1, "halted"),
+        ("-1", 0, "halted"),
+        ("0", 1, "failed: 4 items"),
+    ] {
+        let run = sb
+            .fanout()
+            .args(["--no-journal", "-j1", "--halt", halt])
+            .args(job)
+            .items(match halt {
+                "-1" => ["0", "1", "1", "1"],
+                "50%" => ["1", "1", "0", "0"],
+                _ => ["1", "0", "0", "0"],
+            })
+            .run();
+        run.code(code).stderr_has(says);
+    }
 }
