@@ -72,6 +72,8 @@ pub struct Config {
     pub grace: Duration,
     /// Per-attempt time limit.
     pub timeout: Option<Duration>,
+    /// `--delay`: at least this long between two job starts.
+    pub delay: Option<Duration>,
     /// Retry policy, when `--retries` is more than 0.
     pub retry: Option<RetryPolicy>,
     /// `--halt` / `--fail-fast`.
@@ -134,6 +136,11 @@ impl Config {
         let grace =
             duration::parse(&args.exec.grace).map_err(|e| anyhow::anyhow!("--grace: {e}"))?;
         let timeout = timeout(args.exec.timeout.as_deref())?;
+        let delay = match args.exec.delay.as_deref() {
+            Some(text) => Some(duration::parse(text).map_err(|e| anyhow::anyhow!("--delay: {e}"))?)
+                .filter(|d| !d.is_zero()),
+            None => None,
+        };
         let retry = retry_policy(&args.exec)?;
         let halt = halt_policy(&args.exec)?;
         let when = if args.output.no_progress {
@@ -185,6 +192,7 @@ impl Config {
             progress,
             grace,
             timeout,
+            delay,
             retry,
             halt,
             dry_run: args.exec.dry_run,

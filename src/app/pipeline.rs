@@ -13,7 +13,7 @@ use crate::cancel::CancelToken;
 use crate::collector::Collector;
 use crate::config::{Config, Source};
 use crate::dispatch::{self, InputEnd, Reading, retry_timer};
-use crate::engine::{self, Work};
+use crate::engine::{self, StartDelay, Work};
 use crate::event::Event;
 use crate::halt::HaltState;
 use crate::input::read::StopRead;
@@ -71,6 +71,7 @@ pub(super) fn run<'a>(
         let _ = events_tx.send(Event::Total(total));
     }
     let count_stop = AtomicBool::new(false);
+    let delay = config.delay.map(StartDelay::new);
     let (retry_handle, retry_timer, retry_rx) = retry_timer();
     let retries = config.retry.is_some();
     // The reader runs ahead of the workers by this channel only.
@@ -135,6 +136,7 @@ pub(super) fn run<'a>(
             retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
             journal: parts.journal,
             halt: parts.halt,
+            delay: delay.as_ref(),
         };
         let engine = match timer {
             Ok(_) => engine::run(config.engine, jobs, &feed, &work),

@@ -176,6 +176,10 @@ pub struct ExecArgs {
     )]
     pub grace: String,
 
+    /// At least DUR between two job starts (GNU parallel's --delay).
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
+    pub delay: Option<String>,
+
     /// Print the commands that would run, and run nothing.
     #[arg(long, alias = "dryrun")]
     pub dry_run: bool,

@@ -4,6 +4,7 @@
 //! worker: [`threads`] (explicit crossbeam worker threads, the default) and
 //! [`rayon`] (a rayon pool). Neither prints anything.
 
+mod delay;
 pub mod rayon;
 pub mod threads;
 
@@ -24,6 +25,7 @@ use crate::outcome::Captured;
 use crate::outcome::Outcome;
 use crate::retry::RetryPolicy;
 use crate::template::{CommandSpec, Template};
+pub(crate) use delay::StartDelay;
 
 /// Which worker pool runs the jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,8 @@ pub struct Work<'a> {
     /// `--halt`: checked by the worker that finished an item, before it
     /// takes another.
     pub halt: Option<&'a HaltState>,
+    /// `--delay`: the moments jobs may start.
+    pub delay: Option<&'a StartDelay>,
 }
 
 /// Whether a finished item has output for the collector to write (so
@@ -83,6 +87,9 @@ impl Work<'_> {
         // `in_flight` goes with the item to the retry timer, or is dropped
         // when this returns, once the item's last attempt is reported: the
         // timer then knows the item is final.
+        if let Some(delay) = self.delay {
+            delay.wait(self.cancel);
+        }
         let Some((dispatch, spec)) = self.ready(dispatch, slot) else {
             return;
         };

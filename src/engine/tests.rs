@@ -145,6 +145,7 @@ fn run_with(
             retry: extras.retry.map(|policy| (policy, timer_handle.clone())),
             journal: extras.journal,
             halt: extras.halt,
+            delay: None,
         };
         super::run(kind, jobs, &feed, &work).unwrap();
         drop(work);

@@ -1003,3 +1003,59 @@ fn nothing_left_after_a_broken_pipe() {
 fn nothing_left_after_a_full_disk() {
     end_and_check(Ending::FullDisk);
 }
+
+/// `--delay` (GNU parallel's) spaces job starts by at least the delay,
+/// across all workers.
+#[test]
+fn delay_spaces_job_starts() {
+    let sb = Sandbox::new();
+    sb.fanout()
+        .args(["--no-journal", "-j3", "--delay", "0.2s"])
+        .args(["sh", "-c", "date +%s%N > start.$1", "_", "{}"])
+        .items(["1", "2", "3"])
+        .run()
+        .code(0);
+    let mut starts: Vec<u128> = sb
+        .numbered("start")
+        .values()
+        .map(|bytes| {
+            String::from_utf8_lossy(bytes)
+                .trim()
+                .parse()
+                .expect("a time in ns")
+        })
+        .collect();
+    starts.sort_unstable();
+    assert_eq!(starts.len(), 3);
+    for pair in starts.windows(2) {
+        // Load only ever spaces them further.
+        assert!(
+            pair[1] - pair[0] >= 200_000_000,
+            "starts {starts:?} are closer than the 0.2 s delay"
+        );
+    }
+}
+
+/// Ctrl-C ends a `--delay` wait at once: the waiting item never starts.
+#[test]
+fn ctrl_c_ends_a_delay_wait() {
+    let sb = Sandbox::new();
+    let job = format!(": > started.$1; {}", sh_wait_for("never"));
+    let mut running = sb
+        .fanout()
+        .args(["--no-journal", "-j2", "--delay", "1h"])
+        .args(["sh", "-c", &job, "_", "{}"])
+        .items(["1", "2"])
+        .spawn();
+    running.wait_for_numbered(&sb, "started", 1);
+    running.signal("INT");
+    running
+        .wait()
+        .interrupted_by(2)
+        .stderr_has("1 interrupted")
+        .stderr_has("1 not started");
+    assert!(
+        !sb.join("started.2").exists(),
+        "the second item waited for its start and never ran"
+    );
+}
