@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('--retry-on', '--retry-on', [CompletionResultType]::ParameterName, 'Retry only these failures: exit codes, `timeout`, `signal`, `any` (comma-separated) [default: any exit code, timeout, signal]')
             [CompletionResult]::new('--halt', '--halt', [CompletionResultType]::ParameterName, 'Stop early (GNU parallel syntax): never, or now|soon with ,fail=N ,success=N or ,done=N (N a count or a percentage)')
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'How long a signalled job gets before SIGKILL')
+            [CompletionResult]::new('--nice', '--nice', [CompletionResultType]::ParameterName, 'Run jobs N steps nicer than fanout (GNU parallel''s --nice)')
             [CompletionResult]::new('--delay', '--delay', [CompletionResultType]::ParameterName, 'At least DUR between two job starts (GNU parallel''s --delay)')
             [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Run only shard K of N: the items at input positions K, K+N, K+2N... (for Slurm arrays and CI matrices)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output grouping')

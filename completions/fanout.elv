@@ -33,6 +33,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand --retry-on 'Retry only these failures: exit codes, `timeout`, `signal`, `any` (comma-separated) [default: any exit code, timeout, signal]'
             cand --halt 'Stop early (GNU parallel syntax): never, or now|soon with ,fail=N ,success=N or ,done=N (N a count or a percentage)'
             cand --grace 'How long a signalled job gets before SIGKILL'
+            cand --nice 'Run jobs N steps nicer than fanout (GNU parallel''s --nice)'
             cand --delay 'At least DUR between two job starts (GNU parallel''s --delay)'
             cand --shard 'Run only shard K of N: the items at input positions K, K+N, K+2N... (for Slurm arrays and CI matrices)'
             cand --output 'Output grouping'

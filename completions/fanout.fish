@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= delay= dry-run print0 shard= tty debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
+    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -43,6 +43,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -l max-delay -d 'Longest ret
 complete -c fanout -n "__fish_fanout_needs_command" -l retry-on -d 'Retry only these failures: exit codes, `timeout`, `signal`, `any` (comma-separated) [default: any exit code, timeout, signal]' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l halt -d 'Stop early (GNU parallel syntax): never, or now|soon with ,fail=N ,success=N or ,done=N (N a count or a percentage)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l grace -d 'How long a signalled job gets before SIGKILL' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l nice -d 'Run jobs N steps nicer than fanout (GNU parallel\'s --nice)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l delay -d 'At least DUR between two job starts (GNU parallel\'s --delay)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l shard -d 'Run only shard K of N: the items at input positions K, K+N, K+2N... (for Slurm arrays and CI matrices)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l output -d 'Output grouping' -r -f -a "group\t'Each job\'s stdout, then stderr, written whole when it ends'

@@ -74,6 +74,8 @@ pub struct Config {
     pub timeout: Option<Duration>,
     /// `--delay`: at least this long between two job starts.
     pub delay: Option<Duration>,
+    /// `--nice N`.
+    pub nice: Option<i32>,
     /// Retry policy, when `--retries` is more than 0.
     pub retry: Option<RetryPolicy>,
     /// `--halt` / `--fail-fast`.
@@ -193,6 +195,7 @@ impl Config {
             grace,
             timeout,
             delay,
+            nice: args.exec.nice,
             retry,
             halt,
             dry_run: args.exec.dry_run,

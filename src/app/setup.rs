@@ -75,6 +75,7 @@ pub(super) fn runner(
             temp_dir: config.temp_dir.clone(),
             terminal,
             tty: config.tty,
+            nice: config.nice,
         },
         Arc::clone(table),
     )))

@@ -176,6 +176,10 @@ pub struct ExecArgs {
     )]
     pub grace: String,
 
+    /// Run jobs N steps nicer than fanout (GNU parallel's --nice).
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
+    pub nice: Option<i32>,
+
     /// At least DUR between two job starts (GNU parallel's --delay).
     #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub delay: Option<String>,

@@ -101,6 +101,8 @@ pub struct SpawnOptions {
     /// `--tty`: each job runs in the terminal's foreground with the
     /// terminal as its stdin.
     pub tty: bool,
+    /// `--nice N`: jobs run N steps nicer than fanout (GNU parallel's).
+    pub nice: Option<i32>,
 }
 
 fn signal_group(pid: rustix::process::Pid, signal: rustix::process::Signal) {

@@ -133,6 +133,18 @@ impl Runner for ProcessRunner {
             .stdin(stdin)
             .env("FANOUT_SEQ", job.item.seq.to_string())
             .env("FANOUT_SLOT", job.slot.to_string());
+        if let Some(nice) = self.opts.nice {
+            // SAFETY: `nice` is one system call, safe between fork and exec.
+            // Only with --nice: without a pre_exec std spawns faster. As
+            // nice(1) does, a niceness the job may not have (a negative N
+            // without privilege) leaves it as it is.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let _ = libc::nice(nice);
+                    Ok(())
+                });
+            }
+        }
         // Linux refuses any single argument or variable over 128 KiB; a job
         // that does not use a huge item must not fail because of its copy.
         if job.item.raw.len() + "FANOUT_ITEM=".len() < MAX_ARG_STRLEN {
