@@ -1,37 +1,22 @@
 //! `.json` reports: one document, `{"summary": .., "items": [..]}`. The
-//! summary is known only at the end, so rows wait in the [`Spool`] and the
+//! summary is known only at the end, so rows wait in the spool and the
 //! document is written in `finish`.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 
-use crate::record::ItemRecord;
-use crate::sink::report::spool::{Spool, for_each_line};
-use crate::sink::report::{Format, FormatError, RunInfo};
+use crate::sink::report::spool::{Document, for_each_line};
+use crate::sink::report::{FormatError, RunInfo};
 
-pub(crate) struct Json {
-    /// Already created (and truncated), so a bad path fails before anything runs.
-    out: File,
-    spool: Spool,
-}
+pub(crate) struct Json;
 
-impl Json {
-    pub(crate) fn new(out: File) -> Result<Json, FormatError> {
-        let spool = Spool::new().map_err(FormatError::Spool)?;
-        Ok(Json { out, spool })
-    }
-}
-
-impl Format for Json {
-    fn record(&mut self, row: &ItemRecord) -> Result<(), FormatError> {
-        self.spool.push(row).map_err(FormatError::Spool)
-    }
-
-    fn finish(self: Box<Self>, info: &RunInfo) -> Result<(), FormatError> {
-        let rows = self.spool.into_rows().map_err(FormatError::Spool)?;
-        let mut out = BufWriter::new(self.out);
-        write_json_document(&mut out, rows, info).map_err(FormatError::Write)?;
-        out.flush().map_err(FormatError::Write)
+impl Document for Json {
+    fn write(
+        rows: BufReader<File>,
+        info: &RunInfo,
+        out: &mut BufWriter<File>,
+    ) -> Result<(), FormatError> {
+        write_json_document(out, rows, info).map_err(FormatError::Write)
     }
 }
 
@@ -57,9 +42,9 @@ fn write_json_document(
 
 #[cfg(test)]
 mod tests {
-    use std::io::BufReader;
 
     use super::*;
+    use crate::record::ItemRecord;
     use crate::sink::report::Report;
     use crate::sink::report::tests::{fixture_rows, info, row, write_report};
 

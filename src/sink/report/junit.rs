@@ -1,45 +1,31 @@
 //! `.xml` reports: JUnit XML with one test suite named after the command
 //! template and one test case per item, so CI shows a run like a test run.
-//! Rows wait in the [`Spool`] until `finish` knows the run's figures.
+//! Rows wait in the spool until the end, when the run's figures are known.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter};
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 use crate::record::{ItemRecord, Status};
-use crate::sink::report::spool::{Spool, for_each_line};
-use crate::sink::report::{Format, FormatError, RunInfo};
+use crate::sink::report::spool::{Document, for_each_line};
+use crate::sink::report::{FormatError, RunInfo};
 
 /// JUnit test case names longer than this are cut, so one huge item does not
 /// make a CI test list unreadable.
 const MAX_CASE_NAME_CHARS: usize = 200;
 
-pub(crate) struct Junit {
-    /// Already created (and truncated), so a bad path fails before anything runs.
-    out: File,
-    spool: Spool,
-}
+pub(crate) struct Junit;
 
-impl Junit {
-    pub(crate) fn new(out: File) -> Result<Junit, FormatError> {
-        let spool = Spool::new().map_err(FormatError::Spool)?;
-        Ok(Junit { out, spool })
-    }
-}
-
-impl Format for Junit {
-    fn record(&mut self, row: &ItemRecord) -> Result<(), FormatError> {
-        self.spool.push(row).map_err(FormatError::Spool)
-    }
-
-    fn finish(self: Box<Self>, info: &RunInfo) -> Result<(), FormatError> {
-        let rows = self.spool.into_rows().map_err(FormatError::Spool)?;
+impl Document for Junit {
+    fn write(
+        rows: BufReader<File>,
+        info: &RunInfo,
+        out: &mut BufWriter<File>,
+    ) -> Result<(), FormatError> {
         let report = junit_report(rows, info).map_err(FormatError::Spool)?;
-        let mut out = BufWriter::new(self.out);
-        report.serialize(&mut out).map_err(FormatError::Junit)?;
-        out.flush().map_err(FormatError::Write)
+        report.serialize(out).map_err(FormatError::Junit)
     }
 }
 

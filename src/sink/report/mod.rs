@@ -129,8 +129,8 @@ impl ReportFormat {
         Ok(match self {
             ReportFormat::Csv => Box::new(csv::Csv::new(file)?),
             ReportFormat::Jsonl => Box::new(jsonl::Jsonl::new(file)),
-            ReportFormat::Json => Box::new(json::Json::new(file)?),
-            ReportFormat::Junit => Box::new(junit::Junit::new(file)?),
+            ReportFormat::Json => Box::new(spool::Spooled::<json::Json>::new(file)?),
+            ReportFormat::Junit => Box::new(spool::Spooled::<junit::Junit>::new(file)?),
         })
     }
 

@@ -5,9 +5,11 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
+use std::marker::PhantomData;
 
 use crate::record::ItemRecord;
 use crate::sink::report::jsonl::write_json_line;
+use crate::sink::report::{Format, FormatError, RunInfo};
 
 pub(crate) struct Spool {
     file: BufWriter<File>,
@@ -79,6 +81,49 @@ pub(crate) fn for_each_line(
         if !row.is_empty() {
             each(row)?;
         }
+    }
+}
+
+/// A format whose document needs the run's figures (JSON, JUnit): its rows
+/// wait in a [`Spool`] until the end, and it writes the whole document then.
+pub(crate) trait Document: Send {
+    /// Writes the document from the rows, in input order.
+    fn write(
+        rows: BufReader<File>,
+        info: &RunInfo,
+        out: &mut BufWriter<File>,
+    ) -> Result<(), FormatError>;
+}
+
+/// A [`Document`] format, its rows spooled.
+pub(crate) struct Spooled<D> {
+    /// Already created (and truncated), so a bad path fails before anything runs.
+    out: File,
+    spool: Spool,
+    document: PhantomData<D>,
+}
+
+impl<D: Document> Spooled<D> {
+    pub(crate) fn new(out: File) -> Result<Spooled<D>, FormatError> {
+        let spool = Spool::new().map_err(FormatError::Spool)?;
+        Ok(Spooled {
+            out,
+            spool,
+            document: PhantomData,
+        })
+    }
+}
+
+impl<D: Document> Format for Spooled<D> {
+    fn record(&mut self, row: &ItemRecord) -> Result<(), FormatError> {
+        self.spool.push(row).map_err(FormatError::Spool)
+    }
+
+    fn finish(self: Box<Self>, info: &RunInfo) -> Result<(), FormatError> {
+        let rows = self.spool.into_rows().map_err(FormatError::Spool)?;
+        let mut out = BufWriter::new(self.out);
+        D::write(rows, info, &mut out)?;
+        out.flush().map_err(FormatError::Write)
     }
 }
 
