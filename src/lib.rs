@@ -4,38 +4,38 @@
 //! folder per stage; a new input format, placeholder, sink or report format
 //! is one new file in its stage's folder.
 //!
-//! **Configured.** `main` parses the command line ([`cli`], the only place
-//! that knows clap) and [`config`] validates and resolves it once into a
-//! `Config`, whose [`plan`] decides how output is captured, ordered, tagged
-//! and routed. [`app`] only wires the run: `setup` opens the reader, the
+//! **Configured.** `main` parses the command line (`cli`, the only place
+//! that knows clap) and `config` validates and resolves it once into a
+//! `Config`, whose `plan` decides how output is captured, ordered, tagged
+//! and routed. `app` only wires the run: `setup` opens the reader, the
 //! runner and the sinks, `pipeline` starts the threads, `finish` decides the
 //! one exit code, `dry_run` renders without running.
 //!
-//! **Read.** [`input`] turns a file, stdin or `:::` arguments into
-//! [`item::Item`]s, streaming, one file per format. The reader thread is
-//! also the dispatcher ([`dispatch`]): it numbers items, keys them and
+//! **Read.** `input` turns a file, stdin or `:::` arguments into
+//! `item::Item`s, streaming, one file per format. The reader thread is
+//! also the dispatcher (`dispatch`): it numbers items, keys them and
 //! skips what an earlier run finished (the resume gate, built from the
-//! [`journal`]; [`records`] opens the journal, reports and event stream
+//! `journal`; `records` opens the journal, reports and event stream
 //! before anything runs), honours `--shard`, the `-k` window and the
 //! stop flag, and feeds the workers through a bounded channel; the retry
 //! timer hands failed attempts back when their delay is over.
 //!
-//! **Run.** The [`engine`]'s workers (explicit threads, or a rayon pool)
-//! render the [`template`] for each item (placeholders, path forms, and
+//! **Run.** The `engine`'s workers (explicit threads, or a rayon pool)
+//! render the `template` for each item (placeholders, path forms, and
 //! shell quoting that keeps item text from ever running as code) and run it
-//! through a [`job::Runner`]: processes in their own groups, supervised for
+//! through a `job::Runner`: processes in their own groups, supervised for
 //! timeouts, signals, terminal stops and leaks. Per-item failure is data,
-//! an [`outcome::Outcome`], and every finished item travels as an
-//! [`event::Event`] through one result channel.
+//! an `outcome::Outcome`, and every finished item travels as an
+//! `event::Event` through one result channel.
 //!
-//! **Recorded and reported.** The [`collector`] is the single consumer of
-//! that channel. It makes each finished item's one [`record::ItemRecord`]
-//! and hands every event to the [`sink`]s in turn: job output (the `-k`
+//! **Recorded and reported.** The `collector` is the single consumer of
+//! that channel. It makes each finished item's one `record::ItemRecord`
+//! and hands every event to the `sink`s in turn: job output (the `-k`
 //! window, tags, then the item's journal line, never before its output),
 //! the tally behind the summary, the progress display, the `--events`
 //! stream, CI annotations and one sink per `--report` file. Cancellation
-//! ([`cancel`]) is a value that the signal handlers ([`signal`]) advance;
-//! the exit codes are named in [`exit`].
+//! (`cancel`) is a value that the signal handlers (`signal`) advance;
+//! the exit codes are named in `exit`.
 
 pub mod app;
 pub(crate) mod cancel;

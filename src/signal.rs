@@ -1,7 +1,7 @@
-//! Signal handling. The handlers advance the run's [`CancelToken`] and do
+//! Signal handling. The handlers advance the run's `CancelToken` and do
 //! nothing else that can block: SIGINT comes through `ctrlc` (its own
 //! thread), SIGTERM, SIGHUP, SIGTSTP and SIGCONT through a `signal-hook`
-//! iterator thread that [`SignalGuard`] stops and joins when dropped.
+//! iterator thread that `SignalGuard` stops and joins when dropped.
 //!
 //! - SIGINT, SIGTERM (and SIGHUP, which behaves as SIGTERM): the first stops
 //!   dispatch and forwards the signal to running jobs, the second kills them,
@@ -10,7 +10,7 @@
 //!   SIGCONT (`fg`) continues them. Time spent stopped does not count toward
 //!   timeouts.
 //!
-//! [`SignalKind::Noop`] installs nothing, for tests.
+//! `SignalKind::Noop` installs nothing, for tests.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;

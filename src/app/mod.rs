@@ -44,7 +44,7 @@ impl Exit {
         Exit { code, signal: None }
     }
 
-    /// Death by `signal` (SIGHUP: by SIGTERM, see [`exit::death_signal`]).
+    /// Death by `signal` (SIGHUP: by SIGTERM, see `exit::death_signal`).
     pub fn signal(signal: i32) -> Exit {
         let signal = exit::death_signal(signal);
         Exit {
