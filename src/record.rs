@@ -54,6 +54,7 @@ impl Status {
         self == Status::Ok
     }
 
+    #[cfg(test)]
     /// Whether the item counts as a failure for the exit code and summary.
     pub fn is_failure(self) -> bool {
         !matches!(self, Status::Ok | Status::Interrupted | Status::NotStarted)

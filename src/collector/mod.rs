@@ -16,7 +16,6 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use crate::cancel::CancelToken;
 use crate::event::{Event, Finished, Skipped, Stream};
 use crate::outcome::Outcome;
-use crate::record::ItemRecord;
 use crate::sink::output::stdout_is_broken;
 use crate::sink::tally::Tally;
 use crate::sink::{Control, Done, Earlier, RunEnd, RunEvent, RunStart, Sink};
@@ -169,13 +168,7 @@ impl<'a> Collector<'a> {
         } else {
             Vec::new()
         };
-        let mut record = ItemRecord::of(&finished);
-        record.stderr_tail = stderr_tail.join("\n");
-        let done = Arc::new(Done {
-            finished,
-            record,
-            stderr_tail,
-        });
+        let done = Arc::new(Done::new(finished, stderr_tail));
         self.dispatch(&RunEvent::Finished(&done));
     }
 

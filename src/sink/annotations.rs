@@ -32,8 +32,8 @@ impl Annotations {
 impl Sink for Annotations {
     fn handle(&mut self, event: &RunEvent<'_>, _control: &mut Control<'_>) {
         match event {
-            RunEvent::Finished(done) if done.record.status.is_failure() => {
-                let record = &done.record;
+            RunEvent::Finished(done) if done.finished.outcome.is_failure() => {
+                let record = done.record();
                 self.annotate(record.seq, &record.item, &record.error, &done.stderr_tail);
             }
             RunEvent::Skipped(earlier) if !earlier.record.status.is_success() => {

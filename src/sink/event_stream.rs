@@ -138,7 +138,7 @@ impl EventStream {
     }
 
     fn finished(&mut self, done: &Done, control: &mut Control<'_>) {
-        let record = &done.record;
+        let record = done.record();
         if record.attempts > 0 && record.status != Status::NotStarted {
             let attempt = merge(
                 json!({

@@ -11,7 +11,7 @@
 //! through [`Control`], which records the first run-fatal error and stops
 //! the run, or ends it quietly when a reader went away.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::cancel::{CancelToken, Running};
 use crate::event::Finished;
@@ -76,10 +76,30 @@ pub struct RunStart {
 #[derive(Debug)]
 pub struct Done {
     pub finished: Box<Finished>,
-    /// The one record every file writes, with the stderr tail of a failure.
-    pub record: ItemRecord,
     /// The last lines of a failure's stderr (empty for a success).
     pub stderr_tail: Vec<String>,
+    /// Made on first use: a run whose sinks write no record (the common
+    /// quiet job, journaled by its worker) pays nothing for it.
+    record: OnceLock<ItemRecord>,
+}
+
+impl Done {
+    pub fn new(finished: Box<Finished>, stderr_tail: Vec<String>) -> Done {
+        Done {
+            finished,
+            stderr_tail,
+            record: OnceLock::new(),
+        }
+    }
+
+    /// The one record every file writes, with the stderr tail of a failure.
+    pub fn record(&self) -> &ItemRecord {
+        self.record.get_or_init(|| {
+            let mut record = ItemRecord::of(&self.finished);
+            record.stderr_tail = self.stderr_tail.join("\n");
+            record
+        })
+    }
 }
 
 /// An item an earlier run finished, reported with that run's record.

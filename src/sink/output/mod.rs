@@ -158,7 +158,7 @@ impl OutputSink {
         if !lost
             && !finished.journaled
             && let Some(journal) = &self.journal
-            && let Err(e) = journal.record(&done.record)
+            && let Err(e) = journal.record(done.record())
         {
             self.journal = None;
             control.fail(format!("{:#}", anyhow::Error::from(e)));

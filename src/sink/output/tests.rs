@@ -14,7 +14,6 @@ use crate::event::Finished;
 use crate::item::Item;
 use crate::journal::Header;
 use crate::outcome::Outcome;
-use crate::record::ItemRecord;
 use crate::sink::{Chunk, JobStarted};
 
 /// A finished item as a worker sends it: ran once and succeeded, with no
@@ -54,12 +53,7 @@ impl Job {
     }
 
     fn done(self) -> Arc<Done> {
-        let record = ItemRecord::of(&self.finished);
-        Arc::new(Done {
-            finished: Box::new(self.finished),
-            record,
-            stderr_tail: Vec::new(),
-        })
+        Arc::new(Done::new(Box::new(self.finished), Vec::new()))
     }
 }
 

@@ -231,7 +231,7 @@ impl ReportSink {
 impl Sink for ReportSink {
     fn handle(&mut self, event: &RunEvent<'_>, control: &mut Control<'_>) {
         match event {
-            RunEvent::Finished(done) => self.record(&done.record, control),
+            RunEvent::Finished(done) => self.record(done.record(), control),
             RunEvent::Skipped(earlier) => self.record(&earlier.record, control),
             RunEvent::RunFinished(end) => {
                 if let Some(report) = self.report.take()
