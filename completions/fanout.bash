@@ -41,7 +41,7 @@ _fanout() {
 
     case "${cmd}" in
         fanout)
-            opts="-a -0 -j -k -q -u -h -V --input --format --null --colsep --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --tty --debug-fake-runner --output --keep-order --tag --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --retry-failed --key --force --report --events --no-annotations --help --version completions man help"
+            opts="-a -0 -j -n -N -L -X -m -s -k -q -u -h -V --input --format --null --colsep --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --tty --debug-fake-runner --max-args --max-replace-args --max-lines --xargs --max-chars --output --keep-order --tag --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --retry-failed --key --force --report --events --no-annotations --help --version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -116,6 +116,38 @@ _fanout() {
                     return 0
                     ;;
                 --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-replace-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -L)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-chars)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

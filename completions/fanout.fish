@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner output= k/keep-order tag progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
+    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -46,6 +46,10 @@ complete -c fanout -n "__fish_fanout_needs_command" -l grace -d 'How long a sign
 complete -c fanout -n "__fish_fanout_needs_command" -l nice -d 'Run jobs N steps nicer than fanout (GNU parallel\'s --nice)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l delay -d 'At least DUR between two job starts (GNU parallel\'s --delay)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l shard -d 'Run only shard K of N: the items at input positions K, K+N, K+2N... (for Slurm arrays and CI matrices)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s n -l max-args -d 'Up to N items per job; `{}` stands for all of them, one argument each' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s N -l max-replace-args -d 'N items per job, `{1}`..`{N}` the job\'s items (GNU\'s -N)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s L -l max-lines -d 'N lines per job (xargs -L; GNU -L implies -X)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s s -l max-chars -d 'At most N bytes of command line per job (arguments with their NULs)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l output -d 'Output grouping' -r -f -a "group\t'Each job\'s stdout, then stderr, written whole when it ends'
 line\t'Whole lines, jobs interleaved, as they are written'
 ungroup\t'Raw: jobs write straight to fanout\'s stdout and stderr'"
@@ -63,6 +67,9 @@ complete -c fanout -n "__fish_fanout_needs_command" -l dry-run -d 'Print the com
 complete -c fanout -n "__fish_fanout_needs_command" -l print0 -d 'With --dry-run: end each command with a NUL byte instead of a newline, bytes raw (for `xargs -0` and items holding newlines)'
 complete -c fanout -n "__fish_fanout_needs_command" -l tty -d 'Run each job in the terminal\'s foreground with the terminal as its stdin, one at a time (for ssh or sudo prompts); implies -j1 and --output ungroup'
 complete -c fanout -n "__fish_fanout_needs_command" -l debug-fake-runner -d 'Testing aid: run items with the scripted fake runner, spawning nothing'
+complete -c fanout -n "__fish_fanout_needs_command" -s X -d 'As many items per job as fit the command-line limit, each word that holds `{}` repeated per item (GNU\'s context replace)'
+complete -c fanout -n "__fish_fanout_needs_command" -s m -d 'As many items per job as fit, `{}` standing for all of them (GNU\'s -m)'
+complete -c fanout -n "__fish_fanout_needs_command" -l xargs -d 'As many items per job as fit, never spread over the job slots (GNU\'s --xargs)'
 complete -c fanout -n "__fish_fanout_needs_command" -s k -l keep-order -d 'Write output in input order (jobs still run in parallel)'
 complete -c fanout -n "__fish_fanout_needs_command" -l tag -d 'Prefix each output line with the item and a tab'
 complete -c fanout -n "__fish_fanout_needs_command" -l no-progress -d 'Never show progress'

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
+use crate::batch::{BatchOptions, BatchSpec};
 use crate::cli::{Args, BackoffArg, EngineArg, ExecArgs, FormatArg, OutputArg, ProgressArg};
 use crate::dispatch::Shard;
 use crate::duration;
@@ -46,6 +47,8 @@ pub enum ProgressMode {
 /// A validated run configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Several items per job (`-n`, `-X`...), or `None`: one per job.
+    pub batch: Option<BatchSpec>,
     /// Item source.
     pub source: Source,
     /// Item format.
@@ -144,6 +147,7 @@ impl Config {
             None => None,
         };
         let retry = retry_policy(&args.exec)?;
+        let batch = batch_spec(&args.batch)?;
         let halt = halt_policy(&args.exec)?;
         let when = if args.output.no_progress {
             ProgressArg::Never
@@ -173,6 +177,7 @@ impl Config {
         let annotations = !resume_args.no_annotations
             && std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
         Ok(Config {
+            batch,
             journal,
             resume: resume_args.resume || resume_args.retry_failed,
             retry_failed: resume_args.retry_failed,
@@ -427,6 +432,57 @@ fn retry_policy(exec: &ExecArgs) -> anyhow::Result<Option<RetryPolicy>> {
         max_delay,
         on,
     }))
+}
+
+/// `-n`, `-N`, `-L`, `-X`, `-m`, `--xargs` and `-s` as one spec.
+fn batch_spec(args: &crate::cli::BatchArgs) -> anyhow::Result<Option<BatchSpec>> {
+    let count = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<usize>> {
+        text.as_deref()
+            .map(|t| unit_count(t).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+            .transpose()
+    };
+    let max_chars = count("-s/--max-chars", &args.max_chars)?;
+    if max_chars == Some(0) {
+        bail!("-s/--max-chars: the command line needs at least one byte");
+    }
+    let options = BatchOptions {
+        max_args: count("-n/--max-args", &args.max_args)?,
+        exact: count("-N", &args.max_replace_args)?,
+        lines: count("-L/--max-lines", &args.max_lines)?,
+        context: args.context_replace,
+        multiple: args.multiple,
+        xargs: args.xargs,
+        max_chars,
+    };
+    Ok(BatchSpec::from_options(&options))
+}
+
+/// A count with GNU's unit suffixes: `k` 1000, `K` 1024, `m` 10^6, `M`
+/// 2^20, `g` 10^9, `G` 2^30.
+pub fn unit_count(text: &str) -> anyhow::Result<usize> {
+    let (digits, factor) = match text.char_indices().last() {
+        Some((at, unit)) if unit.is_ascii_alphabetic() => {
+            let factor: u64 = match unit {
+                'k' => 1_000,
+                'K' => 1 << 10,
+                'm' => 1_000_000,
+                'M' => 1 << 20,
+                'g' => 1_000_000_000,
+                'G' => 1 << 30,
+                _ => {
+                    bail!("`{text}` is not a count (a number, optionally with k, K, m, M, g or G)")
+                }
+            };
+            (&text[..at], factor)
+        }
+        _ => (text, 1),
+    };
+    let n: u64 = digits.parse().map_err(|_| {
+        anyhow::anyhow!("`{text}` is not a count (a whole number such as 50 or 10k)")
+    })?;
+    n.checked_mul(factor)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| anyhow::anyhow!("`{text}` is too large"))
 }
 
 /// The command and the `:::` items, if any.

@@ -117,6 +117,32 @@ pub struct Finished {
     pub ack: Option<crossbeam_channel::Sender<()>>,
     /// The worker journaled it already (it had no output to write).
     pub journaled: bool,
+    /// Its place in a job of several items (`-n`, `-X`...), or `None`.
+    pub job: Option<JobPart>,
+    /// The job's items joined by spaces, for `--tag` (only for a job of
+    /// several items; otherwise the tag is the item).
+    pub tag: Option<Vec<u8>>,
+    /// A job's other items, as the worker sends its first: the collector
+    /// turns each into its own `Finished` ([`Finished::member`]).
+    pub members: Vec<Item>,
+}
+
+/// Where an item stands in a job of several items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobPart {
+    /// The job's first item: it carries the job's output.
+    First { seq: u64 },
+    /// Another item of job `seq`, whose first item has ticket `first`.
+    Member { seq: u64, first: u64 },
+}
+
+impl JobPart {
+    /// The job's number.
+    pub fn seq(self) -> u64 {
+        match self {
+            JobPart::First { seq } | JobPart::Member { seq, .. } => seq,
+        }
+    }
 }
 
 impl Finished {
@@ -145,6 +171,37 @@ impl Finished {
             leaked: false,
             ack: None,
             journaled: false,
+            job: None,
+            tag: None,
+            members: Vec::new(),
+        }
+    }
+
+    /// The `index`th other item of this job (its ticket follows the
+    /// first's), with the job's outcome, times and command, and no output
+    /// of its own: the job's output goes with its first item.
+    pub fn member(&self, index: usize, item: Item) -> Finished {
+        Finished {
+            ticket: self.ticket + 1 + index as u64,
+            item,
+            slot: self.slot,
+            outcome: self.outcome.clone(),
+            captured: Captured::default(),
+            started_at: self.started_at,
+            duration: self.duration,
+            item_started_at: self.item_started_at,
+            item_duration: self.item_duration,
+            command: self.command.clone(),
+            attempts: self.attempts,
+            leaked: self.leaked,
+            ack: None,
+            journaled: self.journaled,
+            job: self.job.map(|part| JobPart::Member {
+                seq: part.seq(),
+                first: self.ticket,
+            }),
+            tag: None,
+            members: Vec::new(),
         }
     }
 }
@@ -205,6 +262,7 @@ impl ItemRecord {
             from_earlier_run: false,
             leaked: finished.leaked,
             replaces_failure: finished.item.rerun,
+            job: finished.job.map(JobPart::seq),
         }
     }
 }

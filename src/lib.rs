@@ -38,6 +38,7 @@
 //! the exit codes are named in `exit`.
 
 pub mod app;
+pub(crate) mod batch;
 pub(crate) mod cancel;
 pub mod cli;
 pub(crate) mod collector;

@@ -137,6 +137,10 @@ pub struct ItemRecord {
     /// (`--retry-failed`): its journal line replaces that record.
     #[serde(skip)]
     pub replaces_failure: bool,
+    /// The number of the job that ran it, when jobs run several items
+    /// (`-n`, `-X`...): the items of one job share it (and its outcome).
+    #[serde(default)]
+    pub job: Option<u64>,
 }
 
 impl ItemRecord {

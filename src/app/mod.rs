@@ -73,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         format: config.format,
         headers: reader.headers(),
         colsep: config.colsep.is_some(),
+        batch: config.batch.is_some(),
     };
     let mode = if config.force_shell {
         ShellMode::Always
@@ -81,6 +82,15 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let template = Template::parse(&config.command, mode, &schema)
         .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
+    let template = match config.batch {
+        Some(batch) => template.for_batches(&batch),
+        None => template,
+    };
+    // `--key` renders one item: `{N}` there is a column, not a job's item.
+    let schema = Schema {
+        batch: false,
+        ..schema
+    };
     if config.dry_run {
         let gate = records::dry_run_gate(&config.record_options(), &template, &schema)?;
         return dry_run::dry_run(&config, &template, gate, reader, &cancel);

@@ -90,6 +90,9 @@ pub(super) fn run<'a>(
             window,
             timer: retries.then(|| retry_handle.clone()),
             shard: config.shard,
+            batcher: config
+                .batch
+                .map(|spec| dispatch::batcher::Batcher::new(parts.template, spec, jobs)),
         };
         let reader = parts.reader;
         let reading = thread::Builder::new()

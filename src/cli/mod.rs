@@ -39,6 +39,10 @@ pub struct Args {
     #[command(flatten)]
     pub exec: ExecArgs,
 
+    /// Several items per job.
+    #[command(flatten)]
+    pub batch: BatchArgs,
+
     /// What the user sees.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -87,6 +91,40 @@ pub struct InputArgs {
     /// Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP.
     #[arg(long, value_name = "SEP")]
     pub colsep: Option<String>,
+}
+
+/// Several items per job (GNU parallel's and xargs's).
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Several items per job")]
+pub struct BatchArgs {
+    /// Up to N items per job; `{}` stands for all of them, one argument each.
+    #[arg(short = 'n', long = "max-args", value_name = "N")]
+    pub max_args: Option<String>,
+
+    /// N items per job, `{1}`..`{N}` the job's items (GNU's -N).
+    #[arg(short = 'N', long = "max-replace-args", value_name = "N")]
+    pub max_replace_args: Option<String>,
+
+    /// N lines per job (xargs -L; GNU -L implies -X).
+    #[arg(short = 'L', long = "max-lines", value_name = "N")]
+    pub max_lines: Option<String>,
+
+    /// As many items per job as fit the command-line limit, each word that
+    /// holds `{}` repeated per item (GNU's context replace).
+    #[arg(short = 'X')]
+    pub context_replace: bool,
+
+    /// As many items per job as fit, `{}` standing for all of them (GNU's -m).
+    #[arg(short = 'm', conflicts_with = "context_replace")]
+    pub multiple: bool,
+
+    /// As many items per job as fit, never spread over the job slots (GNU's --xargs).
+    #[arg(long, conflicts_with_all = ["context_replace", "multiple"])]
+    pub xargs: bool,
+
+    /// At most N bytes of command line per job (arguments with their NULs).
+    #[arg(short = 's', long = "max-chars", value_name = "N")]
+    pub max_chars: Option<String>,
 }
 
 /// Execution options.

@@ -168,8 +168,18 @@ impl<'a> Collector<'a> {
         } else {
             Vec::new()
         };
+        let members = std::mem::take(&mut finished.members);
         let done = Arc::new(Done::new(finished, stderr_tail));
         self.dispatch(&RunEvent::Finished(&done));
+        // A job of several items: each of the others ends as the job did,
+        // in ticket order, right after its first (which has its output).
+        for (index, item) in members.into_iter().enumerate() {
+            let member = Box::new(done.finished.member(index, item));
+            self.dispatch(&RunEvent::Finished(&Arc::new(Done::new(
+                member,
+                Vec::new(),
+            ))));
+        }
     }
 
     /// An item an earlier run finished (`--resume` skipped it): reported

@@ -12,6 +12,7 @@
 //! the reader dispatches the item and given back when the item is dropped
 //! after its last attempt, whichever thread that happens on.
 
+pub mod batcher;
 pub mod feed;
 pub mod reader;
 pub mod retry_timer;
@@ -50,6 +51,18 @@ pub struct Dispatch {
     /// With retries: counts the item as one the retry timer must wait for,
     /// until it is dropped with the item's last attempt.
     pub in_flight: Option<InFlight>,
+    /// When jobs run several items (`-n`, `-X`...): the job's number and
+    /// its other items; `item` is its first. `None`: one item per job.
+    pub members: Option<Members>,
+}
+
+/// The items of a job after its first, and the job's number (`{#}`). The
+/// members' tickets follow the first item's: `ticket + 1`, `ticket + 2`...
+#[derive(Debug)]
+pub struct Members {
+    /// The job's number, 1-based, in dispatch order.
+    pub seq: u64,
+    pub items: Vec<Item>,
 }
 
 impl Dispatch {
@@ -62,6 +75,7 @@ impl Dispatch {
             last: None,
             first: None,
             in_flight,
+            members: None,
         }
     }
 }

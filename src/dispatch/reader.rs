@@ -7,7 +7,8 @@
 
 use crossbeam_channel::{SendTimeoutError, Sender};
 
-use super::{CHECK_EVERY, Dispatch, InFlight, Intake, RetryHandle, Shard};
+use super::batcher::{Batch, Batcher};
+use super::{CHECK_EVERY, Dispatch, InFlight, Intake, Members, RetryHandle, Shard};
 use crate::cancel::{CancelToken, Running};
 use crate::event::{Event, Skipped};
 use crate::input::{InputError, Reader};
@@ -37,6 +38,8 @@ pub struct Reading<'a> {
     pub timer: Option<RetryHandle>,
     /// `--shard`: only these items are dispatched.
     pub shard: Option<Shard>,
+    /// Several items per job: groups items into jobs.
+    pub batcher: Option<Batcher<'a>>,
 }
 
 impl Reading<'_> {
@@ -52,17 +55,26 @@ impl Reading<'_> {
 
     fn pump(&mut self, reader: Reader, intake: &Intake) -> InputEnd {
         let mut ticket = 0u64;
+        let mut batcher = self.batcher.take();
+        let stopped = InputEnd {
+            exhausted: false,
+            error: None,
+        };
         for item in reader {
             if self.cancel.is_stopping() {
-                return InputEnd {
-                    exhausted: false,
-                    error: None,
-                };
+                // Items read into a batch still get their outcome.
+                if let Some(batcher) = &mut batcher {
+                    batcher.flush(&mut |batch| self.send_batch(batch, &mut ticket, intake));
+                }
+                return stopped;
             }
             let mut item = match item {
                 Ok(item) => item,
                 Err(error) => {
                     self.cancel.fatal(Running::Finish);
+                    if let Some(batcher) = &mut batcher {
+                        batcher.flush(&mut |batch| self.send_batch(batch, &mut ticket, intake));
+                    }
                     return InputEnd {
                         exhausted: false,
                         error: Some(error),
@@ -84,22 +96,52 @@ impl Reading<'_> {
                 })));
                 continue;
             }
-            self.acquire_window();
-            let in_flight = self.timer.as_ref().map(InFlight::new);
-            let dispatch = Dispatch::fresh(ticket, item, in_flight);
-            ticket += 1;
-            if !intake.send(dispatch, self.cancel) {
-                return InputEnd {
-                    exhausted: false,
-                    error: None,
-                };
+            let sent = match &mut batcher {
+                Some(batcher) => batcher.push(item, &mut |batch| {
+                    self.send_batch(batch, &mut ticket, intake)
+                }),
+                None => self.send(Dispatch::fresh(ticket, item, None), &mut ticket, intake),
+            };
+            if !sent {
+                return stopped;
             }
+        }
+        if let Some(batcher) = &mut batcher
+            && !batcher.finish(&mut |batch| self.send_batch(batch, &mut ticket, intake))
+        {
+            return stopped;
         }
         // A cancelled read also ends the input: that is not its end.
         InputEnd {
             exhausted: !self.cancel.is_stopping(),
             error: None,
         }
+    }
+
+    /// Dispatches a job of several items: the first carries the others.
+    fn send_batch(&self, batch: Batch, ticket: &mut u64, intake: &Intake) -> bool {
+        let mut items = batch.items.into_iter();
+        let Some(first) = items.next() else {
+            return true;
+        };
+        let mut dispatch = Dispatch::fresh(*ticket, first, None);
+        dispatch.members = Some(Members {
+            seq: batch.seq,
+            items: items.collect(),
+        });
+        self.send(dispatch, ticket, intake)
+    }
+
+    /// Takes room in the `-k` window and an in-flight guard for a job, and
+    /// hands it to the workers; its items take the next tickets.
+    fn send(&self, mut dispatch: Dispatch, ticket: &mut u64, intake: &Intake) -> bool {
+        self.acquire_window();
+        dispatch.in_flight = self.timer.as_ref().map(InFlight::new);
+        *ticket += 1 + dispatch
+            .members
+            .as_ref()
+            .map_or(0, |m| m.items.len() as u64);
+        intake.send(dispatch, self.cancel)
     }
 
     /// Waits for room in the `-k` window. Gives up when the run is stopping:

@@ -35,6 +35,7 @@ fn reading(cancel: &CancelToken) -> (Reading<'_>, Receiver<Event>) {
         window: None,
         timer: None,
         shard: None,
+        batcher: None,
     };
     (reading, skipped)
 }

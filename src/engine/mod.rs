@@ -15,8 +15,8 @@ use std::time::Instant;
 use crossbeam_channel::Sender;
 
 use crate::cancel::{CancelToken, Running};
-use crate::dispatch::{Dispatch, Feed, RetryHandle};
-use crate::event::{Chunk, Event, Finished, JobStarted, Retry, Stamp};
+use crate::dispatch::{Dispatch, Feed, Members, RetryHandle};
+use crate::event::{Chunk, Event, Finished, JobPart, JobStarted, Retry, Stamp};
 use crate::halt::HaltState;
 use crate::item::{Item, ItemData};
 use crate::job::{Job, JobResult, Runner};
@@ -99,6 +99,7 @@ impl Work<'_> {
             attempts,
             first,
             in_flight,
+            members,
             ..
         } = dispatch;
         let attempt = attempts + 1;
@@ -110,8 +111,8 @@ impl Work<'_> {
                 seq: item.seq,
                 slot,
                 attempt,
-                label: self.labels.then(|| item.label(crate::item::LABEL_MAX)),
-                tag: self.tags.then(|| item.raw.clone()),
+                label: self.labels.then(|| job_label(&item, members.as_ref())),
+                tag: self.tags.then(|| job_tag(&item, members.as_ref())),
             }));
         }
         let start = Stamp::now();
@@ -122,7 +123,7 @@ impl Work<'_> {
                 leaked,
             },
             streamed,
-        ) = self.attempt(&item, &spec, slot, ticket);
+        ) = self.attempt(&item, members.as_ref(), &spec, slot, ticket);
         let duration = start.instant.elapsed();
         let first = first.unwrap_or(start);
         if let Some((policy, timer)) = &self.retry
@@ -153,6 +154,7 @@ impl Work<'_> {
                     last: Some(outcome),
                     first: Some(first),
                     in_flight,
+                    members,
                 },
             );
             return;
@@ -160,6 +162,10 @@ impl Work<'_> {
         // Rendering the command as shell text costs an allocation per item:
         // only failure notes and reports use it.
         let command = (!outcome.is_success() || self.commands).then(|| spec.display());
+        let tag = members
+            .as_ref()
+            .filter(|m| !m.items.is_empty())
+            .map(|m| job_tag(&item, Some(m)));
         // Nothing for the collector to write: the worker journals the item
         // itself, without a round trip (the common case of quiet jobs).
         let output = if attempt == 1 && !streamed && nothing_captured(&captured) {
@@ -183,6 +189,9 @@ impl Work<'_> {
                 leaked,
                 ack: None,
                 journaled: false,
+                job: members.as_ref().map(|m| JobPart::First { seq: m.seq }),
+                tag,
+                members: members.map(|m| m.items).unwrap_or_default(),
             },
             output,
         );
@@ -199,10 +208,12 @@ impl Work<'_> {
                 attempts,
                 last,
                 first,
+                members,
                 ..
             } = dispatch;
             let outcome = last.unwrap_or(Outcome::NotStarted);
             let mut finished = Finished::without_run(ticket, item, outcome);
+            with_members(&mut finished, members);
             finished.attempts = attempts;
             if let Some(first) = first {
                 finished.item_started_at = first.wall;
@@ -221,18 +232,34 @@ impl Work<'_> {
             let outcome = Outcome::BadInput {
                 message: message.clone(),
             };
-            let finished = Finished::without_run(dispatch.ticket, dispatch.item, outcome);
+            let mut finished = Finished::without_run(dispatch.ticket, dispatch.item, outcome);
+            with_members(&mut finished, dispatch.members);
             self.finish(finished, Output::None);
             return None;
         }
-        match self.template.render(&dispatch.item, slot) {
+        let rendered = match &dispatch.members {
+            None => self
+                .template
+                .render(&dispatch.item, slot)
+                .map_err(|message| (dispatch.item.line, message)),
+            Some(members) => {
+                let items: Vec<&Item> = std::iter::once(&dispatch.item)
+                    .chain(&members.items)
+                    .collect();
+                self.template
+                    .render_batch(&items, members.seq, slot)
+                    .map_err(|e| (items[e.index].line, e.message))
+            }
+        };
+        match rendered {
             Ok(spec) => Some((dispatch, spec)),
-            Err(message) => {
-                let place = crate::input::place(self.input, dispatch.item.line);
+            Err((line, message)) => {
+                let place = crate::input::place(self.input, line);
                 let outcome = Outcome::BadInput {
                     message: format!("{place}: {message}"),
                 };
-                let finished = Finished::without_run(dispatch.ticket, dispatch.item, outcome);
+                let mut finished = Finished::without_run(dispatch.ticket, dispatch.item, outcome);
+                with_members(&mut finished, dispatch.members);
                 self.finish(finished, Output::None);
                 None
             }
@@ -244,11 +271,18 @@ impl Work<'_> {
     fn attempt(
         &self,
         item: &Item,
+        members: Option<&Members>,
         spec: &CommandSpec,
         slot: usize,
         ticket: u64,
     ) -> (JobResult, bool) {
-        let job = Job { item, spec, slot };
+        let seq = members.map_or(item.seq, |m| m.seq);
+        let job = Job {
+            item,
+            seq,
+            spec,
+            slot,
+        };
         let events = &self.events;
         let streamed = std::cell::Cell::new(false);
         let mut lines = |stream, bytes| {
@@ -290,7 +324,7 @@ impl Work<'_> {
         let recorded = finished.outcome.status().is_recorded();
         if let (Some(journal), Output::None, true) = (self.journal, output, recorded) {
             finished.journaled = true;
-            if let Err(e) = journal.record(&crate::record::ItemRecord::of(&finished)) {
+            if let Err(e) = journal_job(journal, &finished) {
                 self.cancel.fatal(Running::Terminate);
                 let _ = self
                     .events
@@ -317,6 +351,55 @@ impl Work<'_> {
             let _ = rx.recv();
         }
     }
+}
+
+/// Journals a finished job's items, in one write: its first item and
+/// every other item of a batch.
+fn journal_job(journal: &Journal, finished: &Finished) -> Result<(), crate::journal::JournalError> {
+    use crate::record::ItemRecord;
+    if finished.members.is_empty() {
+        return journal.record(&ItemRecord::of(finished));
+    }
+    let mut records = Vec::with_capacity(finished.members.len() + 1);
+    records.push(ItemRecord::of(finished));
+    for item in &finished.members {
+        let mut record = ItemRecord::of(finished);
+        record.seq = item.seq;
+        record.item = String::from_utf8_lossy(&item.raw).into_owned();
+        record.key.clone_from(&item.key);
+        record.replaces_failure = item.rerun;
+        records.push(record);
+    }
+    journal.record_all(&records)
+}
+
+/// A job that did not run takes its other items along: all end alike.
+fn with_members(finished: &mut Finished, members: Option<Members>) {
+    if let Some(members) = members {
+        finished.job = Some(JobPart::First { seq: members.seq });
+        finished.members = members.items;
+    }
+}
+
+/// A running job's label: its first item, and how many more it holds.
+fn job_label(item: &Item, members: Option<&Members>) -> String {
+    let label = item.label(crate::item::LABEL_MAX);
+    match members {
+        Some(members) if !members.items.is_empty() => {
+            format!("{label} (+{} more)", members.items.len())
+        }
+        _ => label,
+    }
+}
+
+/// A job's `--tag`: its item, or a batch's items joined by spaces (GNU).
+fn job_tag(item: &Item, members: Option<&Members>) -> Vec<u8> {
+    let mut tag = item.raw.clone();
+    for member in members.into_iter().flat_map(|m| &m.items) {
+        tag.push(b' ');
+        tag.extend_from_slice(&member.raw);
+    }
+    tag
 }
 
 /// Whether a job left nothing in its capture files (an unreadable one

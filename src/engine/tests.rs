@@ -29,6 +29,7 @@ fn template() -> Template {
         format: Format::Lines,
         headers: None,
         colsep: false,
+        batch: false,
     };
     Template::parse(&[OsString::from("fake")], ShellMode::Auto, &schema).unwrap()
 }

@@ -33,8 +33,11 @@ use crate::template::CommandSpec;
 /// One job for a runner: an item rendered into a command.
 #[derive(Debug)]
 pub struct Job<'a> {
-    /// The item.
+    /// The item (a batch's first), exported as `FANOUT_ITEM`.
     pub item: &'a Item,
+    /// The job's number, exported as `FANOUT_SEQ`: the item's, or a
+    /// batch's.
+    pub seq: u64,
     /// The command to run.
     pub spec: &'a CommandSpec,
     /// The worker slot (1..=jobs), exported as `FANOUT_SLOT`.

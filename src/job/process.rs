@@ -131,7 +131,7 @@ impl Runner for ProcessRunner {
             // With --tty the group is then given the terminal's foreground.
             .process_group(0)
             .stdin(stdin)
-            .env("FANOUT_SEQ", job.item.seq.to_string())
+            .env("FANOUT_SEQ", job.seq.to_string())
             .env("FANOUT_SLOT", job.slot.to_string());
         if let Some(nice) = self.opts.nice {
             // SAFETY: `nice` is one system call, safe between fork and exec.

@@ -106,6 +106,7 @@ impl Gate {
                         from_earlier_run: true,
                         leaked: false,
                         replaces_failure: false,
+                        job: None,
                     }
                 });
                 Admit::Skip(Box::new(record))

@@ -30,6 +30,9 @@ pub(super) struct ItemLine<S> {
     /// same item (a `--retry-failed` run), so the item is counted once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) replaces: Option<Status>,
+    /// The job that ran it, when jobs run several items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) job: Option<u64>,
 }
 
 impl<'a> ItemLine<&'a str> {
@@ -47,6 +50,7 @@ impl<'a> ItemLine<&'a str> {
             duration: record.attempt_duration,
             error: (!record.status.is_success()).then_some(record.error.as_str()),
             replaces: record.replaces_failure.then_some(Status::Failed),
+            job: record.job,
         }
     }
 }
@@ -72,6 +76,7 @@ impl ItemLine<String> {
             from_earlier_run: true,
             leaked: false,
             replaces_failure: false,
+            job: self.job,
         };
         record.error = record.describe();
         record

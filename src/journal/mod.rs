@@ -138,6 +138,27 @@ impl Journal {
             })
     }
 
+    /// Records the items of one job in one `write` (a torn write loses
+    /// only its last line, as for one item).
+    pub fn record_all(&self, records: &[ItemRecord]) -> Result<(), JournalError> {
+        let mut lines = Vec::with_capacity(records.len() * 200);
+        for record in records.iter().filter(|r| r.status.is_recorded()) {
+            serde_json::to_writer(&mut lines, &ItemLine::of(record))
+                .map_err(|e| self.io_error(io::Error::from(e)))?;
+            lines.push(b'\n');
+        }
+        (&self.file)
+            .write_all(&lines)
+            .map_err(|source| self.io_error(source))
+    }
+
+    fn io_error(&self, source: io::Error) -> JournalError {
+        JournalError::Io {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
     /// One line, one `write`: with `O_APPEND` a crash never interleaves or
     /// half-writes two lines.
     fn append(&self, value: &impl Serialize) -> io::Result<()> {
@@ -358,6 +379,7 @@ mod tests {
             format: Format::Csv,
             headers: Some(&headers),
             colsep: false,
+            batch: false,
         };
         let t = Template::parse(&["key".into(), "{id}".into()], ShellMode::Auto, &schema).unwrap();
         let keyer = Keyer::new(Some(t));

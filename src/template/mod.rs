@@ -18,6 +18,7 @@
 //! [`CommandSpec`], which a job runner spawns.
 
 mod argv;
+mod batch;
 pub mod display;
 mod path;
 mod placeholder;
@@ -32,11 +33,14 @@ mod tests;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
+use crate::batch::{BatchStyle, MAX_ARG_STRLEN};
 use crate::display::Controls;
 use crate::item::{Format, Item, ItemData};
 
 use argv::argv_words;
 
+pub use batch::BatchError;
+use batch::Job;
 pub use quote::shell_quote;
 use shell::command_line;
 use token::{Token, tokenize};
@@ -50,6 +54,8 @@ pub struct Schema<'a> {
     pub headers: Option<&'a [String]>,
     /// Whether `--colsep` splits lines (or NUL records) into columns.
     pub colsep: bool,
+    /// Jobs run several items (`-n`, `-X`...): `{N}` is the job's Nth item.
+    pub batch: bool,
 }
 
 /// Whether a command line runs under `/bin/sh -c`: always (`--shell`), or
@@ -68,6 +74,10 @@ pub struct Template {
     words: Vec<Word>,
     shell: bool,
     source: String,
+    /// Set when jobs run several items: how their words are rendered.
+    batch: Option<BatchStyle>,
+    /// `-N 0`: a job reads one item and inserts none.
+    insert_none: bool,
     #[cfg(test)]
     uses_slot: bool,
 }
@@ -208,6 +218,8 @@ impl Template {
             words,
             shell,
             source,
+            batch: None,
+            insert_none: false,
             #[cfg(test)]
             uses_slot,
         })
@@ -240,6 +252,90 @@ impl Template {
             args,
             shell: false,
         })
+    }
+
+    /// The template for jobs of several items, rendered as `spec` says.
+    pub(crate) fn for_batches(mut self, spec: &crate::batch::BatchSpec) -> Template {
+        self.batch = Some(spec.style);
+        self.insert_none = spec.insert_none;
+        self
+    }
+
+    /// Renders the command for a job of several items (`items` may be
+    /// empty: `-N 0`); `seq` is the job's number. `Err` names the item
+    /// that cannot render and why.
+    pub fn render_batch(
+        &self,
+        items: &[&Item],
+        seq: u64,
+        slot: usize,
+    ) -> Result<CommandSpec, BatchError> {
+        let style = self.batch.unwrap_or(BatchStyle::Joined);
+        let items = if self.insert_none { &[] } else { items };
+        let job = Job { items, seq, slot };
+        for (index, item) in items.iter().enumerate() {
+            if let ItemData::Bad(reason) = &item.data {
+                return Err(BatchError {
+                    index,
+                    message: reason.clone(),
+                });
+            }
+        }
+        if self.shell {
+            let line = match self.words.first() {
+                Some(word) => word.batch_line(style, &job)?,
+                None => Vec::new(),
+            };
+            return Ok(CommandSpec {
+                program: OsString::from("/bin/sh"),
+                args: vec![OsString::from("-c"), OsString::from_vec(line)],
+                shell: true,
+            });
+        }
+        let mut args = Vec::with_capacity(self.words.len() + items.len());
+        for word in &self.words {
+            word.batch_args(style, &job, &mut args)?;
+        }
+        let mut args = args.into_iter().map(OsString::from_vec);
+        let program = args.next().unwrap_or_default();
+        Ok(CommandSpec {
+            program,
+            args: args.collect(),
+            shell: false,
+        })
+    }
+
+    /// The bytes one more item adds to a batch's command line (arguments
+    /// with their NULs and pointers); `Err` when the item cannot render.
+    pub(crate) fn item_cost(&self, item: &Item, scratch: &mut Vec<u8>) -> Result<usize, String> {
+        let style = self.batch.unwrap_or(BatchStyle::Joined);
+        let mut cost = 0;
+        for word in &self.words {
+            cost += word.item_cost(self.shell, style, item, scratch)?;
+        }
+        Ok(cost)
+    }
+
+    /// The bytes a batch's command line takes before any item.
+    pub(crate) fn base_cost(&self) -> usize {
+        let words: usize = self.words.iter().map(|w| w.base_cost(self.shell)).sum();
+        if self.shell {
+            // `/bin/sh -c LINE`
+            words + 16 + 3 * (1 + crate::batch::POINTER)
+        } else {
+            words
+        }
+    }
+
+    /// The longest command line a batch may have: `max_chars` (`-s`) or
+    /// the system's limit, and in shell mode no more than one argument
+    /// may hold (the line is one `sh -c` argument).
+    pub(crate) fn batch_limit(&self, max_chars: Option<usize>) -> usize {
+        let mut limit = crate::batch::system_limit();
+        if self.shell {
+            limit = limit.min(MAX_ARG_STRLEN - 1);
+        }
+        max_chars.map_or(limit, |chars| chars.min(limit))
     }
 
     /// Whether commands run under `/bin/sh -c`.

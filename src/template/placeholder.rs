@@ -32,6 +32,20 @@ pub(crate) enum Placeholder {
     Column(usize),
     /// `{.a.b}`, or `{name}` of a JSON record.
     Json(JsonPath),
+    /// `{N}` when a job runs several items (`-N`): the job's Nth item,
+    /// 0-based here; empty when the job has fewer.
+    BatchItem(usize),
+}
+
+impl Placeholder {
+    /// Whether the value comes from each item of a batch (`{}`, the path
+    /// forms, columns, fields), not from the job (`{#}`, `{%}`, `{N}`).
+    pub(crate) fn is_per_item(&self) -> bool {
+        !matches!(
+            self,
+            Placeholder::Seq | Placeholder::Slot | Placeholder::BatchItem(_)
+        )
+    }
 }
 
 /// A dotted path into a JSON record.
@@ -83,6 +97,9 @@ pub(crate) fn resolve(
             return Err(TemplateError::ZeroColumn {
                 placeholder: placeholder(),
             });
+        }
+        if schema.batch {
+            return Ok(Placeholder::BatchItem(n - 1));
         }
         return match format {
             Format::Csv | Format::Tsv => match schema.headers {
@@ -202,6 +219,8 @@ pub(crate) fn value<'a>(
             _ if *index == 0 => raw,
             _ => return Err(missing_column(*index, 1)),
         },
+        Placeholder::BatchItem(0) => raw,
+        Placeholder::BatchItem(_) => b"",
         Placeholder::Json(path) => {
             let found = match &item.data {
                 ItemData::Json(record) => lookup(record, path),
@@ -299,6 +318,7 @@ mod tests {
     fn numbered_columns() {
         let colsep = Schema {
             colsep: true,
+            batch: false,
             ..lines()
         };
         let t = Template::parse(&os(&["p", "{2}", "{1}"]), ShellMode::Auto, &colsep).unwrap();
@@ -334,6 +354,7 @@ mod tests {
                 format,
                 headers: Some(&headers),
                 colsep: false,
+                batch: false,
             };
             let t = Template::parse(
                 &os(&["p", "{city}", "{1}", "{name}-{3}", "{first name}"]),
@@ -362,6 +383,7 @@ mod tests {
             format: Format::Csv,
             headers: Some(&headers),
             colsep: false,
+            batch: false,
         };
         assert_eq!(
             parse_err(&["p", "{age}"], &csv),

@@ -10,13 +10,13 @@ use super::quote::{Layer, backtick_escape, push_quoted};
 /// One argument (argv mode) or the command line (shell mode).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Word {
-    pieces: Vec<Piece>,
-    literal_len: usize,
+    pub(super) pieces: Vec<Piece>,
+    pub(super) literal_len: usize,
     placeholders: usize,
 }
 
 #[derive(Debug, Clone)]
-enum Piece {
+pub(super) enum Piece {
     Literal(Vec<u8>),
     Placeholder {
         placeholder: Placeholder,
@@ -57,37 +57,45 @@ impl Word {
                 } => {
                     let mut digits = [0u8; 20];
                     let value = value(placeholder, item, slot, &mut digits)?;
-                    // The OS cannot carry a NUL inside an argument; say so
-                    // here rather than fail obscurely at spawn.
-                    if memchr::memchr(0, &value).is_some() {
-                        return Err(
-                            "the item contains a NUL byte, which a command argument cannot hold"
-                                .to_string(),
-                        );
-                    }
-                    if let [
-                        Layer {
-                            context,
-                            backticks: 0,
-                        },
-                    ] = layers.as_slice()
-                    {
-                        push_quoted(&mut out, &value, *context);
-                    } else {
-                        let mut text = value.into_owned();
-                        for layer in layers {
-                            let mut next = Vec::with_capacity(text.len() + 8);
-                            push_quoted(&mut next, &text, layer.context);
-                            for _ in 0..layer.backticks {
-                                next = backtick_escape(&next);
-                            }
-                            text = next;
-                        }
-                        out.extend_from_slice(&text);
-                    }
+                    push_layered(&mut out, &value, layers)?;
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// Writes a value quoted for every layer it lands in (one per shell it
+/// passes through, innermost first). A NUL byte cannot be in an argument.
+pub(super) fn push_layered(
+    out: &mut Vec<u8>,
+    value: &[u8],
+    layers: &[Layer],
+) -> Result<(), String> {
+    if memchr::memchr(0, value).is_some() {
+        return Err(
+            "the item contains a NUL byte, which a command argument cannot hold".to_string(),
+        );
+    }
+    if let [
+        Layer {
+            context,
+            backticks: 0,
+        },
+    ] = layers
+    {
+        push_quoted(out, value, *context);
+    } else {
+        let mut text = value.to_vec();
+        for layer in layers {
+            let mut next = Vec::with_capacity(text.len() + 8);
+            push_quoted(&mut next, &text, layer.context);
+            for _ in 0..layer.backticks {
+                next = backtick_escape(&next);
+            }
+            text = next;
+        }
+        out.extend_from_slice(&text);
+    }
+    Ok(())
 }

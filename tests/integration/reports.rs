@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::util::journal::json_lines;
 use crate::util::{Sandbox, fanout, sh_wait_for, sh_wait_until};
 
-const CSV_HEADER: &str = "seq,item,key,status,exit_code,signal,attempts,start,duration,attempt_start,attempt_duration,stderr_tail,error,command,from_earlier_run";
+const CSV_HEADER: &str = "seq,item,key,status,exit_code,signal,attempts,start,duration,attempt_start,attempt_duration,stderr_tail,error,command,from_earlier_run,job";
 
 /// The report formats, in one run.
 const REPORTS: [&str; 8] = [

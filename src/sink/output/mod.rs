@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 
-use crate::event::Stream;
+use crate::event::{JobPart, Stream};
 use crate::journal::Journal;
 use crate::outcome::Captured;
 use crate::sink::{Control, Done, RunEvent, Sink};
@@ -79,6 +79,9 @@ pub struct OutputSink {
     lost: HashSet<u64>,
     /// Succeeded items whose output could not all be written.
     unwritten: u64,
+    /// The output of the job being emitted (its first item) was lost: so
+    /// was its other items' (`-n`, `-X`), which follow it at once.
+    job_lost: bool,
 }
 
 impl OutputSink {
@@ -101,6 +104,7 @@ impl OutputSink {
             item_lost: false,
             lost: HashSet::new(),
             unwritten: 0,
+            job_lost: false,
         }
     }
 
@@ -133,12 +137,17 @@ impl OutputSink {
     fn emit(&mut self, done: &Done, control: &mut Control<'_>) {
         let finished = &done.finished;
         let ticket = finished.ticket;
+        let member = matches!(finished.job, Some(JobPart::Member { .. }));
         self.item_lost = false;
-        self.write_output(ticket, &finished.item.raw, &finished.captured, control);
-        if let Some(window) = &self.window {
-            let _ = window.try_recv();
+        if !member {
+            let tag = finished.tag.as_deref().unwrap_or(&finished.item.raw);
+            self.write_output(ticket, tag, &finished.captured, control);
+            // A job holds one place in the window, however many items it has.
+            if let Some(window) = &self.window {
+                let _ = window.try_recv();
+            }
         }
-        if finished.outcome.is_failure() {
+        if finished.outcome.is_failure() && !member {
             // The failure's note, printed next by the progress sink, follows
             // the output it explains.
             self.flush(control);
@@ -146,12 +155,19 @@ impl OutputSink {
         if self.journal.is_none() {
             return;
         }
-        if !self.stdout_closed
+        if !member
+            && !self.stdout_closed
             && let Err(e) = self.out.flush()
         {
             self.output_failed(Stream::Stdout, e, control);
         }
-        let lost = self.lost.remove(&ticket) || self.item_lost || self.stdout_closed;
+        let lost = if member {
+            self.job_lost || self.stdout_closed
+        } else {
+            let lost = self.lost.remove(&ticket) || self.item_lost || self.stdout_closed;
+            self.job_lost = lost;
+            lost
+        };
         if lost && finished.outcome.is_success() && !finished.journaled {
             self.unwritten += 1;
         }

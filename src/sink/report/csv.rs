@@ -8,7 +8,7 @@ use crate::record::ItemRecord;
 use crate::sink::report::{Format, FormatError, RunInfo};
 
 /// The CSV header, in [`ItemRecord`]'s field order (serde writes the fields in that order).
-const CSV_HEADER: [&str; 15] = [
+const CSV_HEADER: [&str; 16] = [
     "seq",
     "item",
     "key",
@@ -24,6 +24,7 @@ const CSV_HEADER: [&str; 15] = [
     "error",
     "command",
     "from_earlier_run",
+    "job",
 ];
 
 pub(crate) struct Csv {
@@ -96,6 +97,9 @@ mod tests {
         // None is an empty cell, not a word.
         let raw = std::fs::read_to_string(&path).unwrap();
         let not_started = raw.lines().find(|l| l.starts_with("4,")).unwrap();
-        assert_eq!(not_started, "4,delta,k4,not-started,,,0,,0.0,,0.0,,,,false");
+        assert_eq!(
+            not_started,
+            "4,delta,k4,not-started,,,0,,0.0,,0.0,,,,false,"
+        );
     }
 }

@@ -269,6 +269,7 @@ mod tests {
             from_earlier_run: false,
             leaked: false,
             replaces_failure: false,
+            job: None,
         }
     }
 
@@ -398,7 +399,7 @@ mod tests {
         report.finish(&RunInfo::default()).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "seq,item,key,status,exit_code,signal,attempts,start,duration,attempt_start,attempt_duration,stderr_tail,error,command,from_earlier_run\n"
+            "seq,item,key,status,exit_code,signal,attempts,start,duration,attempt_start,attempt_duration,stderr_tail,error,command,from_earlier_run,job\n"
         );
     }
 }

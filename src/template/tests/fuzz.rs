@@ -174,6 +174,7 @@ fn shell_fuzz() {
                 format: Format::Lines,
                 headers: None,
                 colsep: false,
+                batch: false,
             },
         ) else {
             continue;

@@ -17,6 +17,7 @@ pub(super) fn schema(format: Format) -> Schema<'static> {
         format,
         headers: None,
         colsep: false,
+        batch: false,
     }
 }
 
