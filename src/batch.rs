@@ -114,8 +114,45 @@ pub(crate) fn system_limit() -> usize {
     arg_max.saturating_sub(environment + HEADROOM).max(4096)
 }
 
-/// What one more argument costs beyond its bytes: its NUL and its pointer.
+/// What one more argument costs in `exec`'s limit beyond its characters:
+/// its pointer.
 pub(crate) const POINTER: usize = std::mem::size_of::<usize>();
+
+/// What part of a command line takes: characters (each argument's bytes
+/// and its NUL, as `-s` counts them, with xargs and GNU) and arguments
+/// (each also costs a pointer in `exec`'s limit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Cost {
+    pub chars: usize,
+    pub args: usize,
+}
+
+impl Cost {
+    /// What `exec`'s limit counts: characters and pointers.
+    pub(crate) fn bytes(self) -> usize {
+        self.chars + self.args * POINTER
+    }
+}
+
+impl std::ops::Add for Cost {
+    type Output = Cost;
+    fn add(self, other: Cost) -> Cost {
+        Cost {
+            chars: self.chars + other.chars,
+            args: self.args + other.args,
+        }
+    }
+}
+
+/// How long a batch's command may be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Characters (`-s`, and in shell mode what one `sh -c` argument holds).
+    pub chars: usize,
+    /// `exec`'s limit less the environment: characters, pointers and the
+    /// job's own `FANOUT_*` variables.
+    pub bytes: usize,
+}
 
 #[cfg(test)]
 mod tests {

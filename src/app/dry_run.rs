@@ -10,12 +10,13 @@ use super::Exit;
 use super::finish::{Fatal, decide_exit};
 use crate::cancel::CancelToken;
 use crate::config::Config;
+use crate::dispatch::batcher::{Batch, Batcher};
 use crate::display::Controls;
 use crate::exit;
 use crate::input::{self, Reader};
-use crate::item::ItemData;
+use crate::item::{Item, ItemData};
 use crate::journal;
-use crate::template::Template;
+use crate::template::{CommandSpec, Template};
 
 /// `--dry-run`: render and print every command that would run; nothing
 /// runs, so no pool. Items pass the same gate as in a real run: keyed (a
@@ -35,10 +36,19 @@ pub(super) fn dry_run(
     } else {
         Controls::Raw
     };
-    let end = if config.print0 { b'\0' } else { b'\n' };
-    let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-    let mut bad = 0u64;
-    let input_name = reader.name().to_owned();
+    let mut printer = Printer {
+        out: BufWriter::with_capacity(256 * 1024, io::stdout().lock()),
+        controls,
+        end: if config.print0 { b'\0' } else { b'\n' },
+        bad: 0,
+        input_name: reader.name().to_owned(),
+        template,
+        jobs: config.jobs as u64,
+        failed: None,
+    };
+    let mut batcher = config
+        .batch
+        .map(|spec| Batcher::new(template, spec, config.jobs));
     let mut skipped = 0u64;
     for item in reader {
         if cancel.is_stopping() {
@@ -54,30 +64,24 @@ pub(super) fn dry_run(
             skipped += 1;
             continue;
         }
-        let slot = ((item.seq - 1) % config.jobs as u64) as usize + 1;
-        let rendered = match &item.data {
-            ItemData::Bad(message) => Err(message.clone()),
-            _ => template
-                .render(&item, slot)
-                .map_err(|m| format!("{}: {m}", input::place(&input_name, item.line))),
+        let going = match &mut batcher {
+            Some(batcher) => batcher.push(item, &mut |batch| printer.batch(&batch)),
+            None => printer.item(&item),
         };
-        match rendered {
-            Ok(spec) => {
-                let mut text = crate::template::display::command_line(&spec, controls);
-                text.push(end);
-                if let Err(e) = out.write_all(&text) {
-                    return dry_run_write_error(e);
-                }
-            }
-            Err(message) => {
-                bad += 1;
-                crate::errln!("fanout: bad input: {message}");
-            }
+        if !going {
+            break;
         }
     }
-    if let Err(e) = out.flush() {
+    if let Some(batcher) = &mut batcher {
+        batcher.finish(&mut |batch| printer.batch(&batch));
+    }
+    if let Some(e) = printer.failed.take() {
         return dry_run_write_error(e);
     }
+    if let Err(e) = printer.out.flush() {
+        return dry_run_write_error(e);
+    }
+    let bad = printer.bad;
     if skipped > 0 {
         crate::errln!(
             "fanout: dry run: {skipped} item{} not listed: finished in an earlier run (--resume skips {})",
@@ -86,6 +90,70 @@ pub(super) fn dry_run(
         );
     }
     Ok(decide_exit(cancel.reason(), Fatal::No, bad))
+}
+
+/// Prints the commands, counting the items that cannot render.
+struct Printer<'a, W: Write> {
+    out: W,
+    controls: Controls,
+    end: u8,
+    bad: u64,
+    input_name: String,
+    template: &'a Template,
+    jobs: u64,
+    /// The first failed write: nothing more is printed.
+    failed: Option<io::Error>,
+}
+
+impl<W: Write> Printer<'_, W> {
+    /// One item's command; says whether to go on.
+    fn item(&mut self, item: &Item) -> bool {
+        let slot = ((item.seq - 1) % self.jobs) as usize + 1;
+        let rendered = match &item.data {
+            ItemData::Bad(message) => Err(message.clone()),
+            _ => self
+                .template
+                .render(item, slot)
+                .map_err(|m| format!("{}: {m}", input::place(&self.input_name, item.line))),
+        };
+        self.print(rendered, 1)
+    }
+
+    /// A job of several items (`-n`, `-X`...); says whether to go on.
+    fn batch(&mut self, batch: &Batch) -> bool {
+        let slot = ((batch.seq - 1) % self.jobs) as usize + 1;
+        let items: Vec<&Item> = batch.items.iter().collect();
+        let rendered =
+            self.template
+                .render_batch(&items, batch.seq, slot)
+                .map_err(|e| match &items[e.index].data {
+                    ItemData::Bad(message) => message.clone(),
+                    _ => format!(
+                        "{}: {}",
+                        input::place(&self.input_name, items[e.index].line),
+                        e.message
+                    ),
+                });
+        self.print(rendered, items.len() as u64)
+    }
+
+    fn print(&mut self, rendered: Result<CommandSpec, String>, items: u64) -> bool {
+        match rendered {
+            Ok(spec) => {
+                let mut text = crate::template::display::command_line(&spec, self.controls);
+                text.push(self.end);
+                if let Err(e) = self.out.write_all(&text) {
+                    self.failed = Some(e);
+                    return false;
+                }
+            }
+            Err(message) => {
+                self.bad += items;
+                crate::errln!("fanout: bad input: {message}");
+            }
+        }
+        true
+    }
 }
 
 fn dry_run_write_error(e: io::Error) -> anyhow::Result<Exit> {

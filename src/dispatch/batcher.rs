@@ -10,7 +10,7 @@
 //! value cannot render (a missing field, a NUL byte), and one too long
 //! for any batch (its job then fails to start, as xargs' would).
 
-use crate::batch::{BatchSpec, MAX_ARG_STRLEN, POINTER};
+use crate::batch::{BatchSpec, Cost, Limits, MAX_ARG_STRLEN, POINTER};
 use crate::item::{Item, ItemData};
 use crate::template::Template;
 
@@ -25,14 +25,14 @@ pub struct Batch {
 pub struct Batcher<'t> {
     template: &'t Template,
     spec: BatchSpec,
-    /// Command-line bytes a batch may use.
-    limit: usize,
+    limits: Limits,
     /// What the command takes before any item.
-    base: usize,
+    base: Cost,
     jobs: usize,
     pending: Vec<Item>,
-    /// Bytes the pending items add.
-    used: usize,
+    /// What the pending items add, with the job's environment.
+    used: Cost,
+    environment: usize,
     scratch: Vec<u8>,
     /// The number of the next batch.
     next_seq: u64,
@@ -43,11 +43,12 @@ impl<'t> Batcher<'t> {
         Batcher {
             template,
             spec,
-            limit: template.batch_limit(spec.max_chars),
+            limits: template.batch_limits(spec.max_chars),
             base: template.base_cost(),
             jobs,
             pending: Vec::new(),
-            used: 0,
+            used: Cost::default(),
+            environment: 0,
             scratch: Vec::new(),
             next_seq: 1,
         }
@@ -71,22 +72,24 @@ impl<'t> Batcher<'t> {
                 0
             }
         };
-        let alone = self.base + cost + environment(&item);
-        if alone > self.limit {
+        if !self.fits(self.base + cost, environment(&item)) {
             return self.flush(emit) && self.emit(vec![item], emit);
         }
         let full = self
             .spec
             .max_items
             .is_some_and(|max| self.pending.len() >= max);
-        if !self.pending.is_empty() && (full || self.used + cost > self.limit) && !self.flush(emit)
+        if !self.pending.is_empty()
+            && (full || !self.fits(self.used + cost, self.environment))
+            && !self.flush(emit)
         {
             return false;
         }
         if self.pending.is_empty() {
-            self.used = self.base + environment(&item);
+            self.used = self.base;
+            self.environment = environment(&item);
         }
-        self.used += cost;
+        self.used = self.used + cost;
         self.pending.push(item);
         if self
             .spec
@@ -96,6 +99,10 @@ impl<'t> Batcher<'t> {
             return self.flush(emit);
         }
         true
+    }
+
+    fn fits(&self, cost: Cost, environment: usize) -> bool {
+        cost.chars <= self.limits.chars && cost.bytes() + environment <= self.limits.bytes
     }
 
     /// The input ended: the last batch goes out, spread over the job
@@ -125,7 +132,7 @@ impl<'t> Batcher<'t> {
             return true;
         }
         let items = std::mem::take(&mut self.pending);
-        self.used = 0;
+        self.used = Cost::default();
         self.emit(items, emit)
     }
 
@@ -225,18 +232,22 @@ mod tests {
         let got = batches(&t, s, 1, &refs);
         assert!(got.len() > 5, "{} batches", got.len());
         assert_eq!(got.concat(), items, "every item once, in order");
-        for batch in &got {
+        for (n, batch) in got.iter().enumerate() {
             let owned: Vec<Item> = batch.iter().map(|t| Item::plain(1, t.as_str())).collect();
             let refs: Vec<&Item> = owned.iter().collect();
             let spec = t.render_batch(&refs, 1, 1).unwrap();
-            let bytes: usize = std::iter::once(&spec.program)
+            let chars: usize = std::iter::once(&spec.program)
                 .chain(&spec.args)
-                .map(|a| a.len() + 1 + POINTER)
-                .sum::<usize>()
-                + batch[0].len()
-                + 13
-                + POINTER;
-            assert!(bytes <= limit, "{bytes} bytes > {limit}: {batch:?}");
+                .map(|a| a.len() + 1)
+                .sum();
+            assert!(chars <= limit, "{chars} chars > {limit}: {batch:?}");
+            if n + 1 < got.len() {
+                let next = got[n + 1][0].len() + 3;
+                assert!(
+                    chars + next > limit,
+                    "the next item would have fit: {chars}"
+                );
+            }
         }
     }
 

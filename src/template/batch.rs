@@ -18,7 +18,7 @@
 
 use std::borrow::Cow;
 
-use crate::batch::{BatchStyle, POINTER};
+use crate::batch::{BatchStyle, Cost};
 use crate::item::Item;
 
 use super::placeholder::{Placeholder, value};
@@ -252,17 +252,16 @@ impl Word {
         Ok(out)
     }
 
-    /// The bytes `item` adds to a command line of this word, as the
-    /// argument limit counts them (bytes, NULs and pointers); never less
-    /// than what rendering adds. `scratch` is reused between calls.
+    /// What `item` adds to a command line of this word: never less than
+    /// what rendering adds. `scratch` is reused between calls.
     pub(crate) fn item_cost(
         &self,
         shell: bool,
         style: BatchStyle,
         item: &Item,
         scratch: &mut Vec<u8>,
-    ) -> Result<usize, String> {
-        let mut cost = 0;
+    ) -> Result<Cost, String> {
+        let mut chars = 0;
         let mut any = false;
         for piece in &self.pieces {
             let Piece::Placeholder {
@@ -281,39 +280,41 @@ impl Word {
             };
             scratch.clear();
             push_layered(scratch, &text, layers)?;
-            cost += scratch.len() + 1;
+            // The value, and a space or NUL after it.
+            chars += scratch.len() + 1;
             any |= placeholder.is_per_item();
         }
-        if any {
-            cost += if shell {
-                // A repeated run of text.
-                if style == BatchStyle::Context {
-                    self.literal_len
-                } else {
-                    0
-                }
-            } else {
-                // One more argument: the word's text again (context) and a
-                // NUL and pointer.
-                1 + POINTER
-                    + if style == BatchStyle::Context {
-                        self.literal_len
-                    } else {
-                        0
-                    }
-            };
+        if !any {
+            return Ok(Cost { chars, args: 0 });
         }
-        Ok(cost)
+        // Context replace repeats the word's text with every item; outside
+        // shell mode every item is one more argument.
+        if style == BatchStyle::Context || self.effective(style) == BatchStyle::Context {
+            chars += self.literal_len;
+        }
+        let args = usize::from(!shell && !self.is_script());
+        Ok(Cost { chars, args })
     }
 
-    /// The bytes this word takes in a command line with no items.
-    pub(crate) fn base_cost(&self, shell: bool) -> usize {
-        let placeholders = self
+    /// What this word takes in a command line besides what its items add.
+    pub(crate) fn base_cost(&self, shell: bool, style: BatchStyle) -> Cost {
+        let repeated = self.has_per_item()
+            && (style == BatchStyle::Context || self.effective(style) == BatchStyle::Context);
+        if repeated && !shell {
+            // The whole word comes with each item.
+            return Cost::default();
+        }
+        let job_values = self
             .pieces
             .iter()
-            .filter(|p| matches!(p, Piece::Placeholder { .. }))
+            .filter(|p| matches!(p, Piece::Placeholder { placeholder, .. } if !placeholder.is_per_item()))
             .count();
-        self.literal_len + 20 * placeholders + if shell { 0 } else { 1 + POINTER }
+        // Each item brings a NUL (or space): a word of items needs no other.
+        let end = usize::from(!self.has_per_item());
+        Cost {
+            chars: self.literal_len + 20 * job_values + end,
+            args: usize::from(!shell),
+        }
     }
 }
 

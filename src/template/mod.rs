@@ -33,7 +33,7 @@ mod tests;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use crate::batch::{BatchStyle, MAX_ARG_STRLEN};
+use crate::batch::{BatchStyle, Cost, Limits, MAX_ARG_STRLEN};
 use crate::display::Controls;
 use crate::item::{Format, Item, ItemData};
 
@@ -305,37 +305,49 @@ impl Template {
         })
     }
 
-    /// The bytes one more item adds to a batch's command line (arguments
-    /// with their NULs and pointers); `Err` when the item cannot render.
-    pub(crate) fn item_cost(&self, item: &Item, scratch: &mut Vec<u8>) -> Result<usize, String> {
+    /// What one more item adds to a batch's command line; `Err` when the
+    /// item cannot render.
+    pub(crate) fn item_cost(&self, item: &Item, scratch: &mut Vec<u8>) -> Result<Cost, String> {
         let style = self.batch.unwrap_or(BatchStyle::Joined);
-        let mut cost = 0;
+        let mut cost = Cost::default();
         for word in &self.words {
-            cost += word.item_cost(self.shell, style, item, scratch)?;
+            cost = cost + word.item_cost(self.shell, style, item, scratch)?;
         }
         Ok(cost)
     }
 
-    /// The bytes a batch's command line takes before any item.
-    pub(crate) fn base_cost(&self) -> usize {
-        let words: usize = self.words.iter().map(|w| w.base_cost(self.shell)).sum();
+    /// What a batch's command line takes before any item.
+    pub(crate) fn base_cost(&self) -> Cost {
+        let style = self.batch.unwrap_or(BatchStyle::Joined);
+        let words = self.words.iter().fold(Cost::default(), |sum, w| {
+            sum + w.base_cost(self.shell, style)
+        });
         if self.shell {
             // `/bin/sh -c LINE`
-            words + 16 + 3 * (1 + crate::batch::POINTER)
+            words
+                + Cost {
+                    chars: "/bin/sh".len() + "-c".len() + 2,
+                    args: 3,
+                }
         } else {
             words
         }
     }
 
-    /// The longest command line a batch may have: `max_chars` (`-s`) or
-    /// the system's limit, and in shell mode no more than one argument
-    /// may hold (the line is one `sh -c` argument).
-    pub(crate) fn batch_limit(&self, max_chars: Option<usize>) -> usize {
-        let mut limit = crate::batch::system_limit();
+    /// How long a batch's command line may be: `max_chars` (`-s`), and in
+    /// shell mode no more than one argument holds (the line is one `sh -c`
+    /// argument); within `exec`'s limit always.
+    pub(crate) fn batch_limits(&self, max_chars: Option<usize>) -> Limits {
+        let bytes = crate::batch::system_limit();
+        let mut chars = max_chars.unwrap_or(usize::MAX);
         if self.shell {
-            limit = limit.min(MAX_ARG_STRLEN - 1);
+            // The line, and the `/bin/sh -c` before it.
+            chars = chars.min(MAX_ARG_STRLEN - 1 + "/bin/sh".len() + "-c".len() + 2);
         }
-        max_chars.map_or(limit, |chars| chars.min(limit))
+        Limits {
+            chars: chars.min(bytes),
+            bytes,
+        }
     }
 
     /// Whether commands run under `/bin/sh -c`.
