@@ -9,6 +9,7 @@
 
 mod util;
 
+mod batches;
 mod cli;
 mod crash;
 mod formats;

@@ -1,6 +1,7 @@
 //! Tests of the template through its public API, and the helpers the
 //! hostile-input suite and the shell fuzzer share.
 
+mod batch;
 mod fuzz;
 mod hostile;
 

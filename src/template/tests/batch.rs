@@ -1,0 +1,100 @@
+//! Batch rendering (`-n`, `-X`, `-m`...): context replace and joined
+//! values, in argv and shell mode, every value quoted on its own.
+
+use super::*;
+use crate::batch::{BatchOptions, BatchSpec};
+
+fn batch_template(words: &[&str], options: BatchOptions) -> Template {
+    let spec = BatchSpec::from_options(&options).expect("a batch spec");
+    let schema = Schema {
+        batch: true,
+        ..lines()
+    };
+    Template::parse(&os(words), ShellMode::Auto, &schema)
+        .unwrap_or_else(|e| panic!("{words:?}: {e}"))
+        .for_batches(&spec)
+}
+
+fn context() -> BatchOptions {
+    BatchOptions {
+        context: true,
+        ..BatchOptions::default()
+    }
+}
+
+fn joined() -> BatchOptions {
+    BatchOptions {
+        multiple: true,
+        ..BatchOptions::default()
+    }
+}
+
+fn render(t: &Template, items: &[&str]) -> CommandSpec {
+    let owned: Vec<Item> = items
+        .iter()
+        .enumerate()
+        .map(|(n, raw)| Item::plain(n as u64 + 1, *raw))
+        .collect();
+    let refs: Vec<&Item> = owned.iter().collect();
+    t.render_batch(&refs, 7, 1).expect("render")
+}
+
+fn args(spec: &CommandSpec) -> Vec<String> {
+    std::iter::once(&spec.program)
+        .chain(&spec.args)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn line(spec: &CommandSpec) -> String {
+    assert!(spec.shell);
+    spec.args[1].to_string_lossy().into_owned()
+}
+
+#[test]
+fn argv_context_repeats_the_word_and_joined_spreads_it() {
+    let t = batch_template(&["cp", "x{}y", "{#}"], context());
+    assert_eq!(args(&render(&t, &["a", "b"])), ["cp", "xay", "xby", "7"]);
+    let t = batch_template(&["cp", "x{}y", "{#}"], joined());
+    assert_eq!(args(&render(&t, &["a", "b c"])), ["cp", "xa", "b cy", "7"]);
+    let t = batch_template(&["rm"], joined());
+    assert_eq!(args(&render(&t, &["-rf", "$(x)"])), ["rm", "-rf", "$(x)"]);
+}
+
+#[test]
+fn shell_values_are_quoted_each_in_its_spot() {
+    let hostile = ["a b", "$(touch p)", "'"];
+    let t = batch_template(&["gzip {} > x{}.gz"], context());
+    assert_eq!(
+        line(&render(&t, &hostile)),
+        r#"gzip 'a b' '$(touch p)' ''\''' > x'a b'.gz x'$(touch p)'.gz x''\'''.gz"#
+    );
+    // Inside double quotes, or next to shell syntax, context replace joins.
+    let t = batch_template(&[r#"echo "pre {}" $HOME/{}"#], context());
+    assert_eq!(
+        line(&render(&t, &["a", "b"])),
+        r#"echo "pre "'a'" "'b'"" $HOME/'a' 'b'"#
+    );
+    // An assignment stays one word, whatever the style.
+    let t = batch_template(&["X=$D/{} cmd"], joined());
+    assert_eq!(line(&render(&t, &["a", "b"])), "X=$D/'a b' cmd");
+    let t = batch_template(&["X={} cmd"], joined());
+    assert_eq!(line(&render(&t, &["a", "b"])), "X='a' X='b' cmd");
+}
+
+#[test]
+fn positional_items_and_a_script_word() {
+    let t = batch_template(
+        &["echo", "{1}-{2}-{3}"],
+        BatchOptions {
+            exact: Some(3),
+            ..BatchOptions::default()
+        },
+    );
+    assert_eq!(args(&render(&t, &["a", "b"])), ["echo", "a-b-"]);
+    let t = batch_template(&["sh", "-c", "echo {}", "_"], joined());
+    assert_eq!(
+        args(&render(&t, &["a b", "$x"])),
+        ["sh", "-c", "echo 'a b' '$x'", "_"]
+    );
+}
