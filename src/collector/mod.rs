@@ -169,6 +169,13 @@ impl<'a> Collector<'a> {
             Vec::new()
         };
         let members = std::mem::take(&mut finished.members);
+        // A batch's worker goes on once all its items are journaled, not
+        // only its first.
+        let ack = if members.is_empty() {
+            None
+        } else {
+            finished.ack.take()
+        };
         let done = Arc::new(Done::new(finished, stderr_tail));
         self.dispatch(&RunEvent::Finished(&done));
         // A job of several items: each of the others ends as the job did,
@@ -179,6 +186,9 @@ impl<'a> Collector<'a> {
                 member,
                 Vec::new(),
             ))));
+        }
+        if let Some(ack) = ack {
+            let _ = ack.try_send(());
         }
     }
 
