@@ -24,6 +24,7 @@ MIN_ITEMS_PER_S = 2e6  # (e)
 MAX_RSS_KB = 16 * 1024  # (f) 16 MiB at the large N
 RSS_INDEPENDENCE_KB = 1024  # (f) large N may exceed small N by at most 1 MiB (or 10%)
 MAX_STARTUP_OVER_XARGS_S = 1e-3  # (g)
+MIN_BATCH_SPEEDUP = 100  # (h) batched items/s vs one job per item (a)
 
 
 def load_params(d):
@@ -225,6 +226,20 @@ def main():
             dx = f"{(r['median'] - xa['median']) * 1e3:+.2f}" if xa else "-"
             say(f"| {t} | {r['median'] * 1e3:.2f} | {r['min'] * 1e3:.2f} | {r['max'] * 1e3:.2f} | {dx} | {bg(r)} |")
 
+    # ---------------------------------------------------------- (h) batches
+    hb = [(w, t, r) for (w, t), r in hf.items() if w.startswith("batch-")]
+    if hb:
+        say("")
+        say(f"### batches: {p['H_N']} items, -j2 (fanout with its per-item journal)")
+        say("")
+        say("| job | tool | median s | min s | max s | items/s | x xargs -n500 | bg |")
+        say("|---|---|---:|---:|---:|---:|---:|---:|")
+        for w, t, r in hb:
+            xa = hf.get((w, "xargs-n500"))
+            xx = f"{r['median'] / xa['median']:.2f}x" if xa else "-"
+            say(f"| {w.split('-')[1]} | {t} | {fmt_s(r['median'])} | {fmt_s(r['min'])} | {fmt_s(r['max'])} | "
+                f"{r['n'] / r['median']:.0f} | {xx} | {bg(r)} |")
+
     # ---------------------------------------------------------- targets
     checks = []
 
@@ -290,6 +305,20 @@ def main():
         check("(g) start-up vs xargs", dlt <= MAX_STARTUP_OVER_XARGS_S,
               f"{dlt * 1e3:+.2f} ms ({sf['median'] * 1e3:.2f} vs {sx['median'] * 1e3:.2f} ms)",
               f"<= +{MAX_STARTUP_OVER_XARGS_S * 1e3:.0f} ms")
+
+    for job in ("true", "echo"):
+        w = f"batch-{job}-N{p['H_N']}"
+        fb, xb = hf.get((w, "fanout-n500")), hf.get((w, "xargs-n500"))
+        if fb and xb:
+            check(f"(h) -n500 `{job}` vs xargs -P2 -n500", fb["median"] <= xb["median"],
+                  f"{xb['median'] / fb['median']:.2f}x xargs' items/s ({fb['median']:.2f} vs {xb['median']:.2f} s)",
+                  ">= 1.0x")
+    fb = hf.get((f"batch-true-N{p['H_N']}", "fanout-n500"))
+    if fb and ta:
+        speedup = (p["H_N"] / fb["median"]) / (N / ta["median"])
+        check("(h) batched items/s vs one job per item (a)", speedup >= MIN_BATCH_SPEEDUP,
+              f"{speedup:.0f}x ({p['H_N'] / fb['median']:.0f} vs {N / ta['median']:.0f} items/s)",
+              f">= {MIN_BATCH_SPEEDUP}x")
 
     say("")
     say("### targets")

@@ -63,6 +63,7 @@ if [[ $MODE == full ]]; then
     F_REAL=100000
     F_TIMEOUT=15     # (f): peers' real-job RSS runs are cut to their first F_TIMEOUT seconds
     G_RUNS=30        # (g): start-up
+    H_N=1000000      # (h): items in batches
 else
     N=1000
     NG=200
@@ -77,6 +78,7 @@ else
     F_REAL=2000
     F_TIMEOUT=3
     G_RUNS=10
+    H_N=100000
 fi
 
 # ---------------------------------------------------------------- set-up
@@ -212,6 +214,7 @@ F_REAL_SMALL=$F_REAL_SMALL
 F_REAL=$F_REAL
 F_TIMEOUT=$F_TIMEOUT
 G_RUNS=$G_RUNS
+H_N=$H_N
 WORK=$WORK
 FANOUT=$FANOUT
 SL=$SL
@@ -426,6 +429,22 @@ g_bench fanout "$FANOUT true ::: x"
 g_bench xargs "$XARGS -a $ONE true"
 g_bench rust-parallel "$RP true ::: x"
 g_bench gnu-parallel "$PARALLEL --will-cite true ::: x"
+
+# ---------------------------------------------------------------- (h) batches
+IH=$(items "$H_N")
+log "(h) $H_N items in batches, -j2 (per-item journal on)"
+words() { wc -w <"$1" | tr -d ' '; }
+check_words() { # FILE N
+    [[ $(words "$1") == "$2" ]] || die "$1: $(words "$1") words, expected $2"
+}
+bench batch-true-N$H_N xargs-n500 "$H_N" "$XARGS -P2 -n500 true < $IH"
+bench batch-true-N$H_N fanout-n500 "$H_N" "$FANOUT -j2 -q -n500 --journal $WORK/h.jsonl --force true < $IH"
+bench batch-true-N$H_N fanout-X "$H_N" "$FANOUT -j2 -q -X --journal $WORK/h.jsonl --force true < $IH"
+bench batch-echo-N$H_N xargs-n500 "$H_N" "$XARGS -P2 -n500 echo < $IH > $O/h-xargs"
+check_words "$O/h-xargs" "$H_N"
+bench batch-echo-N$H_N fanout-n500 "$H_N" "$FANOUT -j2 -q -n500 --journal $WORK/h.jsonl --force echo < $IH > $O/h-fanout"
+check_words "$O/h-fanout" "$H_N"
+rm -f "$O"/h-* "$WORK/h.jsonl"
 
 # ---------------------------------------------------------------- report
 echo "loadavg end:   $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/env.txt"
