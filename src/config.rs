@@ -20,7 +20,9 @@ use crate::input;
 use crate::item::Format;
 use crate::records::{InputOrigin, JournalChoice, RecordOptions, same_file};
 use crate::retry::{Backoff, RetryOn, RetryPolicy};
+use crate::sink::joblog::JoblogDest;
 use crate::sink::output::OutputMode;
+use crate::sink::report::ReportFormat;
 
 /// Where items come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +113,10 @@ pub struct Config {
     pub reports: Vec<PathBuf>,
     /// `--events` file (`-`: stdout).
     pub events: Option<PathBuf>,
+    /// `--joblog`.
+    pub joblog: Option<JoblogDest>,
+    /// `--results DIR`: each job's output saved there, not printed.
+    pub results_dir: Option<PathBuf>,
     /// GitHub Actions annotations for failed items.
     pub annotations: bool,
 }
@@ -173,7 +179,21 @@ impl Config {
             (false, Some(path)) => JournalChoice::File(path),
             (false, None) => JournalChoice::Implicit,
         };
-        refuse_duplicate_reports(&resume_args.report)?;
+        let joblog = resume_args.joblog.as_deref().map(JoblogDest::parse);
+        if joblog == Some(JoblogDest::Stdout)
+            && resume_args
+                .events
+                .as_deref()
+                .is_some_and(|p| p.as_os_str() == "-")
+        {
+            bail!("--joblog - and --events - both write to stdout: give one of them a file");
+        }
+        let mut reports = resume_args.report;
+        let results_dir = match resume_args.results {
+            Some(results) => results_target(results, &mut reports)?,
+            None => None,
+        };
+        refuse_duplicate_reports(&reports)?;
         let annotations = !resume_args.no_annotations
             && std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
         Ok(Config {
@@ -183,8 +203,10 @@ impl Config {
             retry_failed: resume_args.retry_failed,
             key: resume_args.key,
             force: resume_args.force,
-            reports: resume_args.report,
+            reports,
             events: resume_args.events,
+            joblog,
+            results_dir,
             annotations,
             source,
             format,
@@ -332,6 +354,30 @@ fn progress_mode(when: ProgressArg, raw_output: bool) -> ProgressMode {
     }
 }
 
+/// `--results NAME`: a report file when NAME ends in a report format's
+/// extension (it joins `reports`), else GNU's directory of outputs.
+fn results_target(name: PathBuf, reports: &mut Vec<PathBuf>) -> anyhow::Result<Option<PathBuf>> {
+    let text = name.to_string_lossy();
+    if text.starts_with("-.") {
+        bail!(
+            "--results `{text}`: GNU parallel's report on stdout is not supported; write it to a file, or use --events -"
+        );
+    }
+    if text.contains('{') {
+        bail!(
+            "--results `{text}`: replacement strings in the name are not supported; give a directory (DIR/1/VALUE/stdout) or a report file"
+        );
+    }
+    if text.is_empty() {
+        bail!("--results needs a directory or a report file name");
+    }
+    if ReportFormat::from_path(&name).is_ok() {
+        reports.push(name);
+        return Ok(None);
+    }
+    Ok(Some(name))
+}
+
 /// Each `--report` needs its own file.
 fn refuse_duplicate_reports(reports: &[PathBuf]) -> anyhow::Result<()> {
     for (i, report) in reports.iter().enumerate() {
@@ -369,6 +415,8 @@ impl Config {
             force: self.force,
             reports: &self.reports,
             events: self.events.as_deref(),
+            joblog: self.joblog.as_ref(),
+            results_dir: self.results_dir.as_deref(),
         }
     }
 }

@@ -37,7 +37,7 @@ pub struct RunPlan {
     /// Workers send a display label when an item starts: for the progress
     /// display and the event stream.
     pub labels: bool,
-    /// Workers send every command as text: reports record it.
+    /// Workers send every command as text: reports and the joblog record it.
     pub commands: bool,
     pub job_stdout: JobStdout,
     /// The total is worth counting: for the progress display and for a
@@ -52,6 +52,8 @@ impl Config {
     /// The run plan for this configuration.
     pub fn plan(&self) -> RunPlan {
         let output = match (self.output, self.tag, self.keep_order) {
+            // --results DIR saves each job's whole stdout and stderr.
+            _ if self.results_dir.is_some() => OutputMode::Group,
             (OutputMode::Ungroup, true, true) => OutputMode::Group,
             (OutputMode::Ungroup, true, false) => OutputMode::Line,
             (OutputMode::Line, _, true) => OutputMode::Group,
@@ -71,7 +73,7 @@ impl Config {
             tag: self.tag,
             item_bytes: (self.tag && output == OutputMode::Line) || self.events.is_some(),
             labels: progress || self.events.is_some(),
-            commands: !self.reports.is_empty(),
+            commands: !self.reports.is_empty() || self.joblog.is_some(),
             job_stdout: if events_to_stdout {
                 JobStdout::Stderr
             } else {

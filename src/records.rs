@@ -1,8 +1,8 @@
 //! Everything a run records beyond the terminal, prepared before it starts:
 //! the journal to append to (explicit, or fanout's own in the state
 //! directory), what an earlier run already finished (`--resume`,
-//! `--retry-failed`), the item keys, `--report` files and the `--events`
-//! stream. Opening them all up front means an unwritable path is an error
+//! `--retry-failed`, or without a journal a GNU joblog's), the item keys,
+//! `--report` files, the `--joblog` and the `--events` stream. Opening them all up front means an unwritable path is an error
 //! (exit 2) before any job runs.
 
 use std::ffi::OsString;
@@ -15,8 +15,9 @@ use std::time::SystemTime;
 use anyhow::{Context, bail};
 
 use crate::item::Format;
-use crate::journal::{self, Gate, Header, Journal, Keyer, Loaded, Word};
+use crate::journal::{self, EarlierRun, Gate, Header, Journal, Keyer, Loaded, Word};
 use crate::sink::event_stream::EventWriter;
+use crate::sink::joblog::{Joblog, JoblogDest};
 use crate::sink::report::Report;
 use crate::template::{Schema, ShellMode, Template};
 
@@ -69,6 +70,10 @@ pub struct RecordOptions<'a> {
     pub(crate) reports: &'a [PathBuf],
     /// `--events` (`-`: stdout).
     pub(crate) events: Option<&'a Path>,
+    /// `--joblog`.
+    pub(crate) joblog: Option<&'a JoblogDest>,
+    /// `--results DIR`.
+    pub(crate) results_dir: Option<&'a Path>,
 }
 
 /// The records of one run, ready to use.
@@ -81,6 +86,8 @@ pub struct Records {
     pub reports: Vec<Report>,
     /// `--events`, opened.
     pub events: Option<EventWriter>,
+    /// `--joblog`, opened.
+    pub joblog: Option<Joblog>,
 }
 
 /// How the input is named in journal headers.
@@ -138,14 +145,35 @@ fn run_header(options: &RecordOptions<'_>, template: &Template, argv: &[OsString
     }
 }
 
-/// `--resume`: finds the journal to resume, loads it and checks that it
-/// was written for this run. `None` without `--resume`.
-fn load_resume(
-    options: &RecordOptions<'_>,
-    this: &Header,
-) -> anyhow::Result<Option<(PathBuf, Loaded)>> {
+/// What a resume resumes from.
+enum Resumed {
+    /// A fanout journal, appended to.
+    Journal(PathBuf, Box<Loaded>),
+    /// A GNU joblog (`--joblog FILE` without `--journal`): items by seq.
+    Joblog(journal::JoblogDone),
+}
+
+/// The joblog a resume reads: `--joblog FILE` when no `--journal` is
+/// given (GNU parallel's `--resume`).
+pub(crate) fn resume_joblog<'a>(options: &RecordOptions<'a>) -> Option<&'a Path> {
+    let joblog = options.joblog?.path()?;
+    (options.resume && *options.journal == JournalChoice::Implicit).then_some(joblog)
+}
+
+/// `--resume`: finds the journal (or joblog) to resume, loads it and checks
+/// that it was written for this run. `None` without `--resume`.
+fn load_resume(options: &RecordOptions<'_>, this: &Header) -> anyhow::Result<Option<Resumed>> {
     if !options.resume {
         return Ok(None);
+    }
+    if let Some(joblog) = resume_joblog(options) {
+        if !joblog.exists() {
+            crate::errln!(
+                "fanout: note: the joblog `{}` does not exist: nothing is skipped, every item runs (and is logged there)",
+                joblog.display()
+            );
+        }
+        return Ok(Some(Resumed::Joblog(journal::load_joblog(joblog)?)));
     }
     let state_journals = journal::state_dir().map(|d| journal::journal_dir(&d));
     let path = match options.journal {
@@ -176,7 +204,7 @@ fn load_resume(
         journal::load(&path)?
     };
     check_identity(&found, this, options, &path)?;
-    Ok(Some((path, found)))
+    Ok(Some(Resumed::Journal(path, Box::new(found))))
 }
 
 /// The gate of `--dry-run`: the same `--key` and `--resume` checks as a
@@ -187,17 +215,20 @@ pub fn dry_run_gate(
     schema: &Schema,
 ) -> anyhow::Result<Gate> {
     let key_template = key_template(options, schema)?;
-    let loaded =
-        load_resume(options, &run_header(options, template, &[]))?.map(|(_, loaded)| loaded);
+    let earlier =
+        load_resume(options, &run_header(options, template, &[]))?.map(|resumed| match resumed {
+            Resumed::Journal(_, loaded) => EarlierRun::Journal(loaded),
+            Resumed::Joblog(done) => EarlierRun::Joblog(done),
+        });
     let keyed = *options.journal != JournalChoice::Off
-        || loaded.is_some()
+        || earlier.is_some()
         || !options.reports.is_empty()
         || options.events.is_some()
         || key_template.is_some();
     Ok(Gate::new(
         keyed.then(|| Keyer::new(key_template)),
         options.key.map(str::to_owned),
-        loaded,
+        earlier,
         options.retry_failed,
     ))
 }
@@ -214,31 +245,34 @@ pub fn prepare(
     let key_template = key_template(options, schema)?;
     let state = journal::state_dir();
     let state_journals = state.as_deref().map(journal::journal_dir);
-    let mut loaded = None;
-    let path: Option<PathBuf> = if let Some((path, found)) = load_resume(options, &header)? {
-        loaded = Some(found);
-        Some(path)
-    } else {
-        match options.journal {
-            JournalChoice::File(path) => Some(path.clone()),
-            JournalChoice::Off => None,
-            JournalChoice::Implicit => {
-                state
-                    .as_deref()
-                    .zip(state_journals.as_deref())
-                    .and_then(|(state, dir)| {
-                        // fanout's own journal must never stop a run: no state
-                        // directory just means no automatic resume.
-                        journal::create_private_dir(state, dir).ok()?;
-                        journal::prune(dir, journal::KEEP_JOURNALS - 1);
-                        Some(journal::new_journal_path(dir))
-                    })
-            }
+    let implicit = || {
+        state
+            .as_deref()
+            .zip(state_journals.as_deref())
+            .and_then(|(state, dir)| {
+                // fanout's own journal must never stop a run: no state
+                // directory just means no automatic resume.
+                journal::create_private_dir(state, dir).ok()?;
+                journal::prune(dir, journal::KEEP_JOURNALS - 1);
+                Some(journal::new_journal_path(dir))
+            })
+    };
+    let (path, earlier, resumed_journal) = match load_resume(options, &header)? {
+        Some(Resumed::Journal(path, found)) => (Some(path), Some(EarlierRun::Journal(found)), true),
+        // A joblog resume keeps a journal of this run, as a run without one.
+        Some(Resumed::Joblog(done)) => (implicit(), Some(EarlierRun::Joblog(done)), false),
+        None => {
+            let path = match options.journal {
+                JournalChoice::File(path) => Some(path.clone()),
+                JournalChoice::Off => None,
+                JournalChoice::Implicit => implicit(),
+            };
+            (path, None, false)
         }
     };
     let journal = match (&path, options.journal) {
         (None, _) => None,
-        (Some(path), JournalChoice::Implicit) if !options.resume => {
+        (Some(path), JournalChoice::Implicit) if !resumed_journal => {
             Journal::open(path, &header).ok()
         }
         (Some(path), _) => Some(Journal::open(path, &header)?),
@@ -255,8 +289,20 @@ pub fn prepare(
         ),
         None => None,
     };
+    let joblog = options
+        .joblog
+        .map(|dest| Joblog::open(dest, options.resume))
+        .transpose()?;
+    if let Some(dir) = options.results_dir {
+        fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "failed to create the --results directory `{}`",
+                dir.display()
+            )
+        })?;
+    }
     let keyed = journal.is_some()
-        || loaded.is_some()
+        || earlier.is_some()
         || !reports.is_empty()
         || events.is_some()
         || key_template.is_some();
@@ -265,11 +311,12 @@ pub fn prepare(
         gate: Gate::new(
             keyed.then(|| Keyer::new(key_template)),
             options.key.map(str::to_owned),
-            loaded,
+            earlier,
             options.retry_failed,
         ),
         reports,
         events,
+        joblog,
     })
 }
 
@@ -342,6 +389,9 @@ fn refuse_overwriting_input(options: &RecordOptions<'_>) -> anyhow::Result<()> {
     }
     if let Some(events) = options.events.filter(|p| p.as_os_str() != "-") {
         outputs.push(("--events", events));
+    }
+    if let Some(joblog) = options.joblog.and_then(JoblogDest::path) {
+        outputs.push(("--joblog", joblog));
     }
     let input = match options.source {
         InputOrigin::File(path) => fs::metadata(path)

@@ -139,7 +139,10 @@ fn add_hints(facts: &RunFacts<'_>, summary: &mut Summary) {
     let given = journal::Given {
         resume: config.resume,
         retry_failed: config.retry_failed,
-        journal: matches!(config.journal, JournalChoice::File(_)),
+        // A joblog resume goes on from the joblog, as GNU's does: the
+        // journal of this run alone lacks what the earlier runs finished.
+        journal: matches!(config.journal, JournalChoice::File(_))
+            || crate::records::resume_joblog(&config.record_options()).is_some(),
     };
     let hint = |how| {
         facts.journal_path.as_ref().map(|path| {

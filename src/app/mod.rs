@@ -132,6 +132,7 @@ fn execute(
         gate,
         reports,
         events,
+        joblog,
     } = records;
     let journal_path = journal.as_ref().map(|j| j.path().to_owned());
     // The collector journals items with output; workers those without.
@@ -166,6 +167,8 @@ fn execute(
         journal: journal.clone(),
         reports,
         events,
+        joblog,
+        headers: reader.headers().map(<[String]>::to_vec),
         progress,
         window: window_rx,
     };

@@ -20,9 +20,11 @@ use crate::journal::Journal;
 use crate::plan::{JobStdout, RunPlan};
 use crate::sink::annotations::Annotations;
 use crate::sink::event_stream::{EventStream, EventWriter};
-use crate::sink::output::{OutputOptions, OutputSink, StdStreams};
+use crate::sink::joblog::{Joblog, JoblogSink};
+use crate::sink::output::{Discard, OutputOptions, OutputSink, StdStreams, Target};
 use crate::sink::progress::{Progress, ProgressSink};
 use crate::sink::report::{Report, ReportSink};
+use crate::sink::results::ResultsSink;
 use crate::sink::tally::Tally;
 use crate::sink::{RunStart, Sink};
 
@@ -95,15 +97,19 @@ pub(super) struct SinkParts {
     pub journal: Option<Arc<Journal>>,
     pub reports: Vec<Report>,
     pub events: Option<EventWriter>,
+    pub joblog: Option<Joblog>,
+    /// The input's header, naming the `--results DIR` directories.
+    pub headers: Option<Vec<String>>,
     pub progress: Progress,
     /// `-k`: the window's permits, released as items are written.
     pub window: Option<Receiver<()>>,
 }
 
 /// The collector and its sinks. Order matters: annotations, the reports
-/// and the event stream record an item as it finishes; then its output
-/// is written and it is journaled; then the progress display counts it and
-/// prints its `FAIL` note below its output.
+/// and the event stream record an item as it finishes; `--results DIR`
+/// saves its output; then its output is written and it is journaled; the
+/// joblog row follows the written output; then the progress display counts
+/// it and prints its `FAIL` note below its output.
 pub(super) fn collector<'a>(
     config: &Config,
     plan: &RunPlan,
@@ -116,6 +122,8 @@ pub(super) fn collector<'a>(
         journal,
         reports,
         events,
+        joblog,
+        headers,
         progress,
         window,
     } = parts;
@@ -132,18 +140,33 @@ pub(super) fn collector<'a>(
     if let Some(events) = events {
         sinks.push(Box::new(EventStream::new(events)));
     }
-    let target = StdStreams::new(bars, io::stdout().is_terminal());
+    let stdout_is_terminal = io::stdout().is_terminal();
+    let target: Box<dyn Target> = match &config.results_dir {
+        Some(dir) => {
+            sinks.push(Box::new(ResultsSink::new(dir.clone(), headers)));
+            Box::new(Discard)
+        }
+        None => Box::new(StdStreams::new(bars.clone(), stdout_is_terminal)),
+    };
+    let joblog_to_stdout = matches!(joblog, Some(Joblog::Stdout));
     sinks.push(Box::new(OutputSink::new(
         OutputOptions {
             mode: plan.output,
             keep_order: plan.keep_order,
             tag: plan.tag,
             stdout_to_stderr: plan.job_stdout == JobStdout::Stderr,
+            flush_each_item: joblog_to_stdout,
         },
-        Box::new(target),
+        target,
         journal,
         window,
     )));
+    if let Some(joblog) = joblog {
+        sinks.push(Box::new(JoblogSink::new(
+            joblog,
+            StdStreams::new(bars, stdout_is_terminal),
+        )));
+    }
     sinks.push(Box::new(ProgressSink::new(progress)));
     Collector::new(
         cancel,

@@ -382,7 +382,7 @@ pub struct ResumeArgs {
     pub resume: bool,
 
     /// Like --resume, but also run the failed items again.
-    #[arg(long)]
+    #[arg(long, visible_alias = "resume-failed")]
     pub retry_failed: bool,
 
     /// Identify items by this template instead of their bytes (e.g. `{id}`).
@@ -393,7 +393,7 @@ pub struct ResumeArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Write per-item results to FILE: .csv, .jsonl, .json or .xml (JUnit). Repeatable.
+    /// Write per-item results to FILE: .csv, .tsv, .jsonl, .json or .xml (JUnit). Repeatable.
     #[arg(long, value_name = "FILE")]
     pub report: Vec<PathBuf>,
 
@@ -404,6 +404,18 @@ pub struct ResumeArgs {
     /// No `::error` annotations for failed items under GitHub Actions.
     #[arg(long)]
     pub no_annotations: bool,
+
+    /// GNU parallel's joblog: a tab-separated row per finished job (`+FILE`
+    /// appends, `-` is stdout); without --journal, --resume and
+    /// --resume-failed resume from it, by sequence number.
+    #[arg(long, value_name = "FILE", allow_hyphen_values = true)]
+    pub joblog: Option<PathBuf>,
+
+    /// Save each job's stdout, stderr and seq under DIR in GNU parallel's
+    /// layout (DIR/1/VALUE/stdout), instead of printing them; a name ending
+    /// in .csv, .tsv, .json, .jsonl or .xml is a --report.
+    #[arg(long, alias = "res", value_name = "DIR|FILE")]
+    pub results: Option<PathBuf>,
 }
 
 impl Args {

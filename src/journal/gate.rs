@@ -1,8 +1,11 @@
 //! The resume gate: gives each item its key, in input order, and decides
 //! from the journal of an earlier run whether it runs (`--resume` skips
 //! what is done; `--retry-failed` runs recorded failures again). The
-//! dispatcher and `--dry-run` pass every item through it.
+//! dispatcher and `--dry-run` pass every item through it. The earlier run
+//! is a fanout journal (items known by their keys) or, without one, a GNU
+//! joblog (items known by their seq, as GNU parallel knows them).
 
+use super::joblog::{JoblogAdmission, JoblogDone};
 use super::{Admission, Keyer, Loaded};
 use crate::item::{Item, ItemData};
 use crate::record::{ItemRecord, Status};
@@ -12,8 +15,17 @@ pub struct Gate {
     keyer: Option<Keyer>,
     /// `--key`, for messages.
     key_text: Option<String>,
-    loaded: Option<Loaded>,
+    earlier: Option<EarlierRun>,
     retry_failed: bool,
+}
+
+/// What an earlier run left to resume from.
+#[derive(Debug)]
+pub enum EarlierRun {
+    /// A fanout journal: items by key.
+    Journal(Box<Loaded>),
+    /// A GNU parallel joblog: items by seq.
+    Joblog(JoblogDone),
 }
 
 /// What the gate decided for one item.
@@ -29,13 +41,13 @@ impl Gate {
     pub(crate) fn new(
         keyer: Option<Keyer>,
         key_text: Option<String>,
-        loaded: Option<Loaded>,
+        earlier: Option<EarlierRun>,
         retry_failed: bool,
     ) -> Gate {
         Gate {
             keyer,
             key_text,
-            loaded,
+            earlier,
             retry_failed,
         }
     }
@@ -46,7 +58,7 @@ impl Gate {
         Gate {
             keyer: None,
             key_text: None,
-            loaded: None,
+            earlier: None,
             retry_failed: false,
         }
     }
@@ -55,9 +67,23 @@ impl Gate {
     /// `--key` cannot render becomes bad input naming what is missing (and
     /// is keyed by its bytes, so the journal still tells it apart).
     pub fn admit(&mut self, item: &mut Item) -> Admit {
-        let Some(keyer) = self.keyer.as_ref() else {
-            return Admit::Run;
+        if let Some(keyer) = self.keyer.as_ref() {
+            self.key(keyer, item);
+        }
+        let loaded = match self.earlier.as_mut() {
+            None => return Admit::Run,
+            Some(EarlierRun::Joblog(done)) => {
+                return match done.admit(item.seq, self.retry_failed) {
+                    JoblogAdmission::Run => Admit::Run,
+                    JoblogAdmission::Skip(row) => Admit::Skip(Box::new(row.record(item.seq))),
+                };
+            }
+            Some(EarlierRun::Journal(loaded)) => loaded,
         };
+        admit_by_key(loaded, item, self.retry_failed)
+    }
+
+    fn key(&self, keyer: &Keyer, item: &mut Item) {
         item.key = match keyer.key(item) {
             Ok(key) => key,
             Err(why) => {
@@ -69,48 +95,49 @@ impl Gate {
                 Keyer::hash(item)
             }
         };
-        let Some(loaded) = self.loaded.as_mut() else {
-            return Admit::Run;
-        };
-        match loaded.admit(&item.key, self.retry_failed) {
-            Admission::Run => Admit::Run,
-            Admission::Rerun => {
-                item.rerun = true;
-                Admit::Run
-            }
-            Admission::Skip { at, ok } => {
-                // The line was whole when the journal was loaded; if it can
-                // no longer be read, the item is still finished: report what
-                // the count said.
-                let record = loaded.record_at(at).unwrap_or_else(|_| {
-                    let status = if ok { Status::Ok } else { Status::Failed };
-                    ItemRecord {
-                        seq: item.seq,
-                        item: String::from_utf8_lossy(&item.raw).into_owned(),
-                        key: item.key.clone(),
-                        status,
-                        exit_code: None,
-                        signal: None,
-                        attempts: 0,
-                        start: None,
-                        duration: 0.0,
-                        attempt_start: None,
-                        attempt_duration: 0.0,
-                        stderr_tail: String::new(),
-                        error: if ok {
-                            String::new()
-                        } else {
-                            "failed".to_owned()
-                        },
-                        command: String::new(),
-                        from_earlier_run: true,
-                        leaked: false,
-                        replaces_failure: false,
-                        job: None,
-                    }
-                });
-                Admit::Skip(Box::new(record))
-            }
+    }
+}
+
+/// Decides a keyed item from the journal of an earlier run.
+fn admit_by_key(loaded: &mut Loaded, item: &mut Item, retry_failed: bool) -> Admit {
+    match loaded.admit(&item.key, retry_failed) {
+        Admission::Run => Admit::Run,
+        Admission::Rerun => {
+            item.rerun = true;
+            Admit::Run
+        }
+        Admission::Skip { at, ok } => {
+            // The line was whole when the journal was loaded; if it can
+            // no longer be read, the item is still finished: report what
+            // the count said.
+            let record = loaded.record_at(at).unwrap_or_else(|_| {
+                let status = if ok { Status::Ok } else { Status::Failed };
+                ItemRecord {
+                    seq: item.seq,
+                    item: String::from_utf8_lossy(&item.raw).into_owned(),
+                    key: item.key.clone(),
+                    status,
+                    exit_code: None,
+                    signal: None,
+                    attempts: 0,
+                    start: None,
+                    duration: 0.0,
+                    attempt_start: None,
+                    attempt_duration: 0.0,
+                    stderr_tail: String::new(),
+                    error: if ok {
+                        String::new()
+                    } else {
+                        "failed".to_owned()
+                    },
+                    command: String::new(),
+                    from_earlier_run: true,
+                    leaked: false,
+                    replaces_failure: false,
+                    job: None,
+                }
+            });
+            Admit::Skip(Box::new(record))
         }
     }
 }

@@ -24,6 +24,7 @@
 mod gate;
 mod header;
 mod hint;
+mod joblog;
 mod key;
 mod line;
 mod load;
@@ -35,9 +36,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use gate::{Admit, Gate};
+pub use gate::{Admit, EarlierRun, Gate};
 pub use header::{Header, Word};
 pub use hint::{Continue, Given, resume_command};
+pub use joblog::{JoblogDone, load_joblog};
 pub use key::Keyer;
 pub use load::{Admission, Loaded, load};
 pub use state::{create_private_dir, find_latest, journal_dir, new_journal_path, prune, state_dir};

@@ -22,9 +22,11 @@ use crate::sink::summary::Summary;
 
 pub mod annotations;
 pub mod event_stream;
+pub mod joblog;
 pub mod output;
 pub mod progress;
 pub mod report;
+pub mod results;
 pub mod summary;
 pub mod tally;
 

@@ -25,7 +25,7 @@ mod target;
 pub use tagged::tag_prefix;
 #[cfg(test)]
 pub use target::Buffer;
-pub use target::{StdStreams, Target};
+pub use target::{Discard, StdStreams, Target};
 
 use tagged::{copy_tagged, write_tagged};
 
@@ -55,6 +55,9 @@ pub struct OutputOptions {
     pub tag: bool,
     /// Job stdout goes to stderr (`--events -` owns stdout).
     pub stdout_to_stderr: bool,
+    /// Flush stdout after each item's output, so what the next sinks write
+    /// to stdout about it (`--joblog -`) comes after it.
+    pub flush_each_item: bool,
 }
 
 /// The sink that writes job output, then journals.
@@ -147,9 +150,9 @@ impl OutputSink {
                 let _ = window.try_recv();
             }
         }
-        if finished.outcome.is_failure() && !member {
+        if (finished.outcome.is_failure() || self.opts.flush_each_item) && !member {
             // The failure's note, printed next by the progress sink, follows
-            // the output it explains.
+            // the output it explains (and so does a `--joblog -` row).
             self.flush(control);
         }
         if self.journal.is_none() {

@@ -24,6 +24,34 @@ pub trait Target: Write + Send {
     fn stderr_chunk(&mut self, bytes: &[u8], tag: Option<(&[u8], &mut bool)>) -> io::Result<()>;
 }
 
+/// Nowhere: `--results DIR` saves job output in files instead of printing
+/// it (GNU parallel prints nothing either).
+pub struct Discard;
+
+impl Write for Discard {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Target for Discard {
+    fn stdout_file(&mut self, _file: &File, _len: u64) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn stderr_file(&mut self, _file: &File, _len: u64, _tag: Option<&[u8]>) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn stderr_chunk(&mut self, _bytes: &[u8], _tag: Option<(&[u8], &mut bool)>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// fanout's stdout and stderr. When stdout is the terminal the bars are
 /// drawn on, every write that reaches it is made with the bars erased first
 /// and redrawn after (indicatif's `suspend`), so job output lands above them

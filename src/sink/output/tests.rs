@@ -71,6 +71,7 @@ fn options(mode: OutputMode) -> OutputOptions {
         keep_order: false,
         tag: false,
         stdout_to_stderr: false,
+        flush_each_item: false,
     }
 }
 

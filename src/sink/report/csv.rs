@@ -8,7 +8,7 @@ use crate::record::ItemRecord;
 use crate::sink::report::{Format, FormatError, RunInfo};
 
 /// The CSV header, in [`ItemRecord`]'s field order (serde writes the fields in that order).
-const CSV_HEADER: [&str; 16] = [
+pub(crate) const CSV_HEADER: [&str; 16] = [
     "seq",
     "item",
     "key",
@@ -35,8 +35,14 @@ impl Csv {
     /// Writes the header now: serde would only write it with the first row,
     /// and an empty run still deserves one.
     pub(crate) fn new(out: File) -> Result<Csv, FormatError> {
+        Csv::with_delimiter(out, b',')
+    }
+
+    /// The same rows with another field separator (TSV's tab).
+    pub(crate) fn with_delimiter(out: File, delimiter: u8) -> Result<Csv, FormatError> {
         let mut writer = csv::WriterBuilder::new()
             .has_headers(false)
+            .delimiter(delimiter)
             .from_writer(out);
         writer
             .write_record(CSV_HEADER)

@@ -1,6 +1,6 @@
 //! Per-item report files (`--report FILE`): one [`ItemRecord`] per finished item, in
 //! the format the file's extension names, one file per format behind the
-//! `Format` trait (hyperfine's `export/`): `csv`, `jsonl`, `json` and
+//! `Format` trait (hyperfine's `export/`): `csv`, `tsv`, `jsonl`, `json` and
 //! `junit`. The collector calls [`Report::record`] as each item finishes and
 //! [`Report::finish`] once at the end, on every exit path. Memory stays flat
 //! however many items run: CSV and JSONL stream rows straight to the file,
@@ -22,6 +22,7 @@ mod json;
 mod jsonl;
 mod junit;
 mod spool;
+mod tsv;
 
 /// One open report file's writer, in one format.
 pub(crate) trait Format: Send {
@@ -91,6 +92,8 @@ pub struct EarlierCounts {
 pub(crate) enum ReportFormat {
     /// `.csv`: one row per item after a header row.
     Csv,
+    /// `.tsv`: the CSV rows, tab-separated.
+    Tsv,
     /// `.jsonl`: one JSON object per item per line.
     Jsonl,
     /// `.json`: one document with a `summary` object and an `items` array.
@@ -102,8 +105,9 @@ pub(crate) enum ReportFormat {
 impl ReportFormat {
     /// Each format with the extension that names it, in the order error
     /// messages list them.
-    const BY_EXTENSION: [(&'static str, ReportFormat); 4] = [
+    const BY_EXTENSION: [(&'static str, ReportFormat); 5] = [
         ("csv", ReportFormat::Csv),
+        ("tsv", ReportFormat::Tsv),
         ("jsonl", ReportFormat::Jsonl),
         ("json", ReportFormat::Json),
         ("xml", ReportFormat::Junit),
@@ -128,6 +132,7 @@ impl ReportFormat {
     fn open(self, file: File) -> Result<Box<dyn Format>, FormatError> {
         Ok(match self {
             ReportFormat::Csv => Box::new(csv::Csv::new(file)?),
+            ReportFormat::Tsv => Box::new(tsv::tsv(file)?),
             ReportFormat::Jsonl => Box::new(jsonl::Jsonl::new(file)),
             ReportFormat::Json => Box::new(spool::Spooled::<json::Json>::new(file)?),
             ReportFormat::Junit => Box::new(spool::Spooled::<junit::Junit>::new(file)?),
@@ -247,10 +252,10 @@ impl Sink for ReportSink {
 
 /// Also the rows, run figures and writer that the format files' tests share.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    pub(super) fn row(seq: u64, item: &str, status: &str) -> ItemRecord {
+    pub(crate) fn row(seq: u64, item: &str, status: &str) -> ItemRecord {
         ItemRecord {
             seq,
             item: item.to_owned(),
@@ -348,6 +353,7 @@ mod tests {
         let cases = [
             ("a.csv", ReportFormat::Csv),
             ("dir/a.CSV", ReportFormat::Csv),
+            ("a.tsv", ReportFormat::Tsv),
             ("a.jsonl", ReportFormat::Jsonl),
             ("a.Json", ReportFormat::Json),
             ("a.xml", ReportFormat::Junit),
@@ -364,7 +370,7 @@ mod tests {
             assert!(matches!(err, ReportError::UnknownFormat { .. }));
             let msg = err.to_string();
             assert!(msg.contains(&format!("`{path}`")), "{msg}");
-            assert!(msg.contains(".csv, .jsonl, .json, .xml"), "{msg}");
+            assert!(msg.contains(".csv, .tsv, .jsonl, .json, .xml"), "{msg}");
         }
         let err = Report::create(Path::new("never-created.yaml"))
             .err()
