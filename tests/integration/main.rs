@@ -13,6 +13,7 @@ mod batches;
 mod cli;
 mod crash;
 mod formats;
+mod gnu_files;
 mod integrity;
 mod journal;
 mod output;
