@@ -41,7 +41,7 @@ _fanout() {
 
     case "${cmd}" in
         fanout)
-            opts="-a -0 -j -n -N -L -X -m -s -k -q -u -h -V --input --format --null --colsep --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --tty --debug-fake-runner --max-args --max-replace-args --max-lines --xargs --max-chars --output --keep-order --tag --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --retry-failed --key --force --report --events --no-annotations --help --version completions man help"
+            opts="-a -0 -j -n -N -L -X -m -s -k -q -u -h -V --input --format --null --colsep --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --tty --debug-fake-runner --max-args --max-replace-args --max-lines --xargs --max-chars --output --keep-order --tag --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --resume-failed --retry-failed --key --force --report --events --no-annotations --joblog --results --help --version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -172,6 +172,14 @@ _fanout() {
                     return 0
                     ;;
                 --events)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --joblog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --results)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

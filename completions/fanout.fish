@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations h/help V/version
+    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -58,8 +58,10 @@ always\t'Always: bars on a terminal, a plain status line otherwise (or under CI=
 never\t'Never'"
 complete -c fanout -n "__fish_fanout_needs_command" -l journal -d 'Record every finished item in FILE (JSON lines, appended) [default: a journal in $XDG_STATE_HOME/fanout/journals]' -r -F
 complete -c fanout -n "__fish_fanout_needs_command" -l key -d 'Identify items by this template instead of their bytes (e.g. `{id}`)' -r
-complete -c fanout -n "__fish_fanout_needs_command" -l report -d 'Write per-item results to FILE: .csv, .jsonl, .json or .xml (JUnit). Repeatable' -r -F
+complete -c fanout -n "__fish_fanout_needs_command" -l report -d 'Write per-item results to FILE: .csv, .tsv, .jsonl, .json or .xml (JUnit). Repeatable' -r -F
 complete -c fanout -n "__fish_fanout_needs_command" -l events -d 'Write a JSON-lines event stream to FILE (`-`: stdout; job stdout then goes to stderr)' -r -F
+complete -c fanout -n "__fish_fanout_needs_command" -l joblog -d 'GNU parallel\'s joblog: a tab-separated row per finished job (`+FILE` appends, `-` is stdout); without --journal, --resume and --resume-failed resume from it, by sequence number' -r -F
+complete -c fanout -n "__fish_fanout_needs_command" -l results -d 'Save each job\'s stdout, stderr and seq under DIR in GNU parallel\'s layout (DIR/1/VALUE/stdout), instead of printing them; a name ending in .csv, .tsv, .json, .jsonl or .xml is a --report' -r -F
 complete -c fanout -n "__fish_fanout_needs_command" -s 0 -l null -d 'NUL-separated items (same as --format null)'
 complete -c fanout -n "__fish_fanout_needs_command" -l shell -d 'Run the command under /bin/sh -c even when it has several words'
 complete -c fanout -n "__fish_fanout_needs_command" -l fail-fast -d 'Stop at the first failure: --halt soon,fail=1'
@@ -82,7 +84,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -l will-cite -d '`--will-cit
 complete -c fanout -n "__fish_fanout_needs_command" -l citation -d '`--citation`: accepted, nothing printed'
 complete -c fanout -n "__fish_fanout_needs_command" -l no-journal -d 'Keep no journal at all'
 complete -c fanout -n "__fish_fanout_needs_command" -l resume -d 'Skip items the journal records as finished; run the rest. Without --journal, the newest journal of the same command, input and directory'
-complete -c fanout -n "__fish_fanout_needs_command" -l retry-failed -d 'Like --resume, but also run the failed items again'
+complete -c fanout -n "__fish_fanout_needs_command" -l retry-failed -l resume-failed -d 'Like --resume, but also run the failed items again'
 complete -c fanout -n "__fish_fanout_needs_command" -l force -d 'Resume even though the journal was written for another command'
 complete -c fanout -n "__fish_fanout_needs_command" -l no-annotations -d 'No `::error` annotations for failed items under GitHub Actions'
 complete -c fanout -n "__fish_fanout_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'

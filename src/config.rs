@@ -180,6 +180,14 @@ impl Config {
             (false, None) => JournalChoice::Implicit,
         };
         let joblog = resume_args.joblog.as_deref().map(JoblogDest::parse);
+        if resume_args.no_journal
+            && (resume_args.resume || resume_args.retry_failed)
+            && joblog.as_ref().and_then(JoblogDest::path).is_none()
+        {
+            bail!(
+                "--no-journal keeps no journal to resume: leave it out, or resume from a GNU joblog with --joblog FILE"
+            );
+        }
         if joblog == Some(JoblogDest::Stdout)
             && resume_args
                 .events
@@ -626,6 +634,23 @@ mod tests {
         assert!(parse_jobs(Some("4097")).is_err());
         assert!(parse_jobs(Some("1000000")).is_err());
         assert!(parse_jobs(Some("10000000%")).is_err());
+    }
+
+    #[test]
+    fn results_name_is_a_report_by_extension_else_a_directory() {
+        let target = |name: &str| {
+            let mut reports = Vec::new();
+            results_target(PathBuf::from(name), &mut reports).map(|dir| (dir, reports))
+        };
+        for report in ["r.csv", "r.TSV", "out/r.json", "r.jsonl", "r.xml"] {
+            assert_eq!(target(report).unwrap(), (None, vec![PathBuf::from(report)]));
+        }
+        for dir in ["out", "out/", "r.csv.d", "res.txt"] {
+            assert_eq!(target(dir).unwrap(), (Some(PathBuf::from(dir)), Vec::new()));
+        }
+        for refused in ["-.csv", "-.json", "my_{}", "out/{1}/", ""] {
+            assert!(target(refused).is_err(), "{refused}");
+        }
     }
 
     #[test]

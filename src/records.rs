@@ -154,10 +154,10 @@ enum Resumed {
 }
 
 /// The joblog a resume reads: `--joblog FILE` when no `--journal` is
-/// given (GNU parallel's `--resume`).
+/// given (GNU parallel's `--resume`), also with `--no-journal`.
 pub(crate) fn resume_joblog<'a>(options: &RecordOptions<'a>) -> Option<&'a Path> {
     let joblog = options.joblog?.path()?;
-    (options.resume && *options.journal == JournalChoice::Implicit).then_some(joblog)
+    (options.resume && !matches!(options.journal, JournalChoice::File(_))).then_some(joblog)
 }
 
 /// `--resume`: finds the journal (or joblog) to resume, loads it and checks
@@ -260,7 +260,12 @@ pub fn prepare(
     let (path, earlier, resumed_journal) = match load_resume(options, &header)? {
         Some(Resumed::Journal(path, found)) => (Some(path), Some(EarlierRun::Journal(found)), true),
         // A joblog resume keeps a journal of this run, as a run without one.
-        Some(Resumed::Joblog(done)) => (implicit(), Some(EarlierRun::Joblog(done)), false),
+        Some(Resumed::Joblog(done)) => {
+            let path = (*options.journal == JournalChoice::Implicit)
+                .then(implicit)
+                .flatten();
+            (path, Some(EarlierRun::Joblog(done)), false)
+        }
         None => {
             let path = match options.journal {
                 JournalChoice::File(path) => Some(path.clone()),

@@ -373,7 +373,7 @@ pub struct ResumeArgs {
     pub journal: Option<PathBuf>,
 
     /// Keep no journal at all.
-    #[arg(long, conflicts_with_all = ["journal", "resume", "retry_failed"])]
+    #[arg(long, conflicts_with = "journal")]
     pub no_journal: bool,
 
     /// Skip items the journal records as finished; run the rest. Without

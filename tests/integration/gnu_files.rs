@@ -448,3 +448,24 @@ fn results_file_writes_the_report_of_its_extension_and_still_prints() {
     assert!(tsv.starts_with("seq\titem\tkey\tstatus\t"), "{tsv}");
     assert!(tsv.contains("\n1\ta\t"), "{tsv}");
 }
+
+#[test]
+fn no_journal_resumes_from_a_joblog_and_is_refused_without_one() {
+    let sb = Sandbox::new();
+    let run = |extra: &[&str]| {
+        sb.fanout()
+            .args(["-j1", "--no-journal"])
+            .args(extra)
+            .args(["sh", "-c", FLAKY_EXIT, "_", "{}"])
+            .items(["0", "6"])
+            .run()
+    };
+    run(&["--joblog", "log.tsv"]).code(1);
+    fs::remove_file(sb.join("side")).unwrap();
+    sb.write("fixed", "");
+    run(&["--joblog", "log.tsv", "--retry-failed"]).code(0);
+    assert_eq!(sb.lines("side"), ["6"]);
+    run(&["--resume"])
+        .code(2)
+        .stderr_has("--no-journal keeps no journal to resume");
+}
