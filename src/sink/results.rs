@@ -15,6 +15,9 @@
 //! always doubled; so no value can name a place outside DIR, or another
 //! value's directory.
 //!
+//! A job of several items (`-n`, `-X`) saves its files under its first
+//! item's values for now (GNU names every item of the job: `DIR/1/a/1/b`).
+//!
 //! The files are written from the job's captured output once it finished,
 //! before the item is journaled, so an item the journal records has its
 //! files. [`results_path`] takes a list of `(name, value)` pairs, so
@@ -26,6 +29,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::event::JobPart;
 use crate::item::{Item, ItemData};
 use crate::sink::{Control, Done, RunEvent, Sink};
 
@@ -141,8 +145,9 @@ impl ResultsSink {
             };
             result.map_err(|e| (path, e))
         };
-        // GNU writes the seq without a newline.
-        write("seq", None, finished.item.seq.to_string().as_bytes())?;
+        // GNU writes the seq (the job's number) without a newline.
+        let seq = finished.job.map_or(finished.item.seq, JobPart::seq);
+        write("seq", None, seq.to_string().as_bytes())?;
         write("stdout", finished.captured.stdout.as_ref(), b"")?;
         write("stderr", finished.captured.stderr.as_ref(), b"")?;
         Ok(())
@@ -166,9 +171,12 @@ fn copy_whole(from: &File, to: &mut File) -> io::Result<()> {
 
 impl Sink for ResultsSink {
     fn handle(&mut self, event: &RunEvent<'_>, control: &mut Control<'_>) {
-        // Only jobs that ran have output (GNU makes no files for the others).
+        // Only jobs that ran have output (GNU makes no files for the
+        // others); a job of several items (`-n`, `-X`) has its files under
+        // its first item's values, which carries the job's output.
         if let RunEvent::Finished(done) = event
             && done.finished.attempts > 0
+            && !matches!(done.finished.job, Some(JobPart::Member { .. }))
             && !self.failed
             && let Err((path, e)) = self.save(done)
         {

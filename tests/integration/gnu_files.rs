@@ -469,3 +469,20 @@ fn no_journal_resumes_from_a_joblog_and_is_refused_without_one() {
         .code(2)
         .stderr_has("--no-journal keeps no journal to resume");
 }
+
+#[test]
+fn results_of_a_job_of_several_items_go_under_its_first_item() {
+    let sb = Sandbox::new();
+    // GNU (`parallel -n2 --results bo echo ::: a b c`) names both items:
+    // bo/1/a/1/b; fanout the first (README), with GNU's job seq.
+    sb.fanout()
+        .args(["-n2", "--results", "bo", "echo"])
+        .items(["a", "b", "c"])
+        .run()
+        .code(0);
+    assert_eq!(sb.read("bo/1/a/stdout"), b"a b\n");
+    assert_eq!(sb.read("bo/1/a/seq"), b"1");
+    assert_eq!(sb.read("bo/1/c/stdout"), b"c\n");
+    assert_eq!(sb.read("bo/1/c/seq"), b"2");
+    assert!(!sb.join("bo/1/b").exists());
+}
