@@ -201,6 +201,11 @@ impl Config {
             Some(results) => results_target(results, &mut reports)?,
             None => None,
         };
+        if tty && results_dir.is_some() {
+            bail!(
+                "--tty gives jobs the terminal, --results DIR takes their output: give one of them"
+            );
+        }
         refuse_duplicate_reports(&reports)?;
         let annotations = !resume_args.no_annotations
             && std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");

@@ -15,8 +15,8 @@
 //! `item::Item`s, streaming, one file per format. The reader thread is
 //! also the dispatcher (`dispatch`): it numbers items, keys them and
 //! skips what an earlier run finished (the resume gate, built from the
-//! `journal`; `records` opens the journal, reports and event stream
-//! before anything runs), honours `--shard`, the `-k` window and the
+//! `journal`, or from a GNU joblog by seq; `records` opens the journal,
+//! reports, joblog and event stream before anything runs), honours `--shard`, the `-k` window and the
 //! stop flag, and feeds the workers through a bounded channel; the retry
 //! timer hands failed attempts back when their delay is over.
 //!
@@ -33,7 +33,8 @@
 //! and hands every event to the `sink`s in turn: job output (the `-k`
 //! window, tags, then the item's journal line, never before its output),
 //! the tally behind the summary, the progress display, the `--events`
-//! stream, CI annotations and one sink per `--report` file. Cancellation
+//! stream, CI annotations, one sink per `--report` file, GNU's `--joblog`
+//! and `--results DIR`. Cancellation
 //! (`cancel`) is a value that the signal handlers (`signal`) advance;
 //! the exit codes are named in `exit`.
 

@@ -3,8 +3,9 @@
 //! thread (nextest's reporter seam): job output with the `-k` window and
 //! tags ([`output`]), the tallies behind the summary ([`tally`],
 //! [`summary`]), the progress display ([`progress`]), the `--events` stream
-//! ([`event_stream`]), CI annotations ([`annotations`]) and one sink per
-//! `--report` file ([`report`]). A new way to show or record a run is one
+//! ([`event_stream`]), CI annotations ([`annotations`]), one sink per
+//! `--report` file ([`report`]), GNU parallel's `--joblog` ([`joblog`]) and
+//! `--results DIR` ([`results`]). A new way to show or record a run is one
 //! new file here, implementing [`Sink`].
 //!
 //! Sinks never stop the run themselves: a sink that cannot write says so
