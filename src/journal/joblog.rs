@@ -185,13 +185,14 @@ pub fn load_joblog(path: &Path) -> Result<JoblogDone, JoblogReadError> {
 /// Seq, Host, Starttime, JobRuntime, Send, Receive, Exitval, Signal,
 /// Command: the columns before Command.
 fn parse_row(text: &[u8]) -> Result<(u64, Row), String> {
-    let text = std::str::from_utf8(text).unwrap_or_default();
-    let columns: Vec<&str> = text.splitn(9, '\t').collect();
+    // The command may hold any bytes; only the columns before it are read.
+    let columns: Vec<&str> = text
+        .splitn(9, |&b| b == b'\t')
+        .take(8)
+        .map(|column| std::str::from_utf8(column).unwrap_or("?"))
+        .collect();
     if columns.len() < 8 {
-        return Err(format!(
-            "{} tab-separated columns, not 9",
-            columns.len().max(1)
-        ));
+        return Err(format!("{} tab-separated columns, not 9", columns.len()));
     }
     let number = |at: usize, name: &str| -> Result<f64, String> {
         columns[at]
@@ -297,6 +298,11 @@ Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand
         assert!(err.to_string().contains("Starttime `soon`"), "{err}");
         let done = load_text("h\n1\t:\t1\t0\t0\t0\t0\t0\tx\n2\t:\t1.5").unwrap();
         assert_eq!(done.len(), 1);
+        // A command of any bytes, newlines written as NUL, tabs and all.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, b"h\n7\t:\t1\t0\t0\t0\t0\t0\tprintf '\xe9\0\t'\n").unwrap();
+        assert_eq!(load_joblog(&path).unwrap().len(), 1);
         // Missing: nothing has run.
         let none = load_joblog(Path::new("/no/such/joblog")).unwrap();
         assert_eq!(none.len(), 0);

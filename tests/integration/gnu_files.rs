@@ -486,3 +486,24 @@ fn results_of_a_job_of_several_items_go_under_its_first_item() {
     assert_eq!(sb.read("bo/1/c/seq"), b"2");
     assert!(!sb.join("bo/1/b").exists());
 }
+
+#[test]
+fn a_joblog_gnu_wrote_resumes_a_fanout_run() {
+    let sb = Sandbox::new();
+    sb.write("log.tsv", GNU_EXIT_ROWS);
+    let job = r#"echo "$1" >> side"#;
+    sb.fanout()
+        .args(["-j1", "--joblog", "log.tsv", "--resume-failed"])
+        .args(["sh", "-c", job, "_", "{}"])
+        .items(["1", "2", "3", "0", "5"])
+        .run()
+        .code(0);
+    // Seq 4 succeeded under GNU; 1-3 failed there, 5 never ran.
+    assert_eq!(sb.lines("side"), ["1", "2", "3", "5"]);
+    let text = String::from_utf8(sb.read("log.tsv")).unwrap();
+    assert!(text.starts_with(GNU_EXIT_ROWS), "appended to:\n{text}");
+    assert_eq!(
+        awk(&sb, "NR>5 {print $1, $7}", "log.tsv"),
+        "1 0\n2 0\n3 0\n5 0\n"
+    );
+}
