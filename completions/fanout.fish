@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null colsep= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
+    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -30,7 +30,13 @@ null\t'NUL-separated records (`-0`)'
 csv\t'Comma-separated values with a header row'
 tsv\t'Tab-separated values with a header row'
 jsonl\t'One JSON value per line'"
-complete -c fanout -n "__fish_fanout_needs_command" -l colsep -d 'Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s C -l colsep -d 'Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP, a regular expression as in GNU parallel (`,` `\\t` `\' +\'`; escape `\\|` `\\.`)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s I -d 'Use STR for the item instead of {} (xargs and GNU parallel -I)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l replace -d '--replace=STR is -I STR; --replace alone is -I {}' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s d -l delimiter -d 'Items end at DELIM instead of a newline; escapes \\n \\t \\0 \\\\ \\xHH \\NNN' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s E -d 'An item equal to EOF ends the input (xargs and GNU parallel -E)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l eof -d '--eof=EOF is -E EOF; --eof alone sets no end marker' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l trim -d 'Trim white space around each item and column: n (none), l, r, lr' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s j -l jobs -d 'Parallel jobs: N (at most 4096), or N% of the CPUs [default: CPUs]' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l engine -d 'Worker pool' -r -f -a "threads\t'Explicit worker threads fed by a bounded crossbeam channel'
 rayon\t'A rayon thread pool'"
@@ -53,6 +59,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -s s -l max-chars -d 'At mos
 complete -c fanout -n "__fish_fanout_needs_command" -l output -d 'Output grouping' -r -f -a "group\t'Each job\'s stdout, then stderr, written whole when it ends'
 line\t'Whole lines, jobs interleaved, as they are written'
 ungroup\t'Raw: jobs write straight to fanout\'s stdout and stderr'"
+complete -c fanout -n "__fish_fanout_needs_command" -l tagstring -d 'Prefix each output line with STR, its placeholders filled in, and a tab' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l progress -d 'Show progress: --progress (always), or --progress=auto|always|never' -r -f -a "auto\t'Bars when stderr is a terminal, nothing otherwise'
 always\t'Always: bars on a terminal, a plain status line otherwise (or under CI=true)'
 never\t'Never'"
@@ -63,6 +70,10 @@ complete -c fanout -n "__fish_fanout_needs_command" -l events -d 'Write a JSON-l
 complete -c fanout -n "__fish_fanout_needs_command" -l joblog -d 'GNU parallel\'s joblog: a tab-separated row per finished job (`+FILE` appends, `-` is stdout); without --journal, --resume and --resume-failed resume from it, by sequence number' -r -F
 complete -c fanout -n "__fish_fanout_needs_command" -l results -d 'Save each job\'s stdout, stderr and seq under DIR in GNU parallel\'s layout (DIR/1/VALUE/stdout), instead of printing them; a name ending in .csv, .tsv, .json, .jsonl or .xml is a --report' -r -F
 complete -c fanout -n "__fish_fanout_needs_command" -s 0 -l null -d 'NUL-separated items (same as --format null)'
+complete -c fanout -n "__fish_fanout_needs_command" -s r -l no-run-if-empty -d 'Skip items that are empty or only white space (GNU parallel -r)'
+complete -c fanout -n "__fish_fanout_needs_command" -l csv -d 'CSV input with a header row (same as --format csv)'
+complete -c fanout -n "__fish_fanout_needs_command" -l shuf -d 'Run the items in a random order (reads the whole input first)'
+complete -c fanout -n "__fish_fanout_needs_command" -l plus -d 'GNU parallel\'s --plus: accepted; {##} and {0#} always work'
 complete -c fanout -n "__fish_fanout_needs_command" -l shell -d 'Run the command under /bin/sh -c even when it has several words'
 complete -c fanout -n "__fish_fanout_needs_command" -l fail-fast -d 'Stop at the first failure: --halt soon,fail=1'
 complete -c fanout -n "__fish_fanout_needs_command" -l dry-run -d 'Print the commands that would run, and run nothing'

@@ -16,7 +16,7 @@ use crate::dispatch::Shard;
 use crate::duration;
 use crate::engine::EngineKind;
 use crate::halt::HaltPolicy;
-use crate::input;
+use crate::input::{self, Blanks, ColumnSplitter, RecordRules};
 use crate::item::Format;
 use crate::records::{InputOrigin, JournalChoice, RecordOptions, same_file};
 use crate::retry::{Backoff, RetryOn, RetryPolicy};
@@ -55,8 +55,18 @@ pub struct Config {
     pub source: Source,
     /// Item format.
     pub format: Format,
-    /// Column separator for lines/null/`:::` items.
+    /// Column separator for lines/null/`:::` items (a pattern, `input::colsep`).
     pub colsep: Option<Vec<u8>>,
+    /// `-I STR`: another spelling of `{}`.
+    pub replace: Option<Vec<u8>>,
+    /// `-d DELIM`: records end at DELIM (not a newline, not NUL).
+    pub delimiter: Option<Vec<u8>>,
+    /// `-E EOF`, `-r`, `--trim`.
+    pub rules: RecordRules,
+    /// `--shuf`.
+    pub shuffle: bool,
+    /// `--tagstring STR`.
+    pub tagstring: Option<String>,
     /// The command template words.
     pub command: Vec<OsString>,
     /// `--shell`.
@@ -128,9 +138,30 @@ impl Config {
         if command.is_empty() {
             bail!("no command given (usage: fanout [OPTIONS] COMMAND [ARGS...] [::: ITEMS...])");
         }
-        let source = source(items, args.input.input)?;
-        let format = format(args.input.null, args.input.format, &source)?;
+        let source = source(items, args.input.input.clone())?;
+        let gnu = gnu_input(&args.input)?;
+        let null = args.input.null || gnu.delimiter.as_deref() == Some(b"\0");
+        let csv = args.input.csv.then_some(FormatArg::Csv);
+        let format = if gnu.delimiter.is_some() && !null {
+            Format::Lines
+        } else {
+            format(null, args.input.format.or(csv), &source)?
+        };
+        let delimiter = gnu.delimiter.filter(|_| !null);
+        if !gnu.rules.is_default() && !matches!(format, Format::Lines | Format::Null) {
+            bail!(
+                "-E/--eof, -r and --trim apply to lines, NUL records, -d records and `:::` items, \
+                 not --format {}",
+                format.as_str()
+            );
+        }
         let colsep = colsep(args.input.colsep, format)?;
+        if args.input.shuf && args.exec.shard.is_some() {
+            bail!(
+                "--shuf cannot be combined with --shard: each shard would shuffle its own way, \
+                 and items would be run twice or never"
+            );
+        }
         let tty = args.exec.tty;
         let engine = EngineKind::from(args.exec.engine);
         let jobs = jobs(&args.exec, &source, engine)?;
@@ -162,7 +193,11 @@ impl Config {
         } else {
             args.output.progress.unwrap_or(ProgressArg::Auto)
         };
-        let progress = progress_mode(when, output == OutputMode::Ungroup && !args.output.tag);
+        let tagstring = args.output.tagstring.is_some();
+        let progress = progress_mode(
+            when,
+            output == OutputMode::Ungroup && !args.output.tag && !tagstring,
+        );
         let resume_args = args.resume;
         if resume_args
             .events
@@ -224,13 +259,18 @@ impl Config {
             source,
             format,
             colsep,
+            replace: gnu.replace,
+            delimiter,
+            rules: gnu.rules,
+            shuffle: args.input.shuf,
+            tagstring: args.output.tagstring,
             command,
             force_shell: args.exec.shell,
             jobs,
             engine,
             output,
             keep_order: args.output.keep_order,
-            tag: args.output.tag,
+            tag: args.output.tag || tagstring,
             progress,
             grace,
             timeout,
@@ -298,8 +338,54 @@ fn colsep(given: Option<String>, format: Format) -> anyhow::Result<Option<Vec<u8
                 format.as_str()
             )
         }
-        Some(sep) => Some(sep.into_bytes()),
+        Some(sep) => {
+            ColumnSplitter::new(sep.as_bytes()).map_err(|e| anyhow::anyhow!("--colsep: {e}"))?;
+            Some(sep.into_bytes())
+        }
         None => None,
+    })
+}
+
+/// xargs's and GNU parallel's input options, checked.
+struct GnuInput {
+    replace: Option<Vec<u8>>,
+    delimiter: Option<Vec<u8>>,
+    rules: RecordRules,
+}
+
+/// `-I`/`--replace`, `-d`, `-E`/`--eof`, `-r` and `--trim`.
+fn gnu_input(input: &crate::cli::InputArgs) -> anyhow::Result<GnuInput> {
+    let replace = match input.replace_str.as_ref().or(input.replace.as_ref()) {
+        Some(text) if text.is_empty() => bail!("-I/--replace needs a non-empty string"),
+        Some(text) => Some(text.clone().into_bytes()),
+        None => None,
+    };
+    let delimiter = input
+        .delimiter
+        .as_deref()
+        .map(input::delimiter::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("-d/--delimiter: {e}"))?;
+    // An empty end marker is none, as in GNU parallel and xargs.
+    let end_marker = input
+        .eof_str
+        .as_ref()
+        .or(input.eof.as_ref())
+        .filter(|text| !text.is_empty())
+        .map(|text| text.clone().into_bytes());
+    let trim = input::trim::Trim::parse(&input.trim).map_err(|e| anyhow::anyhow!("--trim: {e}"))?;
+    Ok(GnuInput {
+        replace,
+        delimiter,
+        rules: RecordRules {
+            end_marker,
+            blanks: if input.no_run_if_empty {
+                Blanks::Skip
+            } else {
+                Blanks::Keep
+            },
+            trim,
+        },
     })
 }
 

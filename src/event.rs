@@ -50,6 +50,8 @@ pub struct JobStarted {
     /// The item's bytes (only for `--tag` on streamed lines and the event
     /// stream).
     pub tag: Option<Vec<u8>>,
+    /// The rendered `--tagstring` (only for it, on streamed lines).
+    pub tagstring: Option<Vec<u8>>,
 }
 
 /// Streamed output of a running job.

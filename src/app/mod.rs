@@ -4,6 +4,7 @@
 
 mod dry_run;
 mod finish;
+mod input;
 mod pipeline;
 mod setup;
 
@@ -25,6 +26,7 @@ use crate::records;
 use crate::signal::{self, SignalKind};
 use crate::sink::RunStart;
 use crate::sink::progress::Screen;
+use crate::template::text::TextTemplate;
 use crate::template::{Schema, ShellMode, Template};
 
 /// How fanout ends: an exit code, or, for a run interrupted by a signal, that
@@ -65,13 +67,15 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let table = Arc::new(JobTable::new(config.jobs));
     let screen = Arc::new(Screen::default());
     let _signals = signal::install(SignalKind::Standard, &cancel, &table, &screen)?;
-    let reader = setup::open_reader(&config, &cancel)?;
+    let mut reader = setup::open_reader(&config, &cancel)?;
     for warning in reader.warnings() {
         crate::errln!("fanout: warning: {warning}");
     }
+    // Owned: the reader may be replaced by one that read ahead (`{##}`).
+    let headers = reader.headers().map(<[String]>::to_vec);
     let schema = Schema {
         format: config.format,
-        headers: reader.headers(),
+        headers: headers.as_deref(),
         colsep: config.colsep.is_some(),
         batch: config.batch.is_some(),
     };
@@ -80,9 +84,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     } else {
         ShellMode::Auto
     };
-    let template = Template::parse(&config.command, mode, &schema)
+    let replace = config.replace.as_deref();
+    let template = Template::parse_replacing(&config.command, mode, &schema, replace)
         .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
-    let template = match config.batch {
+    let mut template = match config.batch {
         Some(batch) => template.for_batches(&batch),
         None => template,
     };
@@ -91,6 +96,21 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         batch: false,
         ..schema
     };
+    let mut tagstring = match &config.tagstring {
+        Some(text) => Some(
+            TextTemplate::parse(text.as_bytes(), &schema, replace)
+                .with_context(|| format!("in --tagstring `{text}`"))?,
+        ),
+        None => None,
+    };
+    if template.needs_total() || tagstring.as_ref().is_some_and(TextTemplate::needs_total) {
+        let (counted, total) = input::with_total(&config, &cancel, reader)?;
+        reader = counted;
+        template.set_total(total);
+        if let Some(tagstring) = &mut tagstring {
+            tagstring.set_total(total);
+        }
+    }
     if config.dry_run {
         let gate = records::dry_run_gate(&config.record_options(), &template, &schema)?;
         return dry_run::dry_run(&config, &template, gate, reader, &cancel);
@@ -102,6 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let jobs = Jobs {
         screen: &screen,
         runner,
+        tagstring: tagstring.as_ref(),
     };
     execute(&config, &template, reader, &cancel, jobs, records, &argv)
 }
@@ -111,6 +132,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
 struct Jobs<'a> {
     screen: &'a Screen,
     runner: Box<dyn Runner>,
+    /// `--tagstring`: rendered per item for its output lines.
+    tagstring: Option<&'a TextTemplate>,
 }
 
 /// Runs the items and ends the run. `jobs`: the running jobs' groups and
@@ -137,14 +160,17 @@ fn execute(
     let journal_path = journal.as_ref().map(|j| j.path().to_owned());
     // The collector journals items with output; workers those without.
     let journal = journal.map(Arc::new);
-    let Jobs { screen, runner } = jobs;
-    let known_total = match &config.source {
-        Source::Args(items) => {
-            let total = items.len() as u64;
-            Some(config.shard.map_or(total, |shard| shard.size_of(total)))
-        }
+    let Jobs {
+        screen,
+        runner,
+        tagstring,
+    } = jobs;
+    let known_total = match (&config.source, reader.total()) {
+        (_, Some(total)) => Some(total),
+        (Source::Args(items), None) => Some(items.len() as u64),
         _ => None,
-    };
+    }
+    .map(|total| config.shard.map_or(total, |shard| shard.size_of(total)));
     let progress = setup::progress(config, known_total);
     if let Some(bars) = progress.bars_handle() {
         screen.set(bars);
@@ -171,6 +197,7 @@ fn execute(
         headers: reader.headers().map(<[String]>::to_vec),
         progress,
         window: window_rx,
+        tagstring: tagstring.cloned(),
     };
     let collector = setup::collector(config, &plan, cancel, halt.as_ref(), sinks, start);
     let parts = pipeline::Parts {
@@ -181,6 +208,7 @@ fn execute(
         journal: journal.as_deref(),
         halt: halt.as_ref(),
         known_total,
+        tagstring,
     };
     let ended = pipeline::run(config, &plan, cancel, parts, collector, window_tx);
     let facts = finish::RunFacts {

@@ -23,6 +23,7 @@ use crate::journal::Gate;
 use crate::journal::Journal;
 use crate::plan::RunPlan;
 use crate::template::Template;
+use crate::template::text::TextTemplate;
 
 /// The `-k` window: one permit per item between dispatch and emission.
 pub(super) fn reorder_window(
@@ -46,6 +47,8 @@ pub(super) struct Parts<'a> {
     pub journal: Option<&'a Journal>,
     pub halt: Option<&'a HaltState>,
     pub known_total: Option<u64>,
+    /// `--tagstring`: workers render it for live tagged lines.
+    pub tagstring: Option<&'a TextTemplate>,
 }
 
 /// How the threads ended.
@@ -98,10 +101,13 @@ pub(super) fn run<'a>(
         let reading = thread::Builder::new()
             .name("fanout-reader".into())
             .spawn_scoped(scope, move || reading.run(reader, intake));
-        if let (Source::File(path), true) = (&config.source, plan.count_total) {
+        let counted = parts.known_total.is_some();
+        if let (Source::File(path), true, false) = (&config.source, plan.count_total, counted) {
             let tx = events_tx.clone();
             let stop = &count_stop;
             let format = config.format;
+            let delimiter = config.delimiter.as_deref();
+            let rules = &config.rules;
             let shard = config.shard;
             let _ = thread::Builder::new()
                 .name("fanout-count".into())
@@ -112,7 +118,8 @@ pub(super) fn run<'a>(
                     if !inner.metadata().is_ok_and(|m| m.is_file()) {
                         return;
                     }
-                    if let Ok(total) = input::count_records(StopRead { inner, stop }, format) {
+                    let read = StopRead { inner, stop };
+                    if let Ok(total) = input::count_items(read, format, delimiter, rules) {
                         let total = shard.map_or(total, |shard| shard.size_of(total));
                         let _ = tx.send(Event::Total(total));
                     }
@@ -135,6 +142,7 @@ pub(super) fn run<'a>(
             events: events_tx,
             labels: plan.labels,
             tags: plan.item_bytes,
+            tagstring: parts.tagstring,
             commands: plan.commands,
             retry: config.retry.as_ref().map(|p| (p, retry_handle.clone())),
             journal: parts.journal,

@@ -27,31 +27,32 @@ use crate::sink::report::{Report, ReportSink};
 use crate::sink::results::ResultsSink;
 use crate::sink::tally::Tally;
 use crate::sink::{RunStart, Sink};
+use crate::template::text::TextTemplate;
 
 /// Opens the input: `:::` items, stdin or a file, read so that Ctrl-C
 /// ends a blocked read.
 pub(super) fn open_reader(config: &Config, cancel: &CancelToken) -> anyhow::Result<Reader> {
-    let colsep = config.colsep.clone();
+    let colsep = super::input::column_splitter(config)?;
     let reader = match &config.source {
         Source::Args(items) => Reader::from_args(items.clone(), colsep),
-        Source::Stdin => Reader::new(
+        Source::Stdin => super::input::records(
             Box::new(CancellableRead::new(io::stdin(), cancel.clone())),
             "<stdin>",
-            config.format,
+            config,
             colsep,
         )?,
         Source::File(path) => {
             let file = File::open(path)
                 .with_context(|| format!("failed to open input `{}`", path.display()))?;
-            Reader::new(
+            super::input::records(
                 Box::new(CancellableRead::new(file, cancel.clone())),
                 &path.display().to_string(),
-                config.format,
+                config,
                 colsep,
             )?
         }
     };
-    Ok(reader)
+    Ok(super::input::arrange(config, reader))
 }
 
 /// What runs each job: processes, or the scripted fake for tests.
@@ -103,6 +104,8 @@ pub(super) struct SinkParts {
     pub progress: Progress,
     /// `-k`: the window's permits, released as items are written.
     pub window: Option<Receiver<()>>,
+    /// `--tagstring`.
+    pub tagstring: Option<TextTemplate>,
 }
 
 /// The collector and its sinks. Order matters: annotations, the reports
@@ -126,6 +129,7 @@ pub(super) fn collector<'a>(
         headers,
         progress,
         window,
+        tagstring,
     } = parts;
     let bars = progress.bars_handle();
     let mut sinks: Vec<Box<dyn Sink + 'a>> = Vec::new();
@@ -149,18 +153,21 @@ pub(super) fn collector<'a>(
         None => Box::new(StdStreams::new(bars.clone(), stdout_is_terminal)),
     };
     let joblog_to_stdout = matches!(joblog, Some(Joblog::Stdout));
-    sinks.push(Box::new(OutputSink::new(
-        OutputOptions {
-            mode: plan.output,
-            keep_order: plan.keep_order,
-            tag: plan.tag,
-            stdout_to_stderr: plan.job_stdout == JobStdout::Stderr,
-            flush_each_item: joblog_to_stdout,
-        },
-        target,
-        journal,
-        window,
-    )));
+    sinks.push(Box::new(
+        OutputSink::new(
+            OutputOptions {
+                mode: plan.output,
+                keep_order: plan.keep_order,
+                tag: plan.tag,
+                stdout_to_stderr: plan.job_stdout == JobStdout::Stderr,
+                flush_each_item: joblog_to_stdout,
+            },
+            target,
+            journal,
+            window,
+        )
+        .with_tagstring(tagstring),
+    ));
     if let Some(joblog) = joblog {
         sinks.push(Box::new(JoblogSink::new(
             joblog,

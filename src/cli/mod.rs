@@ -88,9 +88,73 @@ pub struct InputArgs {
     #[arg(short = '0', long = "null", conflicts_with = "format")]
     pub null: bool,
 
-    /// Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP.
-    #[arg(long, value_name = "SEP")]
+    /// Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP, a
+    /// regular expression as in GNU parallel (`,` `\t` `' +'`; escape `\|` `\.`).
+    #[arg(short = 'C', long, value_name = "SEP", allow_hyphen_values = true)]
     pub colsep: Option<String>,
+
+    // xargs and GNU parallel input options (README: "xargs and GNU input options").
+    /// Use STR for the item instead of {} (xargs and GNU parallel -I).
+    #[arg(
+        short = 'I',
+        value_name = "STR",
+        conflicts_with = "replace",
+        allow_hyphen_values = true
+    )]
+    pub replace_str: Option<String>,
+
+    /// --replace=STR is -I STR; --replace alone is -I {}.
+    #[arg(
+        long,
+        value_name = "STR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "{}"
+    )]
+    pub replace: Option<String>,
+
+    /// Items end at DELIM instead of a newline; escapes \n \t \0 \\ \xHH \NNN.
+    #[arg(short = 'd', long, value_name = "DELIM", allow_hyphen_values = true, conflicts_with_all = ["null", "format"])]
+    pub delimiter: Option<String>,
+
+    /// An item equal to EOF ends the input (xargs and GNU parallel -E).
+    #[arg(
+        short = 'E',
+        value_name = "EOF",
+        conflicts_with = "eof",
+        allow_hyphen_values = true
+    )]
+    pub eof_str: Option<String>,
+
+    /// --eof=EOF is -E EOF; --eof alone sets no end marker.
+    #[arg(
+        long,
+        value_name = "EOF",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub eof: Option<String>,
+
+    /// Skip items that are empty or only white space (GNU parallel -r).
+    #[arg(short = 'r', long = "no-run-if-empty")]
+    pub no_run_if_empty: bool,
+
+    /// Trim white space around each item and column: n (none), l, r, lr.
+    #[arg(long, value_name = "n|l|r|lr", default_value = "n")]
+    pub trim: String,
+
+    /// CSV input with a header row (same as --format csv).
+    #[arg(long, conflicts_with_all = ["format", "null", "delimiter"])]
+    pub csv: bool,
+
+    /// Run the items in a random order (reads the whole input first).
+    #[arg(long)]
+    pub shuf: bool,
+
+    /// GNU parallel's --plus: accepted; {##} and {0#} always work.
+    #[arg(long)]
+    pub plus: bool,
 }
 
 /// Several items per job (GNU parallel's and xargs's).
@@ -317,6 +381,10 @@ pub struct OutputArgs {
     /// Prefix each output line with the item and a tab.
     #[arg(long)]
     pub tag: bool,
+
+    /// Prefix each output line with STR, its placeholders filled in, and a tab.
+    #[arg(long, value_name = "STR", allow_hyphen_values = true)]
+    pub tagstring: Option<String>,
 
     /// Show progress: --progress (always), or --progress=auto|always|never.
     #[arg(

@@ -24,6 +24,7 @@ use crate::journal::Journal;
 use crate::outcome::Captured;
 use crate::outcome::Outcome;
 use crate::retry::RetryPolicy;
+use crate::template::text::TextTemplate;
 use crate::template::{CommandSpec, Template};
 pub(crate) use delay::StartDelay;
 
@@ -54,6 +55,8 @@ pub struct Work<'a> {
     /// Whether `Started` events are sent with the item bytes (streamed lines
     /// with `--tag`, and the event stream, which names the whole item).
     pub tags: bool,
+    /// `--tagstring`: with `tags`, `Started` events carry the rendered prefix.
+    pub tagstring: Option<&'a TextTemplate>,
     /// Whether every finished item carries its command text (reports list
     /// it); failed items always do, for the summary.
     pub commands: bool,
@@ -113,6 +116,10 @@ impl Work<'_> {
                 attempt,
                 label: self.labels.then(|| job_label(&item, members.as_ref())),
                 tag: self.tags.then(|| job_tag(&item, members.as_ref())),
+                tagstring: self
+                    .tagstring
+                    .filter(|_| self.tags)
+                    .map(|tagstring| tagstring.render(&item, slot)),
             }));
         }
         let start = Stamp::now();

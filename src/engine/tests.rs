@@ -142,6 +142,7 @@ fn run_with(
             events: tx,
             labels: true,
             tags: false,
+            tagstring: None,
             commands: false,
             retry: extras.retry.map(|policy| (policy, timer_handle.clone())),
             journal: extras.journal,

@@ -5,19 +5,18 @@
 use std::ffi::OsString;
 use std::io;
 
-use memchr::memmem::Finder;
-
+use super::colsep::ColumnSplitter;
 use super::split::columns;
 use super::{Record, RecordSource};
 
 pub(crate) struct ArgSource {
     args: std::vec::IntoIter<OsString>,
     position: u64,
-    colsep: Option<Finder<'static>>,
+    colsep: Option<ColumnSplitter>,
 }
 
 impl ArgSource {
-    pub(crate) fn new(args: Vec<OsString>, colsep: Option<Finder<'static>>) -> ArgSource {
+    pub(crate) fn new(args: Vec<OsString>, colsep: Option<ColumnSplitter>) -> ArgSource {
         ArgSource {
             args: args.into_iter(),
             position: 0,
@@ -84,9 +83,12 @@ mod tests {
 
     #[test]
     fn from_args_colsep_and_bytes() {
-        let items: Vec<_> = Reader::from_args(vec!["x=1".into(), "y".into()], Some(b"=".to_vec()))
-            .map(Result::unwrap)
-            .collect();
+        let items: Vec<_> = Reader::from_args(
+            vec!["x=1".into(), "y".into()],
+            Some(crate::input::ColumnSplitter::new(b"=").unwrap()),
+        )
+        .map(Result::unwrap)
+        .collect();
         assert_eq!(items[0].data, column_data(&["x", "1"]));
         assert_eq!(items[0].raw, b"x=1");
         assert_eq!(items[1].data, column_data(&["y"]));

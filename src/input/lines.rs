@@ -5,8 +5,7 @@
 
 use std::io::{self, Read};
 
-use memchr::memmem::Finder;
-
+use super::colsep::ColumnSplitter;
 use super::read::{Bom, InputRead};
 use super::split::{RecordSplitter, Terminator, columns};
 use super::{BLOCK_SIZE, Record, RecordSource};
@@ -14,14 +13,14 @@ use super::{BLOCK_SIZE, Record, RecordSource};
 /// Lines (`Terminator::Newline`) or NUL records (`Terminator::Nul`).
 pub(crate) struct LineSource {
     splitter: RecordSplitter,
-    colsep: Option<Finder<'static>>,
+    colsep: Option<ColumnSplitter>,
 }
 
 impl LineSource {
     pub(crate) fn new(
         read: Box<dyn Read + Send>,
         terminator: Terminator,
-        colsep: Option<Finder<'static>>,
+        colsep: Option<ColumnSplitter>,
     ) -> LineSource {
         // A BOM is markup only for formats with a parsed structure; lines and
         // NUL records are bytes that pass through intact.

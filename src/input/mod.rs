@@ -14,6 +14,13 @@
 //! makes it an [`Item`]. A record that cannot be parsed is a `Bad` item, not
 //! an error; only a failed read is fatal, and ends the stream.
 //!
+//! xargs's and GNU parallel's input options each have their file:
+//! `delimiter.rs` (`-d`, records ended by any byte string), `colsep.rs`
+//! (the `--colsep` pattern, literal or a regex), `rules.rs` (`-E`, `-r` and
+//! `trim.rs`'s `--trim`, applied by the reader to each record before it is
+//! numbered), and `shuffle.rs` (reading everything ahead, for `--shuf` and
+//! for a total that cannot be counted ahead).
+//!
 //! Reading streams: the input is read in fixed-size blocks and each item is
 //! handed out as soon as it is complete, so memory is bounded by the longest
 //! record, never by the number of records, and an endless pipe works. For a
@@ -22,13 +29,18 @@
 //! `detect_format` guesses a format from a file name.
 
 mod args;
+mod colsep;
 mod csv;
+pub(crate) mod delimiter;
 mod json;
 mod lines;
 pub(crate) mod read;
+mod rules;
+mod shuffle;
 mod split;
 #[cfg(test)]
 mod test_support;
+pub(crate) mod trim;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -39,8 +51,12 @@ use self::args::ArgSource;
 use self::csv::{CsvSource, Dialect};
 use self::json::JsonLineSource;
 use self::lines::LineSource;
-use self::split::{Terminator, column_finder};
+use self::split::Terminator;
 use crate::item::{Format, Item, ItemData};
+
+pub(crate) use self::colsep::ColumnSplitter;
+pub(crate) use self::rules::{Blanks, RecordRules, count_items};
+pub(crate) use self::shuffle::Order;
 
 /// Read block size: large blocks keep syscalls and per-read overhead negligible
 /// next to the work done per item, and are still small enough to not matter.
@@ -77,6 +93,10 @@ pub struct Reader {
     seq: u64,
     /// `None` once exhausted, or stopped after a fatal error.
     source: Option<Box<dyn RecordSource>>,
+    /// `-E`, `-r`, `--trim` (`rules.rs`).
+    rules: RecordRules,
+    /// The number of items, when all were read ahead (`shuffle.rs`).
+    total: Option<u64>,
 }
 
 /// What a format's source hands to [`Reader::next`], before it gets its `seq`.
@@ -101,26 +121,18 @@ impl Reader {
         read: Box<dyn Read + Send>,
         name: &str,
         format: Format,
-        colsep: Option<Vec<u8>>,
+        colsep: Option<ColumnSplitter>,
     ) -> Result<Reader, InputError> {
         let name = name.to_owned();
         // Columns are a line-ish notion; CSV/TSV already have columns and JSON
         // has fields, so `--colsep` does not apply to them.
         let (source, headers): (Box<dyn RecordSource>, _) = match format {
             Format::Lines => (
-                Box::new(LineSource::new(
-                    read,
-                    Terminator::Newline,
-                    column_finder(colsep),
-                )),
+                Box::new(LineSource::new(read, Terminator::Newline, colsep)),
                 None,
             ),
             Format::Null => (
-                Box::new(LineSource::new(
-                    read,
-                    Terminator::Nul,
-                    column_finder(colsep),
-                )),
+                Box::new(LineSource::new(read, Terminator::Nul, colsep)),
                 None,
             ),
             Format::Jsonl => (Box::new(JsonLineSource::new(read)), None),
@@ -138,23 +150,33 @@ impl Reader {
             .as_deref()
             .map_or_else(Vec::new, |h| csv::duplicate_warnings(&name, h));
         Ok(Reader {
-            name,
             headers,
             warnings,
-            seq: 0,
-            source: Some(source),
+            ..Reader::from_source(&name, source)
         })
     }
 
     /// Items from `:::` arguments, one per argument, split into columns with `colsep`.
-    pub fn from_args(args: Vec<OsString>, colsep: Option<Vec<u8>>) -> Reader {
+    pub fn from_args(args: Vec<OsString>, colsep: Option<ColumnSplitter>) -> Reader {
+        Reader::from_source(ARGS_INPUT_NAME, Box::new(ArgSource::new(args, colsep)))
+    }
+
+    /// A reader of `source`'s records, without a header.
+    fn from_source(name: &str, source: Box<dyn RecordSource>) -> Reader {
         Reader {
-            name: ARGS_INPUT_NAME.to_owned(),
+            name: name.to_owned(),
             headers: None,
             warnings: Vec::new(),
             seq: 0,
-            source: Some(Box::new(ArgSource::new(args, column_finder(colsep)))),
+            source: Some(source),
+            rules: RecordRules::default(),
+            total: None,
         }
+    }
+
+    /// How many items the reader yields, when it read them all ahead.
+    pub(crate) fn total(&self) -> Option<u64> {
+        self.total
     }
 
     /// The CSV/TSV header names, or `None` for formats without a header.
@@ -188,33 +210,42 @@ impl Iterator for Reader {
     type Item = Result<Item, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let source = self.source.as_mut()?;
-        match source.next_record(&self.name) {
-            Some(Ok(record)) => {
-                self.seq += 1;
-                Some(Ok(Item {
-                    seq: self.seq,
-                    line: record.line,
-                    raw: record.raw,
-                    data: record.data,
-                    key: String::new(),
-                    rerun: false,
-                }))
+        loop {
+            let source = self.source.as_mut()?;
+            let mut record = match source.next_record(&self.name) {
+                Some(Ok(record)) => record,
+                Some(Err(source)) => {
+                    // A failed read may have lost bytes mid-record; anything read
+                    // after it could be a wrong item, so the stream ends here.
+                    self.source = None;
+                    return Some(Err(InputError::Io {
+                        name: self.name.clone(),
+                        source,
+                    }));
+                }
+                None => {
+                    // Drops the input (closing files) as soon as it is exhausted.
+                    self.source = None;
+                    return None;
+                }
+            };
+            match self.rules.judge(&mut record) {
+                rules::Verdict::Keep => {}
+                rules::Verdict::Skip => continue,
+                rules::Verdict::End => {
+                    self.source = None;
+                    return None;
+                }
             }
-            Some(Err(source)) => {
-                // A failed read may have lost bytes mid-record; anything read
-                // after it could be a wrong item, so the stream ends here.
-                self.source = None;
-                Some(Err(InputError::Io {
-                    name: self.name.clone(),
-                    source,
-                }))
-            }
-            None => {
-                // Drops the input (closing files) as soon as it is exhausted.
-                self.source = None;
-                None
-            }
+            self.seq += 1;
+            return Some(Ok(Item {
+                seq: self.seq,
+                line: record.line,
+                raw: record.raw,
+                data: record.data,
+                key: String::new(),
+                rerun: false,
+            }));
         }
     }
 }

@@ -1,14 +1,13 @@
 //! The shared record splitter: lines, NUL records and JSON lines are all a
 //! byte stream cut at one terminator byte, so [`RecordSplitter`] does that
 //! once for the three of them (and takes the `\r` of a CRLF ending off a
-//! line). [`columns`] cuts one record further at the literal `--colsep`
-//! bytes, for lines, NUL records and `:::` arguments.
+//! line). [`columns`] cuts one record further into `--colsep` columns
+//! (`colsep.rs`), for lines, NUL records, `-d` records and `:::` arguments.
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use memchr::memmem::Finder;
-
 use super::BLOCK_SIZE;
+use super::colsep::ColumnSplitter;
 use super::read::{Bom, InputRead};
 use crate::item::ItemData;
 
@@ -79,27 +78,10 @@ impl RecordSplitter {
     }
 }
 
-/// `raw` split on the literal `--colsep` bytes, or `Plain` without one. An
-/// empty separator splits nothing: the record is a single column.
-pub(crate) fn columns(raw: &[u8], colsep: Option<&Finder<'_>>) -> ItemData {
-    let Some(finder) = colsep else {
-        return ItemData::Plain;
-    };
-    let width = finder.needle().len();
-    if width == 0 {
-        return ItemData::Columns(vec![raw.to_vec()]);
+/// `raw` split into `--colsep` columns, or `Plain` without a separator.
+pub(crate) fn columns(raw: &[u8], colsep: Option<&ColumnSplitter>) -> ItemData {
+    match colsep {
+        Some(splitter) => ItemData::Columns(splitter.split(raw)),
+        None => ItemData::Plain,
     }
-    let mut fields = Vec::new();
-    let mut start = 0;
-    for at in finder.find_iter(raw) {
-        fields.push(raw[start..at].to_vec());
-        start = at + width;
-    }
-    fields.push(raw[start..].to_vec());
-    ItemData::Columns(fields)
-}
-
-/// The searcher for a `--colsep`, built once per input.
-pub(crate) fn column_finder(colsep: Option<Vec<u8>>) -> Option<Finder<'static>> {
-    colsep.map(|sep| Finder::new(&sep).into_owned())
 }

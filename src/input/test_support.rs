@@ -15,7 +15,7 @@ pub(crate) fn reader_sep(bytes: &[u8], format: Format, colsep: Option<&[u8]>) ->
         Box::new(io::Cursor::new(bytes.to_vec())),
         "in.txt",
         format,
-        colsep.map(<[u8]>::to_vec),
+        colsep.map(|sep| super::ColumnSplitter::new(sep).expect("a valid separator")),
     )
     .unwrap()
 }

@@ -58,6 +58,12 @@ impl Job<'_> {
                 None => b"",
             })),
             Placeholder::Seq => Ok(Cow::Owned(self.seq.to_string().into_bytes())),
+            // `{0#}` pads the job's number; `{##}` counts items (`Total`
+            // falls through: it depends on no item).
+            Placeholder::PaddedSeq { width } => Ok(Cow::Owned(
+                format!("{:0width$}", self.seq, width = *width).into_bytes(),
+            )),
+            Placeholder::Total(total) => Ok(Cow::Owned(total.to_string().into_bytes())),
             Placeholder::Slot => Ok(Cow::Owned(self.slot.to_string().into_bytes())),
             other => {
                 let first = self.items.first().ok_or_else(no_items)?;

@@ -23,7 +23,9 @@ pub mod display;
 mod path;
 mod placeholder;
 mod quote;
+mod replace;
 mod shell;
+pub(crate) mod text;
 mod token;
 mod word;
 
@@ -43,7 +45,7 @@ pub use batch::BatchError;
 use batch::Job;
 pub use quote::shell_quote;
 use shell::command_line;
-use token::{Token, tokenize};
+use token::Token;
 use word::Word;
 
 /// What the input looks like, so placeholders can be checked before anything runs.
@@ -176,6 +178,16 @@ impl Template {
         mode: ShellMode,
         schema: &Schema,
     ) -> Result<Template, TemplateError> {
+        Template::parse_replacing(words, mode, schema, None)
+    }
+
+    /// [`Template::parse`], with `replace` (`-I STR`) standing for `{}`.
+    pub(crate) fn parse_replacing(
+        words: &[OsString],
+        mode: ShellMode,
+        schema: &Schema,
+        replace: Option<&[u8]>,
+    ) -> Result<Template, TemplateError> {
         if words
             .iter()
             .all(|w| w.as_bytes().iter().all(u8::is_ascii_whitespace))
@@ -189,7 +201,7 @@ impl Template {
             .join(" ");
         let tokens = words
             .iter()
-            .map(|w| tokenize(w.as_bytes(), schema))
+            .map(|w| replace::tokenize_word(w.as_bytes(), schema, replace))
             .collect::<Result<Vec<_>, _>>()?;
         let has_placeholder = tokens
             .iter()
@@ -347,6 +359,18 @@ impl Template {
         Limits {
             chars: chars.min(bytes),
             bytes,
+        }
+    }
+
+    /// Whether a placeholder needs the number of items (`{##}`, `{0#}`).
+    pub(crate) fn needs_total(&self) -> bool {
+        self.words.iter().any(Word::needs_total)
+    }
+
+    /// Gives `{##}` and `{0#}` the number of items, before the run.
+    pub(crate) fn set_total(&mut self, total: u64) {
+        for word in &mut self.words {
+            word.set_total(total);
         }
     }
 

@@ -28,6 +28,11 @@ pub(crate) enum Placeholder {
     Seq,
     /// `{%}`: the worker slot.
     Slot,
+    /// `{##}`: the number of items (GNU `--plus`), filled in by
+    /// `Template::set_total` before the run.
+    Total(u64),
+    /// `{0#}`: `{#}` zero-padded to the width of the total (GNU `--plus`).
+    PaddedSeq { width: usize },
     /// `{N}` or `{name}` of a CSV/TSV header: the 0-based column index.
     Column(usize),
     /// `{.a.b}`, or `{name}` of a JSON record.
@@ -43,7 +48,11 @@ impl Placeholder {
     pub(crate) fn is_per_item(&self) -> bool {
         !matches!(
             self,
-            Placeholder::Seq | Placeholder::Slot | Placeholder::BatchItem(_)
+            Placeholder::Seq
+                | Placeholder::Slot
+                | Placeholder::BatchItem(_)
+                | Placeholder::Total(_)
+                | Placeholder::PaddedSeq { .. }
         )
     }
 }
@@ -78,6 +87,8 @@ pub(crate) fn resolve(
         b"/." => return Ok(Placeholder::BasenameWithoutExtension),
         b"#" => return Ok(Placeholder::Seq),
         b"%" => return Ok(Placeholder::Slot),
+        b"##" => return Ok(Placeholder::Total(0)),
+        b"0#" => return Ok(Placeholder::PaddedSeq { width: 0 }),
         _ => {}
     }
     let unknown = |hint| TemplateError::Unknown {
@@ -211,6 +222,12 @@ pub(crate) fn value<'a>(
         Placeholder::BasenameWithoutExtension => strip_ext(basename(raw)),
         Placeholder::Seq => write_number(digits, item.seq),
         Placeholder::Slot => write_number(digits, slot as u64),
+        Placeholder::Total(total) => write_number(digits, *total),
+        Placeholder::PaddedSeq { width } => {
+            return Ok(Cow::Owned(
+                format!("{:0width$}", item.seq, width = *width).into_bytes(),
+            ));
+        }
         Placeholder::Column(index) => match &item.data {
             ItemData::Columns(fields) => match fields.get(*index) {
                 Some(field) => field,
@@ -261,6 +278,22 @@ fn lookup<'v>(record: &'v Value, path: &JsonPath) -> Option<&'v Value> {
         };
     }
     Some(current)
+}
+
+impl Placeholder {
+    /// Whether the value needs the number of items (`{##}`, `{0#}`).
+    pub(crate) fn needs_total(&self) -> bool {
+        matches!(self, Placeholder::Total(_) | Placeholder::PaddedSeq { .. })
+    }
+
+    /// Gives `{##}` and `{0#}` the number of items.
+    pub(crate) fn set_total(&mut self, total: u64) {
+        match self {
+            Placeholder::Total(value) => *value = total,
+            Placeholder::PaddedSeq { width } => *width = total.to_string().len(),
+            _ => {}
+        }
+    }
 }
 
 fn write_number(digits: &mut [u8; 20], mut n: u64) -> &[u8] {

@@ -45,6 +45,22 @@ impl Word {
         });
     }
 
+    /// Whether a placeholder needs the number of items (`{##}`, `{0#}`).
+    pub(crate) fn needs_total(&self) -> bool {
+        self.pieces.iter().any(|piece| {
+            matches!(piece, Piece::Placeholder { placeholder, .. } if placeholder.needs_total())
+        })
+    }
+
+    /// Gives `{##}` and `{0#}` the number of items.
+    pub(crate) fn set_total(&mut self, total: u64) {
+        for piece in &mut self.pieces {
+            if let Piece::Placeholder { placeholder, .. } = piece {
+                placeholder.set_total(total);
+            }
+        }
+    }
+
     pub(crate) fn render(&self, item: &Item, slot: usize) -> Result<Vec<u8>, String> {
         let mut out =
             Vec::with_capacity(self.literal_len + self.placeholders * (item.raw.len() + 8));

@@ -18,6 +18,7 @@ use crate::event::{JobPart, Stream};
 use crate::journal::Journal;
 use crate::outcome::Captured;
 use crate::sink::{Control, Done, RunEvent, Sink};
+use crate::template::text::TextTemplate;
 
 mod tagged;
 mod target;
@@ -85,6 +86,8 @@ pub struct OutputSink {
     /// The output of the job being emitted (its first item) was lost: so
     /// was its other items' (`-n`, `-X`), which follow it at once.
     job_lost: bool,
+    /// `--tagstring`: the prefix, rendered per item, instead of the item.
+    tagstring: Option<TextTemplate>,
 }
 
 impl OutputSink {
@@ -108,7 +111,14 @@ impl OutputSink {
             lost: HashSet::new(),
             unwritten: 0,
             job_lost: false,
+            tagstring: None,
         }
+    }
+
+    /// Tags lines with `--tagstring` (rendered per item) instead of the item.
+    pub fn with_tagstring(mut self, tagstring: Option<TextTemplate>) -> OutputSink {
+        self.tagstring = tagstring;
+        self
     }
 
     fn live_lines(&self) -> bool {
@@ -143,8 +153,11 @@ impl OutputSink {
         let member = matches!(finished.job, Some(JobPart::Member { .. }));
         self.item_lost = false;
         if !member {
-            let tag = finished.tag.as_deref().unwrap_or(&finished.item.raw);
-            self.write_output(ticket, tag, &finished.captured, control);
+            let tag = self.opts.tag.then(|| match &self.tagstring {
+                Some(tagstring) => tag_prefix(&tagstring.render(&finished.item, finished.slot)),
+                None => tag_prefix(finished.tag.as_deref().unwrap_or(&finished.item.raw)),
+            });
+            self.write_output(ticket, tag.as_deref(), &finished.captured, control);
             // A job holds one place in the window, however many items it has.
             if let Some(window) = &self.window {
                 let _ = window.try_recv();
@@ -187,12 +200,10 @@ impl OutputSink {
     fn write_output(
         &mut self,
         ticket: u64,
-        raw: &[u8],
+        tag: Option<&[u8]>,
         captured: &Captured,
         control: &mut Control<'_>,
     ) {
-        let tag = self.opts.tag.then(|| tag_prefix(raw));
-        let tag = tag.as_deref();
         let chunks = self.pending.remove(&ticket).unwrap_or_default();
         for stream in [Stream::Stdout, Stream::Stderr] {
             let file = match stream {
@@ -350,7 +361,7 @@ impl Sink for OutputSink {
     fn handle(&mut self, event: &RunEvent<'_>, control: &mut Control<'_>) {
         match event {
             RunEvent::Started(job) => {
-                if let Some(tag) = &job.tag
+                if let Some(tag) = job.tagstring.as_ref().or(job.tag.as_ref())
                     && self.opts.tag
                     && self.live_lines()
                 {

@@ -101,6 +101,7 @@ impl<'a> Run<'a> {
             attempt: 1,
             label: None,
             tag: tag.map(<[u8]>::to_vec),
+            tagstring: None,
         };
         self.send(&RunEvent::Started(&job));
     }
