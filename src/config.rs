@@ -758,3 +758,93 @@ mod tests {
         assert!(split_items(w(&["echo", ":::", "a", ":::", "c"])).is_err());
     }
 }
+
+#[cfg(test)]
+mod gnu_input_tests {
+    //! The xargs and GNU input options, as they resolve.
+
+    use super::*;
+    use crate::input::trim::Trim;
+
+    fn config(flags: &[&str]) -> anyhow::Result<Config> {
+        let mut argv = vec!["fanout", "--no-progress"];
+        argv.extend(flags);
+        argv.push("echo");
+        let args = Args::try_parse_words(argv).map_err(anyhow::Error::msg)?;
+        Config::from_args(args)
+    }
+
+    #[test]
+    fn input_options_resolve() {
+        let c = config(&["-d", "\\0"]).unwrap();
+        assert_eq!((c.format, c.delimiter), (Format::Null, None));
+        let c = config(&["-d", "\\n"]).unwrap();
+        assert_eq!(
+            (c.format, c.delimiter),
+            (Format::Lines, Some(b"\n".to_vec()))
+        );
+        let c = config(&["-a", "x.csv", "-d", ";"]).unwrap();
+        assert_eq!(
+            c.format,
+            Format::Lines,
+            "-d reads records, whatever the name"
+        );
+        assert_eq!(config(&["--csv"]).unwrap().format, Format::Csv);
+        let c = config(&["-I", "@"]).unwrap();
+        assert_eq!(c.replace, Some(b"@".to_vec()));
+        assert_eq!(
+            config(&["--replace"]).unwrap().replace,
+            Some(b"{}".to_vec())
+        );
+        let c = config(&["-E", "END", "-r", "--trim", "rl"]).unwrap();
+        assert_eq!(
+            c.rules,
+            RecordRules {
+                end_marker: Some(b"END".to_vec()),
+                blanks: Blanks::Skip,
+                trim: Trim::Both,
+            }
+        );
+        assert!(config(&["-E", ""]).unwrap().rules.is_default());
+        assert!(config(&["--eof"]).unwrap().rules.is_default());
+        assert!(config(&["--plus", "--shuf"]).unwrap().shuffle);
+        let c = config(&["--tagstring", "{#}"]).unwrap();
+        assert!(c.tag && c.tagstring.as_deref() == Some("{#}"));
+    }
+
+    #[test]
+    fn input_options_refused() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["-I", ""], "-I/--replace needs a non-empty string"),
+            (&["-d", ""], "-d/--delimiter: the delimiter is empty"),
+            (
+                &["-d", "\\x"],
+                "-d/--delimiter: `\\x`: `\\x` needs one or two hex digits",
+            ),
+            (
+                &["--trim", "x"],
+                "--trim: `x` is not one of n, l, r, lr, rl",
+            ),
+            (
+                &["--colsep", "a*"],
+                "--colsep: `a*` matches the empty string",
+            ),
+            (&["--csv", "-r"], "-E/--eof, -r and --trim apply to lines"),
+            (&["--format", "jsonl", "--trim", "l"], "not --format jsonl"),
+            (
+                &["--shuf", "--shard", "1/2"],
+                "--shuf cannot be combined with --shard",
+            ),
+            (&["--csv", "-0"], "cannot be used with"),
+            (&["-d", ",", "-0"], "cannot be used with"),
+            (&["-I", "@", "--replace=%"], "cannot be used with"),
+        ];
+        for (flags, want) in cases {
+            let err = match config(flags) {
+                Ok(_) => panic!("{flags:?} was accepted"),
+                Err(err) => format!("{err:#}"),
+            };
+            assert!(err.contains(want), "{flags:?}: {err}");
+        }
+    }
+}
