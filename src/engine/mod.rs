@@ -116,10 +116,10 @@ impl Work<'_> {
                 attempt,
                 label: self.labels.then(|| job_label(&item, members.as_ref())),
                 tag: self.tags.then(|| job_tag(&item, members.as_ref())),
-                tagstring: self
-                    .tagstring
-                    .filter(|_| self.tags)
-                    .map(|tagstring| tagstring.render(&item, slot)),
+                tagstring: self.tagstring.filter(|_| self.tags).map(|tagstring| {
+                    let joined = members.as_ref().map(|m| job_tag(&item, Some(m)));
+                    tagstring.render_job(&item, joined.as_deref(), slot)
+                }),
             }));
         }
         let start = Stamp::now();

@@ -391,6 +391,17 @@ fn tagstring_prefixes_each_line_with_a_rendered_template() {
         .run()
         .code(0)
         .lines(&["1-a\tx a", "2-b\tx b"]);
+    // A job of several items: `{}` is all of them, as in GNU
+    // (`parallel -k -j1 -n2 --tagstring 'T{}' echo ::: a b c`); -j1 keeps
+    // the order, and with `--output line` the worker renders the tag.
+    for mode in ["group", "line"] {
+        sb.fanout()
+            .args(["-j1", "-n2", "--output", mode, "--tagstring", "T{}", "echo"])
+            .items(["a", "b", "c"])
+            .run()
+            .code(0)
+            .lines(&["Ta b\ta b", "Tc\tc"]);
+    }
     // Streamed lines (`--output line`), stderr too; a control character in
     // a value is escaped as with --tag, and nothing in it runs.
     let run = sb

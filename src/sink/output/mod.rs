@@ -154,7 +154,11 @@ impl OutputSink {
         self.item_lost = false;
         if !member {
             let tag = self.opts.tag.then(|| match &self.tagstring {
-                Some(tagstring) => tag_prefix(&tagstring.render(&finished.item, finished.slot)),
+                Some(tagstring) => tag_prefix(&tagstring.render_job(
+                    &finished.item,
+                    finished.tag.as_deref(),
+                    finished.slot,
+                )),
                 None => tag_prefix(finished.tag.as_deref().unwrap_or(&finished.item.raw)),
             });
             self.write_output(ticket, tag.as_deref(), &finished.captured, control);
