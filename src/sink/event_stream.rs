@@ -150,7 +150,7 @@ impl EventStream {
             );
             self.emit("attempt-finished", attempt, control);
         }
-        let item = merge(
+        let mut item = merge(
             json!({
                 "seq": record.seq,
                 "key": record.key,
@@ -164,6 +164,10 @@ impl EventStream {
             }),
             outcome_fields(record),
         );
+        // Only in a run of several items per job: the job that ran it.
+        if let (Some(job), Value::Object(fields)) = (record.job, &mut item) {
+            fields.insert("job".to_owned(), job.into());
+        }
         self.emit("item-finished", item, control);
     }
 

@@ -128,6 +128,7 @@ fn each_item_of_a_batch_gets_its_journal_line_report_row_and_outcome() {
             "--report",
             "r.jsonl",
         ])
+        .args(["--events", "events.jsonl"])
         .args([
             "sh",
             "-c",
@@ -172,6 +173,13 @@ fn each_item_of_a_batch_gets_its_journal_line_report_row_and_outcome() {
         items.len(),
         "one report row per item: {rows:?}"
     );
+    let events = json_lines(&text(&sb, "events.jsonl"));
+    let jobs: Vec<u64> = events
+        .iter()
+        .filter(|e| e["event"] == "item-finished")
+        .map(|e| e["job"].as_u64().expect("a job number"))
+        .collect();
+    assert_eq!(jobs.len(), items.len(), "{events:?}");
     let csv = text(&sb, "r.csv");
     assert_eq!(csv.lines().count(), items.len() + 1, "{csv}");
     assert!(csv.lines().next().unwrap().ends_with(",job"), "{csv}");
