@@ -74,6 +74,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand --print0 'With --dry-run: end each command with a NUL byte instead of a newline, bytes raw (for `xargs -0` and items holding newlines)'
             cand --tty 'Run each job in the terminal''s foreground with the terminal as its stdin, one at a time (for ssh or sudo prompts); implies -j1 and --output ungroup'
             cand --debug-fake-runner 'Testing aid: run items with the scripted fake runner, spawning nothing'
+            cand --gnu 'GNU parallel''s drop-in mode, also chosen by running fanout under the name `parallel`: the command words form one shell line (values still quoted), --retries N counts all N attempts, and the exit status is the number of failed jobs (101 for more than 100; 255 for an error)'
             cand -X 'As many items per job as fit the command-line limit, each word that holds `{}` repeated per item (GNU''s context replace)'
             cand -m 'As many items per job as fit, `{}` standing for all of them (GNU''s -m)'
             cand --xargs 'As many items per job as fit, never spread over the job slots (GNU''s --xargs)'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
+    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner gnu n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -80,6 +80,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -l dry-run -d 'Print the com
 complete -c fanout -n "__fish_fanout_needs_command" -l print0 -d 'With --dry-run: end each command with a NUL byte instead of a newline, bytes raw (for `xargs -0` and items holding newlines)'
 complete -c fanout -n "__fish_fanout_needs_command" -l tty -d 'Run each job in the terminal\'s foreground with the terminal as its stdin, one at a time (for ssh or sudo prompts); implies -j1 and --output ungroup'
 complete -c fanout -n "__fish_fanout_needs_command" -l debug-fake-runner -d 'Testing aid: run items with the scripted fake runner, spawning nothing'
+complete -c fanout -n "__fish_fanout_needs_command" -l gnu -d 'GNU parallel\'s drop-in mode, also chosen by running fanout under the name `parallel`: the command words form one shell line (values still quoted), --retries N counts all N attempts, and the exit status is the number of failed jobs (101 for more than 100; 255 for an error)'
 complete -c fanout -n "__fish_fanout_needs_command" -s X -d 'As many items per job as fit the command-line limit, each word that holds `{}` repeated per item (GNU\'s context replace)'
 complete -c fanout -n "__fish_fanout_needs_command" -s m -d 'As many items per job as fit, `{}` standing for all of them (GNU\'s -m)'
 complete -c fanout -n "__fish_fanout_needs_command" -l xargs -d 'As many items per job as fit, never spread over the job slots (GNU\'s --xargs)'

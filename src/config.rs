@@ -15,6 +15,7 @@ use crate::cli::{Args, BackoffArg, EngineArg, ExecArgs, FormatArg, OutputArg, Pr
 use crate::dispatch::Shard;
 use crate::duration;
 use crate::engine::EngineKind;
+use crate::gnu::Dialect;
 use crate::halt::HaltPolicy;
 use crate::input::{self, Blanks, ColumnSplitter, RecordRules};
 use crate::item::Format;
@@ -69,8 +70,10 @@ pub struct Config {
     pub tagstring: Option<String>,
     /// The command template words.
     pub command: Vec<OsString>,
-    /// `--shell`.
+    /// `--shell`, or GNU's drop-in mode (several words are one shell line).
     pub force_shell: bool,
+    /// fanout's conventions or GNU parallel's (`--gnu`, the name `parallel`).
+    pub dialect: Dialect,
     /// Worker count.
     pub jobs: usize,
     /// Worker pool.
@@ -183,7 +186,12 @@ impl Config {
                 .filter(|d| !d.is_zero()),
             None => None,
         };
-        let retry = retry_policy(&args.exec)?;
+        let dialect = if args.exec.gnu {
+            Dialect::Gnu
+        } else {
+            Dialect::Fanout
+        };
+        let retry = retry_policy(&args.exec, dialect)?;
         let batch = batch_spec(&args.batch)?;
         let halt = halt_policy(&args.exec)?;
         let when = if args.output.no_progress {
@@ -265,7 +273,8 @@ impl Config {
             shuffle: args.input.shuf,
             tagstring: args.output.tagstring,
             command,
-            force_shell: args.exec.shell,
+            force_shell: args.exec.shell || dialect == Dialect::Gnu,
+            dialect,
             jobs,
             engine,
             output,
@@ -392,6 +401,10 @@ fn gnu_input(input: &crate::cli::InputArgs) -> anyhow::Result<GnuInput> {
 /// The worker count: `-j`, one for `--tty`, no more than the `:::` items.
 fn jobs(exec: &ExecArgs, source: &Source, engine: EngineKind) -> anyhow::Result<usize> {
     let mut jobs = parse_jobs(exec.jobs.as_deref())?;
+    if engine == EngineKind::Rayon && exec.jobs.as_deref().is_some_and(|j| j.trim() == "0") {
+        // As many as possible, for rayon's pool, is its own ceiling.
+        jobs = jobs.min(MAX_RAYON_JOBS);
+    }
     if exec.tty && exec.jobs.is_some() && jobs != 1 {
         bail!("--tty runs one job at a time: leave out -j/--jobs");
     }
@@ -560,7 +573,8 @@ impl From<OutputArg> for OutputMode {
     }
 }
 
-fn retry_policy(exec: &ExecArgs) -> anyhow::Result<Option<RetryPolicy>> {
+/// The retry policy; `--retries` as the dialect counts it (GNU: attempts).
+fn retry_policy(exec: &ExecArgs, dialect: Dialect) -> anyhow::Result<Option<RetryPolicy>> {
     let delay =
         duration::parse(&exec.retry_delay).map_err(|e| anyhow::anyhow!("--retry-delay: {e}"))?;
     let max_delay =
@@ -569,11 +583,12 @@ fn retry_policy(exec: &ExecArgs) -> anyhow::Result<Option<RetryPolicy>> {
         Some(text) => RetryOn::parse(text).map_err(|e| anyhow::anyhow!("--retry-on: {e}"))?,
         None => RetryOn::all(),
     };
-    if exec.retries == 0 {
+    let retries = dialect.retries(exec.retries);
+    if retries == 0 {
         return Ok(None);
     }
     Ok(Some(RetryPolicy {
-        retries: exec.retries,
+        retries,
         delay,
         backoff: exec.backoff.into(),
         max_delay,
@@ -667,8 +682,28 @@ pub const MAX_JOBS: usize = 4096;
 /// rayon's idle threads scan every other thread's queue.
 pub const MAX_RAYON_JOBS: usize = 1024;
 
-/// Parses `-j`: `N` (at least 1) or `N%` of the CPUs (at least 1), at most
-/// [`MAX_JOBS`].
+/// `-j 0`, GNU's "as many as possible": as many jobs as the system's limits
+/// allow, as GNU computes them (four file descriptors per job and a reserve,
+/// one process per job), at most [`MAX_JOBS`]. The descriptor limit is the
+/// hard one, since fanout raises its soft limit to it before the run.
+fn as_many_as_possible() -> usize {
+    use rustix::process::{Resource, getrlimit};
+    const FDS_PER_JOB: u64 = 4;
+    const RESERVED_FDS: u64 = 64;
+    const RESERVED_PROCESSES: u64 = 16;
+    let by_fds = getrlimit(Resource::Nofile).maximum.map_or(u64::MAX, |fds| {
+        fds.saturating_sub(RESERVED_FDS) / FDS_PER_JOB
+    });
+    let by_processes = getrlimit(Resource::Nproc)
+        .current
+        .map_or(u64::MAX, |n| n.saturating_sub(RESERVED_PROCESSES));
+    let most = by_fds.min(by_processes).min(MAX_JOBS as u64).max(1);
+    usize::try_from(most).unwrap_or(MAX_JOBS)
+}
+
+/// Parses `-j`: `N` (at least 1), `N%` of the CPUs (at least 1), `+N`/`-N`
+/// (more or fewer than the CPUs), or `0` (as many as possible, see
+/// [`as_many_as_possible`]), at most [`MAX_JOBS`].
 pub fn parse_jobs(text: Option<&str>) -> anyhow::Result<usize> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let Some(text) = text else { return Ok(cpus) };
@@ -684,6 +719,9 @@ pub fn parse_jobs(text: Option<&str>) -> anyhow::Result<usize> {
     } else if let Some(fewer) = text.strip_prefix('-') {
         cpus.saturating_sub(fewer.parse::<usize>().map_err(|_| bad_jobs(text))?)
             .max(1)
+    } else if text.trim() == "0" {
+        // GNU: "run as many as possible".
+        as_many_as_possible()
     } else {
         text.parse::<usize>().map_err(|_| bad_jobs(text))?
     };
@@ -710,7 +748,11 @@ mod tests {
         assert_eq!(parse_jobs(None).unwrap(), cpus);
         assert_eq!(parse_jobs(Some("100%")).unwrap(), cpus);
         assert_eq!(parse_jobs(Some("1%")).unwrap(), 1);
-        assert!(parse_jobs(Some("0")).is_err());
+        // `-j 0` was refused before issue 10; it is GNU's "as many as
+        // possible" now: the system's limits, at most MAX_JOBS.
+        let most = parse_jobs(Some("0")).unwrap();
+        assert!((1..=MAX_JOBS).contains(&most), "-j 0 gave {most}");
+        assert_eq!(most, as_many_as_possible());
         assert!(parse_jobs(Some("x")).is_err());
         assert!(parse_jobs(Some("-5%")).is_err());
         assert_eq!(parse_jobs(Some("4096")).unwrap(), MAX_JOBS);

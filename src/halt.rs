@@ -152,6 +152,20 @@ pub struct HaltState {
     /// The number of items, 0 while unknown.
     total: AtomicU64,
     reason: OnceLock<String>,
+    trigger: OnceLock<Trigger>,
+}
+
+/// The moment a halt condition was met: the item that met it and the
+/// counts then (GNU's drop-in mode derives its exit status from them).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Trigger {
+    /// The final outcome of the item that met the condition.
+    pub outcome: Outcome,
+    /// Items failed by then, that one included.
+    pub failed: u64,
+    /// What a percentage was taken of: all items when known, else those
+    /// finished by then.
+    pub base: u64,
 }
 
 impl HaltState {
@@ -163,6 +177,7 @@ impl HaltState {
             failed: AtomicU64::new(0),
             total: AtomicU64::new(0),
             reason: OnceLock::new(),
+            trigger: OnceLock::new(),
         }
     }
 
@@ -196,9 +211,24 @@ impl HaltState {
         let ok = self.ok.load(Ordering::SeqCst);
         let failed = self.failed.load(Ordering::SeqCst);
         match self.policy.check(ok, failed, total) {
-            Some(why) => self.reason.set(why).is_ok(),
+            Some(why) => {
+                let first = self.reason.set(why).is_ok();
+                if first {
+                    let _ = self.trigger.set(Trigger {
+                        outcome: outcome.clone(),
+                        failed,
+                        base: total.unwrap_or(ok + failed),
+                    });
+                }
+                first
+            }
             None => false,
         }
+    }
+
+    /// The item and counts that met the condition, if it was met.
+    pub(crate) fn trigger(&self) -> Option<&Trigger> {
+        self.trigger.get()
     }
 
     /// Why the run halted, if it did.

@@ -50,6 +50,7 @@ pub(crate) mod duration;
 pub(crate) mod engine;
 pub(crate) mod event;
 pub mod exit;
+pub mod gnu;
 pub(crate) mod halt;
 pub(crate) mod input;
 pub(crate) mod item;

@@ -1,15 +1,36 @@
 //! The `fanout` binary: parse, run, map the result to an exit code (or, for
 //! a run interrupted by a signal, die by that signal once all is written).
+//! Run under the name `parallel` (a link), it is GNU parallel's drop-in
+//! mode, as with `--gnu`, whose usage errors exit 255 as GNU's do.
 
 #![deny(clippy::print_stderr)]
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use fanout::gnu::Dialect;
 
 fn main() -> ExitCode {
-    let args = fanout::cli::Args::parse();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let by_name = Dialect::of_program(argv.first().map(OsString::as_os_str));
+    let mut args = match fanout::cli::Args::try_parse_from(&argv) {
+        Ok(args) => args,
+        Err(err) => {
+            // Before parsing succeeds, `--gnu` is only a word on the line.
+            let gnu = by_name == Dialect::Gnu || argv.iter().any(|a| a == "--gnu");
+            return usage_error(&err, gnu);
+        }
+    };
+    if by_name == Dialect::Gnu {
+        args.exec.gnu = true;
+    }
+    let error_code = if args.exec.gnu {
+        fanout::gnu::OTHER_ERROR
+    } else {
+        fanout::exit::FATAL
+    };
     match fanout::app::run(args) {
         Ok(exit) => {
             if let Some(signal) = exit.signal {
@@ -23,7 +44,19 @@ fn main() -> ExitCode {
                 return ExitCode::from(fanout::exit::SUCCESS);
             }
             fanout::errln!("fanout: error: {err:#}");
-            ExitCode::from(fanout::exit::FATAL)
+            ExitCode::from(error_code)
         }
     }
+}
+
+/// Prints clap's message (help and version on stdout, exit 0) and says how
+/// to exit: clap's code, or GNU's 255 for a usage error in the drop-in mode.
+fn usage_error(err: &clap::Error, gnu: bool) -> ExitCode {
+    let _ = err.print();
+    let code = match err.exit_code() {
+        0 => 0,
+        _ if gnu => fanout::gnu::OTHER_ERROR,
+        code => u8::try_from(code).unwrap_or(fanout::exit::FATAL),
+    };
+    ExitCode::from(code)
 }

@@ -89,7 +89,16 @@ pub(super) fn dry_run(
             if skipped == 1 { "it" } else { "them" },
         );
     }
-    Ok(decide_exit(cancel.reason(), Fatal::No, bad))
+    let end = crate::gnu::RunEnd {
+        failed: bad,
+        halt: None,
+    };
+    Ok(decide_exit(
+        cancel.reason(),
+        Fatal::No,
+        config.dialect,
+        &end,
+    ))
 }
 
 /// Prints the commands, counting the items that cannot render.

@@ -12,6 +12,7 @@ use crate::cancel::{CancelToken, StopReason};
 use crate::config::{Config, Source};
 use crate::dispatch::InputEnd;
 use crate::exit;
+use crate::gnu::{self, Dialect};
 use crate::journal;
 use crate::records::JournalChoice;
 use crate::sink::RunEnd;
@@ -27,13 +28,21 @@ pub(super) enum Fatal {
 }
 
 /// The exit code, in its one order of precedence: a signal that stopped
-/// the run, then a run-fatal error, then failed items, then success.
-pub(super) fn decide_exit(stop: Option<StopReason>, fatal: Fatal, failures: u64) -> Exit {
-    match stop {
-        Some(StopReason::Signal(signal)) => Exit::signal(signal),
-        _ if fatal == Fatal::Yes => Exit::code(exit::FATAL),
-        _ if failures > 0 => Exit::code(exit::ITEMS_FAILED),
-        _ => Exit::code(exit::SUCCESS),
+/// the run, then a run-fatal error, then failed items, then success. GNU's
+/// drop-in mode keeps the order, with GNU's codes for the last three.
+pub(super) fn decide_exit(
+    stop: Option<StopReason>,
+    fatal: Fatal,
+    dialect: Dialect,
+    end: &gnu::RunEnd,
+) -> Exit {
+    match (stop, dialect) {
+        (Some(StopReason::Signal(signal)), _) => Exit::signal(signal),
+        (_, Dialect::Fanout) if fatal == Fatal::Yes => Exit::code(exit::FATAL),
+        (_, Dialect::Fanout) if end.failed > 0 => Exit::code(exit::ITEMS_FAILED),
+        (_, Dialect::Fanout) => Exit::code(exit::SUCCESS),
+        (_, Dialect::Gnu) if fatal == Fatal::Yes => Exit::code(gnu::OTHER_ERROR),
+        (_, Dialect::Gnu) => Exit::code(gnu::exit_status(end)),
     }
 }
 
@@ -111,7 +120,12 @@ pub(super) fn finish(facts: &RunFacts<'_>, ended: Ended<'_>) -> Exit {
     let cancel_stop = facts.cancel.reason();
     summary.stop = cancel_stop;
     summary.fatal = fatal == Fatal::Yes;
-    let exit = decide_exit(cancel_stop, fatal, summary.counts.failures());
+    let end = gnu::RunEnd {
+        failed: summary.counts.failures(),
+        halt: collector.as_ref().and_then(|c| c.tally().halt_trigger()),
+    };
+    let dialect = facts.config.dialect;
+    let exit = decide_exit(cancel_stop, fatal, dialect, &end);
     add_hints(facts, &mut summary);
     let info = run_info(facts, &summary, exit);
     let late = collector.as_mut().and_then(|c| {
@@ -124,7 +138,7 @@ pub(super) fn finish(facts: &RunFacts<'_>, ended: Ended<'_>) -> Exit {
         Some(message) => {
             crate::errln!("fanout: error: {message}");
             summary.fatal = true;
-            decide_exit(cancel_stop, Fatal::Yes, summary.counts.failures())
+            decide_exit(cancel_stop, Fatal::Yes, dialect, &end)
         }
         None => exit,
     };

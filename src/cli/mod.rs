@@ -309,6 +309,13 @@ pub struct ExecArgs {
     /// Testing aid: run items with the scripted fake runner, spawning nothing.
     #[arg(long, hide = true)]
     pub debug_fake_runner: bool,
+
+    /// GNU parallel's drop-in mode, also chosen by running fanout under the
+    /// name `parallel`: the command words form one shell line (values still
+    /// quoted), --retries N counts all N attempts, and the exit status is the
+    /// number of failed jobs (101 for more than 100; 255 for an error).
+    #[arg(long)]
+    pub gnu: bool,
 }
 
 /// `--format`: the input formats (`item::Format`).

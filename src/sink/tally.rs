@@ -2,7 +2,7 @@
 //! failures lowest in input order with their stderr tails, flaky and leaky
 //! items, the total, and the `--halt` state's total.
 
-use crate::halt::HaltState;
+use crate::halt::{HaltPolicy, HaltState, Trigger};
 use crate::sink::summary::{Counts, FailureNote, SHOWN_FAILURES};
 use crate::sink::{Control, Done, Earlier, RunEvent, Sink};
 
@@ -37,6 +37,12 @@ impl<'a> Tally<'a> {
     /// Why `--halt` stopped the run.
     pub fn halt_reason(&self) -> Option<String> {
         self.halt.and_then(HaltState::reason).map(str::to_owned)
+    }
+
+    /// The policy and the moment `--halt` stopped the run, if it did.
+    pub(crate) fn halt_trigger(&self) -> Option<(HaltPolicy, Trigger)> {
+        let halt = self.halt?;
+        Some((*halt.policy(), halt.trigger()?.clone()))
     }
 
     fn finished(&mut self, done: &Done) {

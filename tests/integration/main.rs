@@ -13,6 +13,7 @@ mod batches;
 mod cli;
 mod crash;
 mod formats;
+mod gnu;
 mod gnu_files;
 mod input_options;
 mod integrity;

@@ -64,7 +64,12 @@ enum StderrTo {
 
 impl Fanout {
     pub(super) fn new(dir: Option<&Path>) -> Fanout {
-        let mut cmd = Command::new(bin());
+        Fanout::with_program(Path::new(bin()), dir)
+    }
+
+    /// fanout started as `program` (a link to it under another name).
+    pub(super) fn with_program(program: &Path, dir: Option<&Path>) -> Fanout {
+        let mut cmd = Command::new(program);
         harness_env(&mut cmd);
         if let Some(dir) = dir {
             cmd.current_dir(dir);

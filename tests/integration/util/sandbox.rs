@@ -119,6 +119,19 @@ impl Sandbox {
     pub fn fanout(&self) -> Fanout {
         Fanout::new(Some(self.path())).arg("--no-progress")
     }
+
+    /// A `fanout` invocation in the sandbox through a symbolic link named
+    /// `name` (in the sandbox's `bin/`), as when it is installed as `parallel`.
+    pub fn fanout_named(&self, name: &str) -> Fanout {
+        let dir = self.join("bin");
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+        let link = dir.join(name);
+        if fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(super::bin(), &link)
+                .unwrap_or_else(|e| panic!("link {}: {e}", link.display()));
+        }
+        Fanout::with_program(&link, Some(self.path())).arg("--no-progress")
+    }
 }
 
 /// Sorted file names in `dir`.

@@ -1,0 +1,217 @@
+//! GNU parallel's drop-in mode, through the real binary: chosen by `--gnu`
+//! or by running fanout under the name `parallel` (a real symbolic link in
+//! the sandbox). Several command words are one shell line, every value
+//! still quoted; `--retries N` is N attempts; the exit status is the number
+//! of failed jobs (101 above 100), the `--halt` statuses, 255 for an error;
+//! signals keep 130. GNU's own outputs for its documented examples are
+//! compared in `gnu_compat`.
+
+use crate::util::{LOOP, RECORD_PID, Sandbox};
+
+/// The same checks through the link and through `--gnu`.
+fn both(sb: &Sandbox) -> [crate::util::Fanout; 2] {
+    [sb.fanout_named("parallel"), sb.fanout().arg("--gnu")]
+}
+
+#[test]
+fn several_words_are_one_shell_line_as_in_gnu() {
+    let sb = Sandbox::new();
+    // GNU's own example: `parallel zcat {} ">"{.} ::: *.gz`.
+    for (i, fanout) in both(&sb).into_iter().enumerate() {
+        let dir = format!("d{i}");
+        std::fs::create_dir(sb.join(&dir)).unwrap();
+        fanout
+            .args(["echo", "{}", ">"])
+            .arg(format!("{dir}/{{.}}.txt"))
+            .items(["a.gz", "b.gz"])
+            .run()
+            .code(0);
+        assert_eq!(sb.read(&format!("{dir}/a.txt")), b"a.gz\n");
+        assert_eq!(sb.read(&format!("{dir}/b.txt")), b"b.gz\n");
+    }
+    // fanout's own rule: several words are an argv, `>` an argument.
+    sb.fanout()
+        .args(["echo", "{}", ">", "{.}.txt"])
+        .items(["c.gz"])
+        .run()
+        .code(0)
+        .lines(&["c.gz > c.txt"]);
+    assert!(!sb.exists("c.txt"));
+}
+
+#[test]
+fn values_are_still_quoted_in_the_shell_line() {
+    let sb = Sandbox::new();
+    let hostile = [
+        "$(touch pwned)",
+        "'; touch pwned2; '",
+        "`touch pwned3`",
+        "a b",
+    ];
+    for fanout in both(&sb) {
+        fanout
+            .args(["-k", "echo", "[{}]", "|", "cat"])
+            .items(hostile)
+            .run()
+            .code(0)
+            .lines(&[
+                "[$(touch pwned)]",
+                "['; touch pwned2; ']",
+                "[`touch pwned3`]",
+                "[a b]",
+            ]);
+    }
+    assert!(
+        sb.names().iter().all(|n| !n.starts_with("pwned")),
+        "an item ran as code: {:?}",
+        sb.names()
+    );
+    // The places no quoting holds are refused in the drop-in mode too.
+    sb.fanout_named("parallel")
+        .args(["echo", "$(({}", "+", "1))"])
+        .items(["1"])
+        .run()
+        .code(255)
+        .stderr_has("cannot quote");
+}
+
+#[test]
+fn exit_status_is_the_number_of_failed_jobs() {
+    let sb = Sandbox::new();
+    for fanout in both(&sb) {
+        fanout
+            .args(["test", "{}", "=", "ok"])
+            .items(["ok", "x", "ok", "y", "z"])
+            .run()
+            .code(3);
+    }
+    // fanout's own: 1 for any failure.
+    sb.fanout()
+        .args(["test", "{}", "=", "ok"])
+        .items(["ok", "x", "y"])
+        .run()
+        .code(1);
+}
+
+#[test]
+fn more_than_100_failed_jobs_exit_101() {
+    let sb = Sandbox::new();
+    let items: String = (1..=150).map(|n| format!("{n}\n")).collect();
+    sb.fanout_named("parallel")
+        .args(["test", "{}", "-gt", "149"])
+        .stdin(items.clone())
+        .run()
+        .code(101);
+    sb.fanout_named("parallel")
+        .args(["test", "{}", "-gt", "50"])
+        .stdin(items)
+        .run()
+        .code(50);
+}
+
+#[test]
+fn retries_count_every_attempt_as_in_gnu() {
+    let sb = Sandbox::new();
+    // Each attempt appends a line to the item's log, then fails.
+    let job = ["echo", "x", ">>", "{}.log", ";", "exit", "1"];
+    sb.fanout_named("parallel")
+        .args(["--retries", "3"])
+        .args(job)
+        .items(["a"])
+        .run()
+        .code(1);
+    assert_eq!(sb.lines("a.log").len(), 3, "GNU's --retries 3: 3 attempts");
+    sb.fanout_named("parallel")
+        .args(["--retries", "1"])
+        .args(job)
+        .items(["b"])
+        .run()
+        .code(1);
+    assert_eq!(sb.lines("b.log").len(), 1, "GNU's --retries 1: 1 attempt");
+    // fanout's own: 3 retries after the first attempt.
+    sb.fanout()
+        .args(["--shell", "--retries", "3"])
+        .args(job)
+        .items(["c"])
+        .run()
+        .code(1);
+    assert_eq!(
+        sb.lines("c.log").len(),
+        4,
+        "fanout's --retries 3: 4 attempts"
+    );
+}
+
+#[test]
+fn halt_statuses_are_gnus() {
+    let sb = Sandbox::new();
+    let exit = ["exit", "{}"];
+    let run = |halt: &str, items: &[&str]| {
+        sb.fanout_named("parallel")
+            .args(["-j1", "--halt", halt])
+            .args(exit)
+            .items(items)
+            .run()
+    };
+    // fail=1: the failing job's own exit status.
+    run("now,fail=1", &["0", "7", "3"]).code(7);
+    run("soon,fail=1", &["0", "5", "3"]).code(5);
+    // fail=N: the number failed.
+    run("soon,fail=2", &["0", "7", "3", "5"]).code(2);
+    // A percentage: the percentage failed, rounded up (2 of 6 is 34).
+    run("soon,fail=30%", &["0", "1", "1", "0", "0", "0"]).code(34);
+    // success=: 0.
+    run("now,success=1", &["4", "0", "3"]).code(0);
+}
+
+#[test]
+fn usage_and_fatal_errors_exit_255() {
+    let sb = Sandbox::new();
+    sb.fanout_named("parallel")
+        .args(["--no-such-option", "echo"])
+        .items(["a"])
+        .run()
+        .code(255);
+    sb.fanout()
+        .args(["--gnu", "--no-such-option", "echo"])
+        .items(["a"])
+        .run()
+        .code(255);
+    sb.fanout_named("parallel")
+        .args(["-j", "lots", "echo"])
+        .items(["a"])
+        .run()
+        .code(255)
+        .stderr_has("lots");
+    sb.fanout_named("parallel")
+        .args(["-a", "no-such-file", "echo"])
+        .run()
+        .code(255)
+        .stderr_has("no-such-file");
+    // fanout's own: 2.
+    sb.fanout()
+        .args(["--no-such-option", "echo"])
+        .items(["a"])
+        .run()
+        .code(2);
+    sb.fanout_named("parallel").arg("--help").run().code(0);
+}
+
+#[test]
+fn an_interrupted_run_keeps_130_and_its_summary() {
+    let sb = Sandbox::new();
+    let job = format!("{RECORD_PID} {LOOP}");
+    let mut running = sb
+        .fanout_named("parallel")
+        .args(["-j2", "sh", "-c"])
+        .arg(format!("'{job}'"))
+        .items(["1", "2", "3", "4"])
+        .spawn();
+    running.wait_for_pids(&sb, "pid", 2);
+    running.signal("INT");
+    running
+        .wait()
+        .interrupted_by(2)
+        .stderr_has("2 interrupted")
+        .stderr_has("2 not started");
+}
