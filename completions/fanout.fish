@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner gnu n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
+    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner gnu quote n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -37,7 +37,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -s d -l delimiter -d 'Items 
 complete -c fanout -n "__fish_fanout_needs_command" -s E -d 'An item equal to EOF ends the input (xargs and GNU parallel -E)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l eof -d '--eof=EOF is -E EOF; --eof alone sets no end marker' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l trim -d 'Trim white space around each item and column: n (none), l, r, lr' -r
-complete -c fanout -n "__fish_fanout_needs_command" -s j -l jobs -d 'Parallel jobs: N (at most 4096), or N% of the CPUs [default: CPUs]' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s j -l jobs -d 'Parallel jobs: N (at most 4096), N% of the CPUs, or 0 (as many as possible) [default: CPUs]' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l engine -d 'Worker pool' -r -f -a "threads\t'Explicit worker threads fed by a bounded crossbeam channel'
 rayon\t'A rayon thread pool'"
 complete -c fanout -n "__fish_fanout_needs_command" -l timeout -d 'Time limit per attempt: then SIGTERM to the job\'s process group, and SIGKILL after --grace' -r
@@ -81,6 +81,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -l print0 -d 'With --dry-run
 complete -c fanout -n "__fish_fanout_needs_command" -l tty -d 'Run each job in the terminal\'s foreground with the terminal as its stdin, one at a time (for ssh or sudo prompts); implies -j1 and --output ungroup'
 complete -c fanout -n "__fish_fanout_needs_command" -l debug-fake-runner -d 'Testing aid: run items with the scripted fake runner, spawning nothing'
 complete -c fanout -n "__fish_fanout_needs_command" -l gnu -d 'GNU parallel\'s drop-in mode, also chosen by running fanout under the name `parallel`: the command words form one shell line (values still quoted), --retries N counts all N attempts, and the exit status is the number of failed jobs (101 for more than 100; 255 for an error)'
+complete -c fanout -n "__fish_fanout_needs_command" -l quote -d 'GNU\'s `--quote` (under --gnu also `-q`): several command words stay separate arguments, as without --gnu'
 complete -c fanout -n "__fish_fanout_needs_command" -s X -d 'As many items per job as fit the command-line limit, each word that holds `{}` repeated per item (GNU\'s context replace)'
 complete -c fanout -n "__fish_fanout_needs_command" -s m -d 'As many items per job as fit, `{}` standing for all of them (GNU\'s -m)'
 complete -c fanout -n "__fish_fanout_needs_command" -l xargs -d 'As many items per job as fit, never spread over the job slots (GNU\'s --xargs)'
@@ -88,7 +89,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -s k -l keep-order -d 'Write
 complete -c fanout -n "__fish_fanout_needs_command" -l tag -d 'Prefix each output line with the item and a tab'
 complete -c fanout -n "__fish_fanout_needs_command" -l no-progress -d 'Never show progress'
 complete -c fanout -n "__fish_fanout_needs_command" -s q -l quiet -d 'No summary when every item succeeded'
-complete -c fanout -n "__fish_fanout_needs_command" -s u -l ungroup -d 'GNU parallel\'s spellings (README: "Coming from GNU parallel"): `-u`/`--ungroup` is --output ungroup'
+complete -c fanout -n "__fish_fanout_needs_command" -s u -l ungroup -d 'GNU parallel\'s spellings (README: "Migrating from GNU parallel and xargs"): `-u`/`--ungroup` is --output ungroup'
 complete -c fanout -n "__fish_fanout_needs_command" -l line-buffer -d '`--lb`/`--line-buffer` is --output line'
 complete -c fanout -n "__fish_fanout_needs_command" -l group -d '`--group` is --output group'
 complete -c fanout -n "__fish_fanout_needs_command" -l bar -d '`--bar` and `--eta` are --progress'

@@ -15,7 +15,7 @@ use crate::cli::{Args, BackoffArg, EngineArg, ExecArgs, FormatArg, OutputArg, Pr
 use crate::dispatch::Shard;
 use crate::duration;
 use crate::engine::EngineKind;
-use crate::gnu::Dialect;
+use crate::gnu::{self, Dialect};
 use crate::halt::HaltPolicy;
 use crate::input::{self, Blanks, ColumnSplitter, RecordRules};
 use crate::item::Format;
@@ -137,7 +137,23 @@ pub struct Config {
 impl Config {
     /// Validates and resolves the command line.
     pub fn from_args(args: Args) -> anyhow::Result<Config> {
-        let (command, items) = split_items(args.command)?;
+        let dialect = if args.exec.gnu {
+            Dialect::Gnu
+        } else {
+            Dialect::Fanout
+        };
+        // Under --gnu, `-q` is GNU's --quote, not --quiet.
+        let quote = args.exec.quote || (dialect == Dialect::Gnu && args.output.quiet);
+        let quiet = args.output.quiet && dialect == Dialect::Fanout;
+        let (mut command, items) = split_items(args.command)?;
+        let mut force_shell = args.exec.shell || (dialect == Dialect::Gnu && !quote);
+        if command.is_empty() && dialect == Dialect::Gnu {
+            // GNU: without a command, each item is a command line. Asked
+            // for, so run as code on purpose: as the item, not as text
+            // pasted into a line.
+            command = gnu::ITEM_AS_COMMAND.iter().map(OsString::from).collect();
+            force_shell = false;
+        }
         if command.is_empty() {
             bail!("no command given (usage: fanout [OPTIONS] COMMAND [ARGS...] [::: ITEMS...])");
         }
@@ -148,7 +164,7 @@ impl Config {
         let format = if gnu.delimiter.is_some() && !null {
             Format::Lines
         } else {
-            format(null, args.input.format.or(csv), &source)?
+            format(null, args.input.format.or(csv), &source, dialect)?
         };
         let delimiter = gnu.delimiter.filter(|_| !null);
         if !gnu.rules.is_default() && !matches!(format, Format::Lines | Format::Null) {
@@ -185,11 +201,6 @@ impl Config {
             Some(text) => Some(duration::parse(text).map_err(|e| anyhow::anyhow!("--delay: {e}"))?)
                 .filter(|d| !d.is_zero()),
             None => None,
-        };
-        let dialect = if args.exec.gnu {
-            Dialect::Gnu
-        } else {
-            Dialect::Fanout
         };
         let retry = retry_policy(&args.exec, dialect)?;
         let batch = batch_spec(&args.batch)?;
@@ -273,7 +284,7 @@ impl Config {
             shuffle: args.input.shuf,
             tagstring: args.output.tagstring,
             command,
-            force_shell: args.exec.shell || dialect == Dialect::Gnu,
+            force_shell,
             dialect,
             jobs,
             engine,
@@ -298,7 +309,7 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("--shard: {e}"))?,
             fake_runner: args.exec.debug_fake_runner,
             tty,
-            quiet: args.output.quiet,
+            quiet,
             temp_dir: std::env::temp_dir(),
         })
     }
@@ -317,13 +328,19 @@ fn source(items: Option<Vec<OsString>>, input: Option<PathBuf>) -> anyhow::Resul
     })
 }
 
-/// The item format: `-0`, `--format`, or told by a file's extension.
-fn format(null: bool, given: Option<FormatArg>, source: &Source) -> anyhow::Result<Format> {
+/// The item format: `-0`, `--format`, or told by a file's extension (not
+/// under --gnu: GNU reads every file as lines).
+fn format(
+    null: bool,
+    given: Option<FormatArg>,
+    source: &Source,
+    dialect: Dialect,
+) -> anyhow::Result<Format> {
     let format = if null {
         Format::Null
     } else if let Some(format) = given {
         format.into()
-    } else if let Source::File(path) = source {
+    } else if let (Source::File(path), Dialect::Fanout) = (source, dialect) {
         input::detect_format(path).unwrap_or(Format::Lines)
     } else {
         Format::Lines

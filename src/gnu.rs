@@ -28,6 +28,11 @@ const GNU_NAME: &str = "parallel";
 /// GNU parallel's exit status for a usage error or any other error.
 pub const OTHER_ERROR: u8 = 255;
 
+/// The command when none is given (GNU: each item is a command line):
+/// the item as a script, passed to the shell as its argument, so that it
+/// runs as the code it is and is never pasted into another line.
+pub(crate) const ITEM_AS_COMMAND: [&str; 5] = ["/bin/sh", "-c", "eval \"$1\"", "sh", "{}"];
+
 /// The most failed jobs GNU's exit status counts; more are 101.
 const MOST_COUNTED: u64 = 100;
 

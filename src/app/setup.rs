@@ -79,6 +79,7 @@ pub(super) fn runner(
             terminal,
             tty: config.tty,
             nice: config.nice,
+            dialect: config.dialect,
         },
         Arc::clone(table),
     )))

@@ -24,7 +24,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
     after_help = "Items come from -a FILE, from `::: A B C`, or from stdin.\n\
 Several words run directly (no shell); one word with shell syntax runs under /bin/sh -c,\n\
 with every substituted value quoted. Exit: 0 all ok, 1 some failed, 2 usage or fatal error,\n\
-130/143 interrupted by SIGINT/SIGTERM."
+130/143 interrupted by SIGINT/SIGTERM. Under --gnu (or the name `parallel`): GNU parallel's rules."
 )]
 pub struct Args {
     /// Extra commands (completions, man page).
@@ -195,11 +195,12 @@ pub struct BatchArgs {
 #[derive(Debug, ClapArgs)]
 #[command(next_help_heading = "Execution")]
 pub struct ExecArgs {
-    /// Parallel jobs: N (at most 4096), or N% of the CPUs [default: CPUs].
+    /// Parallel jobs: N (at most 4096), N% of the CPUs, or 0 (as many as possible) [default: CPUs].
     #[arg(
         short = 'j',
         short_alias = 'P',
         long = "jobs",
+        alias = "max-procs",
         value_name = "N",
         allow_hyphen_values = true
     )]
@@ -316,6 +317,11 @@ pub struct ExecArgs {
     /// number of failed jobs (101 for more than 100; 255 for an error).
     #[arg(long)]
     pub gnu: bool,
+
+    /// GNU's `--quote` (under --gnu also `-q`): several command words stay
+    /// separate arguments, as without --gnu.
+    #[arg(long, hide = true)]
+    pub quote: bool,
 }
 
 /// `--format`: the input formats (`item::Format`).
@@ -412,13 +418,13 @@ pub struct OutputArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// GNU parallel's spellings (README: "Coming from GNU parallel"):
+    /// GNU parallel's spellings (README: "Migrating from GNU parallel and xargs"):
     /// `-u`/`--ungroup` is --output ungroup.
     #[arg(short = 'u', long, hide = true, conflicts_with_all = ["line_buffer", "group"])]
     pub ungroup: bool,
 
     /// `--lb`/`--line-buffer` is --output line.
-    #[arg(long, alias = "lb", hide = true, conflicts_with = "group")]
+    #[arg(long, aliases = ["lb", "linebuffer"], hide = true, conflicts_with = "group")]
     pub line_buffer: bool,
 
     /// `--group` is --output group.

@@ -106,6 +106,9 @@ pub struct SpawnOptions {
     pub tty: bool,
     /// `--nice N`: jobs run N steps nicer than fanout (GNU parallel's).
     pub nice: Option<i32>,
+    /// GNU's drop-in mode: jobs also get GNU's `PARALLEL_SEQ` and
+    /// `PARALLEL_JOBSLOT`.
+    pub dialect: crate::gnu::Dialect,
 }
 
 fn signal_group(pid: rustix::process::Pid, signal: rustix::process::Signal) {

@@ -133,6 +133,10 @@ impl Runner for ProcessRunner {
             .stdin(stdin)
             .env("FANOUT_SEQ", job.seq.to_string())
             .env("FANOUT_SLOT", job.slot.to_string());
+        if self.opts.dialect == crate::gnu::Dialect::Gnu {
+            cmd.env("PARALLEL_SEQ", job.item.seq.to_string())
+                .env("PARALLEL_JOBSLOT", job.slot.to_string());
+        }
         if let Some(nice) = self.opts.nice {
             // SAFETY: `nice` is one system call, safe between fork and exec.
             // Only with --nice: without a pre_exec std spawns faster. As

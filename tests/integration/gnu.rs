@@ -215,3 +215,75 @@ fn an_interrupted_run_keeps_130_and_its_summary() {
         .stderr_has("2 interrupted")
         .stderr_has("2 not started");
 }
+
+#[test]
+fn without_a_command_each_item_is_a_command_line() {
+    let sb = Sandbox::new();
+    sb.fanout_named("parallel")
+        .arg("-k")
+        .items(["echo a", "echo 'b  c' | tr b B", "exit 3"])
+        .run()
+        .code(1)
+        .lines(&["a", "B  c"]);
+    // fanout's own: a command is needed.
+    sb.fanout().items(["echo a"]).run().code(2);
+}
+
+#[test]
+fn q_keeps_the_words_apart_as_gnus_quote() {
+    let sb = Sandbox::new();
+    for flag in ["-q", "--quote"] {
+        sb.fanout_named("parallel")
+            .args([flag, "echo", "a  $HOME", "{}"])
+            .items(["x"])
+            .run()
+            .code(0)
+            .lines(&["a  $HOME x"]);
+    }
+    // Without it the words are one shell line.
+    sb.fanout_named("parallel")
+        .args(["echo", "'a  $NOPE'", "{}"])
+        .items(["x"])
+        .env("NOPE", "set")
+        .run()
+        .code(0)
+        .lines(&["a  $NOPE x"]);
+}
+
+#[test]
+fn jobs_get_gnus_environment_variables() {
+    let sb = Sandbox::new();
+    sb.fanout_named("parallel")
+        .args([
+            "-j1",
+            "-k",
+            "echo",
+            "$PARALLEL_SEQ",
+            "$PARALLEL_JOBSLOT",
+            "{}",
+        ])
+        .items(["a", "b"])
+        .run()
+        .code(0)
+        .lines(&["1 1 a", "2 1 b"]);
+}
+
+#[test]
+fn files_are_lines_whatever_their_extension() {
+    let sb = Sandbox::new();
+    sb.write("table.tsv", "in1\tout1\nin2\tout2\n");
+    sb.fanout_named("parallel")
+        .args([
+            "-k",
+            "-a",
+            "table.tsv",
+            "--colsep",
+            "\t",
+            "echo",
+            "{2}",
+            "{1}",
+        ])
+        .run()
+        .code(0)
+        .lines(&["out1 in1", "out2 in2"]);
+}
