@@ -14,6 +14,7 @@ mod cli;
 mod crash;
 mod formats;
 mod gnu;
+mod gnu_compat;
 mod gnu_files;
 mod input_options;
 mod integrity;
