@@ -63,8 +63,12 @@ impl Dialect {
 /// How a run ended, as GNU's exit status needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RunEnd {
-    /// Items that failed (every kind of failure), in the whole run.
+    /// Items that failed (every kind of failure), those an earlier run
+    /// recorded (`--resume` skipped them) included.
     pub failed: u64,
+    /// Of those, the ones an earlier run recorded: GNU's status counts only
+    /// the jobs this run ran, so a `--resume` after failures can exit 0.
+    pub failed_earlier: u64,
     /// The `--halt` policy and the moment it stopped the run, if it did.
     pub halt: Option<(HaltPolicy, Trigger)>,
 }
@@ -78,7 +82,7 @@ pub(crate) struct RunEnd {
 /// `success=` stop 0.
 pub(crate) fn exit_status(end: &RunEnd) -> u8 {
     let Some((policy, trigger)) = &end.halt else {
-        return counted(end.failed);
+        return counted(end.failed.saturating_sub(end.failed_earlier));
     };
     match (policy.count, policy.threshold) {
         (Count::Success, _) => 0,
@@ -123,6 +127,7 @@ mod tests {
         let policy = HaltPolicy::parse(policy).unwrap().unwrap();
         RunEnd {
             failed: failed + 3,
+            failed_earlier: 0,
             halt: Some((
                 policy,
                 Trigger {
@@ -157,7 +162,13 @@ mod tests {
 
     #[test]
     fn exit_status_counts_failed_jobs() {
-        let plain = |failed| exit_status(&RunEnd { failed, halt: None });
+        let plain = |failed| {
+            exit_status(&RunEnd {
+                failed,
+                failed_earlier: 0,
+                halt: None,
+            })
+        };
         assert_eq!(plain(0), 0);
         assert_eq!(plain(1), 1);
         assert_eq!(plain(3), 3);
@@ -165,6 +176,16 @@ mod tests {
         assert_eq!(plain(101), 101);
         assert_eq!(plain(150), 101);
         assert_eq!(plain(u64::MAX), 101);
+        // Failures a resumed run skipped are not this run's jobs.
+        let resumed = |failed, failed_earlier| {
+            exit_status(&RunEnd {
+                failed,
+                failed_earlier,
+                halt: None,
+            })
+        };
+        assert_eq!(resumed(3, 3), 0);
+        assert_eq!(resumed(5, 3), 2);
     }
 
     #[test]

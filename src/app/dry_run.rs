@@ -91,6 +91,7 @@ pub(super) fn dry_run(
     }
     let end = crate::gnu::RunEnd {
         failed: bad,
+        failed_earlier: 0,
         halt: None,
     };
     Ok(decide_exit(

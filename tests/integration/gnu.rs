@@ -287,3 +287,27 @@ fn files_are_lines_whatever_their_extension() {
         .code(0)
         .lines(&["out1 in1", "out2 in2"]);
 }
+
+#[test]
+fn a_resumed_run_counts_only_its_own_failures_as_gnu() {
+    let sb = Sandbox::new();
+    let run = |extra: &[&str]| {
+        sb.fanout_named("parallel")
+            .args(["--journal", "j.jsonl"])
+            .args(extra)
+            .args(["exit", "{}"])
+            .items(["1", "2", "0"])
+            .run()
+    };
+    run(&[]).code(2);
+    // GNU's --resume skips the failed jobs and exits 0: none failed now.
+    run(&["--resume"]).code(0);
+    // --retry-failed runs them again: they fail again.
+    run(&["--retry-failed"]).code(2);
+    // fanout's own exit status keeps the recorded failures.
+    sb.fanout()
+        .args(["--journal", "j.jsonl", "--resume", "--shell", "exit", "{}"])
+        .items(["1", "2", "0"])
+        .run()
+        .code(1);
+}
