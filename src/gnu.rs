@@ -64,25 +64,25 @@ impl Dialect {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RunEnd {
     /// Items that failed (every kind of failure), those an earlier run
-    /// recorded (`--resume` skipped them) included.
+    /// recorded (`--resume` skipped them) included: fanout's exit code.
     pub failed: u64,
-    /// Of those, the ones an earlier run recorded: GNU's status counts only
-    /// the jobs this run ran, so a `--resume` after failures can exit 0.
-    pub failed_earlier: u64,
+    /// Jobs that failed in this run (a job of several items counts once):
+    /// GNU's, so a `--resume` that skipped the failures can exit 0.
+    pub failed_jobs: u64,
     /// The `--halt` policy and the moment it stopped the run, if it did.
     pub halt: Option<(HaltPolicy, Trigger)>,
 }
 
 /// GNU parallel's exit status for a run that was neither interrupted nor
 /// ended by a fatal error (see `halt()` and `should_we_halt` in GNU's
-/// source): without a halt, the failed jobs, at most 101; a `--halt
+/// source): without a halt, the jobs that failed in this run, at most 101; a `--halt
 /// ...,fail=1` or `done=1` stop gives the status of the job that met it
 /// (128 + signal for a signal); `fail=N`/`done=N` the jobs failed by then,
 /// at most 101; a percentage the percentage failed by then, rounded up; a
 /// `success=` stop 0.
 pub(crate) fn exit_status(end: &RunEnd) -> u8 {
     let Some((policy, trigger)) = &end.halt else {
-        return counted(end.failed.saturating_sub(end.failed_earlier));
+        return counted(end.failed_jobs);
     };
     match (policy.count, policy.threshold) {
         (Count::Success, _) => 0,
@@ -127,7 +127,7 @@ mod tests {
         let policy = HaltPolicy::parse(policy).unwrap().unwrap();
         RunEnd {
             failed: failed + 3,
-            failed_earlier: 0,
+            failed_jobs: failed + 3,
             halt: Some((
                 policy,
                 Trigger {
@@ -165,7 +165,7 @@ mod tests {
         let plain = |failed| {
             exit_status(&RunEnd {
                 failed,
-                failed_earlier: 0,
+                failed_jobs: failed,
                 halt: None,
             })
         };
@@ -176,16 +176,17 @@ mod tests {
         assert_eq!(plain(101), 101);
         assert_eq!(plain(150), 101);
         assert_eq!(plain(u64::MAX), 101);
-        // Failures a resumed run skipped are not this run's jobs.
-        let resumed = |failed, failed_earlier| {
+        // Failures a resumed run skipped are not this run's jobs, and a
+        // job of several items counts once.
+        let jobs = |failed, failed_jobs| {
             exit_status(&RunEnd {
                 failed,
-                failed_earlier,
+                failed_jobs,
                 halt: None,
             })
         };
-        assert_eq!(resumed(3, 3), 0);
-        assert_eq!(resumed(5, 3), 2);
+        assert_eq!(jobs(3, 0), 0);
+        assert_eq!(jobs(500, 2), 2);
     }
 
     #[test]

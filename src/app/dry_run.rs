@@ -91,7 +91,7 @@ pub(super) fn dry_run(
     }
     let end = crate::gnu::RunEnd {
         failed: bad,
-        failed_earlier: 0,
+        failed_jobs: bad,
         halt: None,
     };
     Ok(decide_exit(

@@ -122,7 +122,7 @@ pub(super) fn finish(facts: &RunFacts<'_>, ended: Ended<'_>) -> Exit {
     summary.fatal = fatal == Fatal::Yes;
     let end = gnu::RunEnd {
         failed: summary.counts.failures(),
-        failed_earlier: summary.counts.earlier_failed,
+        failed_jobs: collector.as_ref().map_or(0, |c| c.tally().failed_jobs),
         halt: collector.as_ref().and_then(|c| c.tally().halt_trigger()),
     };
     let dialect = facts.config.dialect;

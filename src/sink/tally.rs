@@ -2,6 +2,7 @@
 //! failures lowest in input order with their stderr tails, flaky and leaky
 //! items, the total, and the `--halt` state's total.
 
+use crate::event::JobPart;
 use crate::halt::{HaltPolicy, HaltState, Trigger};
 use crate::sink::summary::{Counts, FailureNote, SHOWN_FAILURES};
 use crate::sink::{Control, Done, Earlier, RunEvent, Sink};
@@ -22,6 +23,10 @@ pub struct Tally<'a> {
     pub flaky: Vec<String>,
     /// Items whose processes outlived them.
     pub leaky: u64,
+    /// Jobs that failed in this run: an item that ran alone, or the first
+    /// item of a job of several (its others share its outcome). GNU's exit
+    /// status counts these.
+    pub failed_jobs: u64,
     /// `--halt`, whose counts the workers keep; the tally gives it the total.
     halt: Option<&'a HaltState>,
 }
@@ -49,6 +54,10 @@ impl<'a> Tally<'a> {
         let finished = &done.finished;
         let outcome = &finished.outcome;
         self.counts.add(outcome);
+        let first_of_its_job = !matches!(finished.job, Some(JobPart::Member { .. }));
+        if outcome.is_failure() && first_of_its_job {
+            self.failed_jobs += 1;
+        }
         if finished.leaked {
             self.leaky += 1;
         }

@@ -311,3 +311,15 @@ fn a_resumed_run_counts_only_its_own_failures_as_gnu() {
         .run()
         .code(1);
 }
+
+#[test]
+fn a_job_of_several_items_counts_once_as_in_gnu() {
+    let sb = Sandbox::new();
+    // Three jobs (a b, c d, e), all failing: GNU exits 3.
+    sb.fanout_named("parallel")
+        .args(["-n2", "false"])
+        .items(["a", "b", "c", "d", "e"])
+        .run()
+        .code(3)
+        .stderr_has("5 failed");
+}
