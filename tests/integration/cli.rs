@@ -885,7 +885,7 @@ fn a_huge_rayon_pool_is_refused_with_the_limit() {
 }
 
 /// GNU parallel's spellings of fanout's options work as GNU users type them
-/// (README: "Coming from GNU parallel").
+/// (README: "Migrating from GNU parallel and xargs").
 #[test]
 fn gnu_parallel_spellings_are_accepted() {
     let sb = Sandbox::new();
