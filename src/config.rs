@@ -137,6 +137,9 @@ pub struct Config {
 impl Config {
     /// Validates and resolves the command line.
     pub fn from_args(args: Args) -> anyhow::Result<Config> {
+        // First: `-n echo` takes `echo` as its count, which says more than
+        // "no command given".
+        let batch = batch_spec(&args.batch)?;
         let dialect = if args.exec.gnu {
             Dialect::Gnu
         } else {
@@ -203,7 +206,6 @@ impl Config {
             None => None,
         };
         let retry = retry_policy(&args.exec, dialect)?;
-        let batch = batch_spec(&args.batch)?;
         let halt = halt_policy(&args.exec)?;
         let when = if args.output.no_progress {
             ProgressArg::Never

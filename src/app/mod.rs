@@ -88,7 +88,9 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let template = Template::parse_replacing(&config.command, mode, &schema, replace)
         .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
     let mut template = match config.batch {
-        Some(batch) => template.for_batches(&batch),
+        Some(batch) => template
+            .for_batches(&batch)
+            .with_context(|| format!("in the command template `{}`", source_text(&config)))?,
         None => template,
     };
     // `--key` renders one item: `{N}` there is a column, not a job's item.

@@ -162,15 +162,32 @@ pub struct InputArgs {
 #[command(next_help_heading = "Several items per job")]
 pub struct BatchArgs {
     /// Up to N items per job; `{}` stands for all of them, one argument each.
-    #[arg(short = 'n', long = "max-args", value_name = "N")]
+    #[arg(
+        short = 'n',
+        long = "max-args",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
     pub max_args: Option<String>,
 
     /// N items per job, `{1}`..`{N}` the job's items (GNU's -N).
-    #[arg(short = 'N', long = "max-replace-args", value_name = "N")]
+    #[arg(
+        short = 'N',
+        long = "max-replace-args",
+        value_name = "N",
+        allow_hyphen_values = true,
+        conflicts_with_all = ["max_args", "multiple", "xargs"]
+    )]
     pub max_replace_args: Option<String>,
 
     /// N lines per job (xargs -L; GNU -L implies -X).
-    #[arg(short = 'L', long = "max-lines", value_name = "N")]
+    #[arg(
+        short = 'L',
+        long = "max-lines",
+        value_name = "N",
+        allow_hyphen_values = true,
+        conflicts_with_all = ["max_args", "max_replace_args"]
+    )]
     pub max_lines: Option<String>,
 
     /// As many items per job as fit the command-line limit, each word that
@@ -187,7 +204,12 @@ pub struct BatchArgs {
     pub xargs: bool,
 
     /// At most N bytes of command line per job (arguments with their NULs).
-    #[arg(short = 's', long = "max-chars", value_name = "N")]
+    #[arg(
+        short = 's',
+        long = "max-chars",
+        value_name = "N",
+        allow_hyphen_values = true
+    )]
     pub max_chars: Option<String>,
 }
 

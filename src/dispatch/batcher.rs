@@ -72,7 +72,9 @@ impl<'t> Batcher<'t> {
                 0
             }
         };
-        if !self.fits(self.base + cost, environment(&item)) {
+        // `exec` also refuses any one argument of 128 KiB or more: such an
+        // item fails alone, not with the batch it would join.
+        if !self.fits(self.base + cost, environment(&item)) || cost.chars >= MAX_ARG_STRLEN {
             return self.flush(emit) && self.emit(vec![item], emit);
         }
         let full = self
@@ -170,6 +172,7 @@ mod tests {
         Template::parse(&words, ShellMode::Auto, &schema)
             .unwrap()
             .for_batches(&spec)
+            .unwrap()
     }
 
     fn batches(

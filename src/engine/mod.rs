@@ -118,7 +118,12 @@ impl Work<'_> {
                 tag: self.tags.then(|| job_tag(&item, members.as_ref())),
                 tagstring: self.tagstring.filter(|_| self.tags).map(|tagstring| {
                     let joined = members.as_ref().map(|m| job_tag(&item, Some(m)));
-                    tagstring.render_job(&item, joined.as_deref(), slot)
+                    tagstring.render_job(
+                        &item,
+                        joined.as_deref(),
+                        members.as_ref().map(|m| m.seq),
+                        slot,
+                    )
                 }),
             }));
         }

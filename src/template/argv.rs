@@ -2,23 +2,27 @@
 //! word that is a script given to a shell with `-c` (behind any wrapper),
 //! whose placeholders are quoted for that shell as in shell mode.
 
-use super::TemplateError;
 use super::placeholder::Placeholder;
 use super::quote::Layer;
+use super::shell::command::is_assignment;
 use super::shell::command::{
     CommandName, SimpleCommand, assigns_evaluated_var, classify, evaluates_later,
 };
-use super::shell::push_shell_text;
-use super::shell::refusal::{AFTER_SPLIT, EVALUATED_LATER, IN_EVALUATED_VAR, refuse};
+use super::shell::refusal::{
+    AFTER_SPLIT, BATCH_ASSIGNMENT, BATCH_COMMAND, EVALUATED_LATER, IN_EVALUATED_VAR, refuse,
+};
 use super::shell::scanner::Scanner;
+use super::shell::{check_spot, push_shell_text};
 use super::token::{Token, literal_text};
 use super::word::Word;
+use super::{JobItems, TemplateError};
 
 /// The argv-mode words: one per argument, and the item appended when no
 /// word has a placeholder.
 pub(crate) fn argv_words(
     tokens: Vec<Vec<Token>>,
     has_placeholder: bool,
+    items: JobItems,
 ) -> Result<Vec<Word>, TemplateError> {
     if tokens.first().is_none_or(|first| first.is_empty()) {
         return Err(TemplateError::EmptyProgram);
@@ -40,6 +44,20 @@ pub(crate) fn argv_words(
             Token::Placeholder(_, text) => Some(text.clone()),
             Token::Literal(_) => None,
         });
+        if let Some(written) = &first_placeholder
+            && items == JobItems::Several
+            && word_tokens
+                .iter()
+                .any(|t| matches!(t, Token::Placeholder(p, _) if p.is_per_item()))
+        {
+            // The program, or a variable `env` sets: one word, one item.
+            if n == 0 {
+                return Err(refuse(&BATCH_COMMAND).error(written));
+            }
+            if command == SimpleCommand::Env && is_assignment(&prefix) {
+                return Err(refuse(&BATCH_ASSIGNMENT).error(written));
+            }
+        }
         if let Some(written) = &first_placeholder {
             if command == SimpleCommand::Split {
                 return Err(refuse(&AFTER_SPLIT).error(written));
@@ -62,6 +80,8 @@ pub(crate) fn argv_words(
                     Token::Placeholder(placeholder, text) => {
                         let layers = scanner
                             .placeholder_layers()
+                            .map_err(|r| r.in_script().error(&text))?;
+                        check_spot(&scanner, &placeholder, items)
                             .map_err(|r| r.in_script().error(&text))?;
                         word.push_placeholder(placeholder, layers);
                     }

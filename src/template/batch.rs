@@ -98,7 +98,18 @@ fn no_items() -> BatchError {
 }
 
 impl Word {
-    fn has_per_item(&self) -> bool {
+    /// The job positions (`{N}`, 0-based) the word uses.
+    pub(crate) fn positions(&self) -> impl Iterator<Item = usize> + '_ {
+        self.pieces.iter().filter_map(|piece| match piece {
+            Piece::Placeholder {
+                placeholder: Placeholder::BatchItem(n),
+                ..
+            } => Some(*n),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn has_per_item(&self) -> bool {
         self.pieces.iter().any(|piece| match piece {
             Piece::Placeholder { placeholder, .. } => placeholder.is_per_item(),
             Piece::Literal(_) => false,

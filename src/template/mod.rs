@@ -60,6 +60,14 @@ pub struct Schema<'a> {
     pub batch: bool,
 }
 
+/// Whether a job runs one item or several (`-n`, `-X`...): several items
+/// cannot go where the shell takes one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobItems {
+    One,
+    Several,
+}
+
 /// Whether a command line runs under `/bin/sh -c`: always (`--shell`), or
 /// when the template decides it (a single word holding shell syntax).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +165,19 @@ pub enum TemplateError {
     /// A JSON path with an empty segment, such as `{.a..b}`.
     #[error("invalid JSON path `{placeholder}`: a field name is empty")]
     BadJsonPath { placeholder: String },
+    /// `-s` leaves no room for an item.
+    #[error(
+        "-s {chars} leaves no room for an item: the command alone takes {command} characters \
+         (each argument's bytes and its NUL)"
+    )]
+    MaxCharsTooSmall { chars: usize, command: usize },
+    /// Jobs of several items with a template that some of them never reach.
+    #[error(
+        "with {limit} per job, the command must take every item: use `{{}}` (all of the job's \
+         items) or {positions} (each position once); otherwise the job's other items would \
+         reach no command"
+    )]
+    ItemsUnused { limit: String, positions: String },
     /// A shell-mode placeholder in a spot where no quoting keeps the value literal.
     #[error("cannot quote {what} safely in this shell command: {reason}{place}; {hint}")]
     Unsafe {
@@ -221,10 +242,15 @@ impl Template {
                         |t| matches!(t, Token::Literal(b) if b.iter().copied().any(is_shell_byte)),
                     )
                 }));
-        let words = if shell {
-            vec![command_line(tokens, has_placeholder)?]
+        let items = if schema.batch {
+            JobItems::Several
         } else {
-            argv_words(tokens, has_placeholder)?
+            JobItems::One
+        };
+        let words = if shell {
+            vec![command_line(tokens, has_placeholder, items)?]
+        } else {
+            argv_words(tokens, has_placeholder, items)?
         };
         Ok(Template {
             words,
@@ -267,10 +293,42 @@ impl Template {
     }
 
     /// The template for jobs of several items, rendered as `spec` says.
-    pub(crate) fn for_batches(mut self, spec: &crate::batch::BatchSpec) -> Template {
+    /// Refused when some items of a job would reach no command: no word
+    /// takes every item (`{}`, a path form, a column) and the positions
+    /// `{1}`..`{N}` do not cover the most a job holds.
+    pub(crate) fn for_batches(
+        mut self,
+        spec: &crate::batch::BatchSpec,
+    ) -> Result<Template, TemplateError> {
         self.batch = Some(spec.style);
         self.insert_none = spec.insert_none;
-        self
+        let command = self.base_cost().chars;
+        if let Some(chars) = spec.max_chars
+            && chars < command + 2
+        {
+            return Err(TemplateError::MaxCharsTooSmall { chars, command });
+        }
+        if spec.insert_none || self.words.iter().any(Word::has_per_item) {
+            return Ok(self);
+        }
+        let used: std::collections::BTreeSet<usize> =
+            self.words.iter().flat_map(Word::positions).collect();
+        let covered = spec
+            .max_items
+            .is_some_and(|max| (0..max).all(|n| used.contains(&n)));
+        if covered {
+            return Ok(self);
+        }
+        Err(TemplateError::ItemsUnused {
+            limit: match spec.max_items {
+                Some(max) => format!("up to {max} items"),
+                None => "as many items as fit".to_owned(),
+            },
+            positions: spec.max_items.map_or_else(
+                || "`{1}`..".to_owned(),
+                |max| format!("`{{1}}`..`{{{max}}}`"),
+            ),
+        })
     }
 
     /// Renders the command for a job of several items (`items` may be

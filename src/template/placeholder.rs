@@ -109,7 +109,10 @@ pub(crate) fn resolve(
                 placeholder: placeholder(),
             });
         }
-        if schema.batch {
+        // In a job of several items `{N}` is its Nth item, unless the
+        // items have columns: then it stays each item's column.
+        let columns = schema.colsep || matches!(format, Format::Csv | Format::Tsv);
+        if schema.batch && !columns {
             return Ok(Placeholder::BatchItem(n - 1));
         }
         return match format {

@@ -43,20 +43,29 @@ impl TextTemplate {
     /// The text for `item`, run on worker `slot`.
     #[cfg(test)]
     pub(crate) fn render(&self, item: &Item, slot: usize) -> Vec<u8> {
-        self.render_job(item, None, slot)
+        self.render_job(item, None, None, slot)
     }
 
     /// The text for a job: `item` is its first item and `joined`, for a
     /// job of several items (`-n`, `-X`), all of them joined by spaces,
     /// which `{}` stands for (as in GNU parallel); the other placeholders
-    /// are the first item's.
-    pub(crate) fn render_job(&self, item: &Item, joined: Option<&[u8]>, slot: usize) -> Vec<u8> {
+    /// are the first item's, but `{#}`, which is the job's number `seq`.
+    pub(crate) fn render_job(
+        &self,
+        item: &Item,
+        joined: Option<&[u8]>,
+        seq: Option<u64>,
+        slot: usize,
+    ) -> Vec<u8> {
         let mut out = Vec::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(bytes) => out.extend_from_slice(bytes),
                 Piece::Value(Placeholder::Whole) if joined.is_some() => {
                     out.extend_from_slice(joined.unwrap_or_default());
+                }
+                Piece::Value(Placeholder::Seq) if seq.is_some() => {
+                    out.extend_from_slice(seq.unwrap_or_default().to_string().as_bytes());
                 }
                 Piece::Value(placeholder) => {
                     let mut digits = [0u8; 20];
@@ -119,7 +128,7 @@ mod tests {
         assert!(TextTemplate::parse(b"{nope}", &lines(), None).is_err());
         let t = TextTemplate::parse(b"{}/{.}", &lines(), None).unwrap();
         assert_eq!(
-            t.render_job(&Item::plain(1, "a.x"), Some(b"a.x b"), 1),
+            t.render_job(&Item::plain(1, "a.x"), Some(b"a.x b"), Some(1), 1),
             b"a.x b/a"
         );
     }

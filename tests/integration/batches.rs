@@ -84,7 +84,6 @@ fn values_in_a_batch_stay_literal_in_shell_mode_and_argv_mode() {
         &["-j1", "-X", "printf '%s\\n' {} >> out"][..],
         &["-j1", "-m", "printf '%s\\n' {} >> out"],
         &["-j1", "-X", "printf '%s\\n' x{}.gz >> out"],
-        &["-j1", "-m", "X={}; printf '%s\\n' \"$X\" >> out"],
         &["-j1", "-X", "sh", "-c", "printf '%s\\n' {} >> out"],
         &["-j1", "-m", "sh", "-c", "printf '%s\\n' \"$@\" >> out", "_"],
     ] {
@@ -101,15 +100,27 @@ fn values_in_a_batch_stay_literal_in_shell_mode_and_argv_mode() {
             assert!(!sb.join(file).exists(), "{args:?}: an item ran as code");
         }
     }
-    // An assignment keeps each value: `X=a b cmd` would run `b`.
-    let sb = Sandbox::new();
-    sb.fanout()
-        .args(["-j1", "-m", "env", "X={}", "sh", "-c", "echo \"$X\" >> out"])
-        .items(["touch", "pwned"])
-        .run()
-        .code(0);
-    assert!(!sb.join("pwned").exists(), "a value became the command");
-    assert_eq!(text(&sb, "out"), "pwned\n", "the last assignment wins");
+    // Where the shell takes one word, several items are refused before
+    // anything runs: they would move into the command's place, or be lost.
+    for args in [
+        &["-j1", "-n4", "<{} wc -l"][..],
+        &["-j1", "-X", "echo {} > {}.txt"],
+        &["-j1", "-m", "X={} env"],
+        &["-j1", "-m", "env", "X={}", "sh", "-c", "echo \"$X\""],
+    ] {
+        let sb = Sandbox::new();
+        sb.write("in.txt", "x\n");
+        sb.fanout()
+            .args(args)
+            .items(["in.txt", "sh", "-c", "touch pwned"])
+            .run()
+            .code(2)
+            .stderr_has("several items per job");
+        assert!(
+            !sb.join("pwned").exists(),
+            "{args:?}: an item ran as a command"
+        );
+    }
 }
 
 #[test]

@@ -157,6 +157,7 @@ impl OutputSink {
                 Some(tagstring) => tag_prefix(&tagstring.render_job(
                     &finished.item,
                     finished.tag.as_deref(),
+                    finished.job.map(|part| part.seq()),
                     finished.slot,
                 )),
                 None => tag_prefix(finished.tag.as_deref().unwrap_or(&finished.item.raw)),

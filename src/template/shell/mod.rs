@@ -23,12 +23,12 @@ mod lexer;
 pub(crate) mod refusal;
 pub(crate) mod scanner;
 
-use super::TemplateError;
 use super::placeholder::Placeholder;
 use super::token::{Token, literal_text};
 use super::word::Word;
+use super::{JobItems, TemplateError};
 use command::evaluates_later;
-use refusal::{EVALUATED_LATER, refuse};
+use refusal::{EVALUATED_LATER, Refusal, refuse};
 use scanner::Scanner;
 
 /// Appends literal shell text, letting the context model see it.
@@ -39,11 +39,25 @@ pub(crate) fn push_shell_text(line: &mut Word, scanner: &mut Scanner, bytes: &[u
     line.push_literal(bytes);
 }
 
+/// With several items per job, a per-item placeholder cannot go where the
+/// shell takes one word.
+pub(crate) fn check_spot(
+    scanner: &Scanner,
+    placeholder: &Placeholder,
+    items: JobItems,
+) -> Result<(), Refusal> {
+    match scanner.single_word_spot() {
+        Some(why) if items == JobItems::Several && placeholder.is_per_item() => Err(refuse(why)),
+        _ => Ok(()),
+    }
+}
+
 /// The shell-mode command line: the words joined by spaces, the item
 /// appended when no word has a placeholder.
 pub(crate) fn command_line(
     tokens: Vec<Vec<Token>>,
     has_placeholder: bool,
+    items: JobItems,
 ) -> Result<Word, TemplateError> {
     let later = evaluates_later(&literal_text(tokens.iter().flatten()));
     if later {
@@ -68,6 +82,7 @@ pub(crate) fn command_line(
                 Token::Literal(bytes) => push_shell_text(&mut line, &mut scanner, &bytes),
                 Token::Placeholder(placeholder, text) => {
                     let layers = scanner.placeholder_layers().map_err(|r| r.error(&text))?;
+                    check_spot(&scanner, &placeholder, items).map_err(|r| r.error(&text))?;
                     line.push_placeholder(placeholder, layers);
                 }
             }
@@ -78,6 +93,7 @@ pub(crate) fn command_line(
         let layers = scanner
             .placeholder_layers()
             .map_err(|r| r.error_appended())?;
+        check_spot(&scanner, &Placeholder::Whole, items).map_err(|r| r.error_appended())?;
         line.push_placeholder(Placeholder::Whole, layers);
     }
     Ok(line)

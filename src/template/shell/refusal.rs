@@ -122,6 +122,23 @@ pub(crate) const AFTER_SPLIT: Why = Why {
              command fanout cannot model",
     hint: "give the shell its script as one word: env sh -c '... \"$1\"' _ {}",
 };
+const HINT_BATCH: &str = "run one item per job there (drop -n/-N/-L/-X/-m/--xargs/-s), or loop \
+                          over the items yourself: sh -c 'for f; do gzip -c \"$f\" > \"$f.gz\"; done' _";
+pub(crate) const BATCH_REDIRECT: Why = Why {
+    reason: "it is a redirection's target, which holds one word: with several items per job \
+             the other items would become words of the command (or be lost)",
+    hint: HINT_BATCH,
+};
+pub(crate) const BATCH_COMMAND: Why = Why {
+    reason: "it is the command name or an assignment before it, which holds one word: with \
+             several items per job the other items would become the command and its arguments",
+    hint: HINT_BATCH,
+};
+pub(crate) const BATCH_ASSIGNMENT: Why = Why {
+    reason: "it is a variable's value, which holds one item: with several items per job all \
+             but the last would be lost",
+    hint: HINT_BATCH,
+};
 pub(crate) const IN_EVALUATED_VAR: Why = Why {
     reason: "it is the value of BASH_ENV, ENV, PS0-PS4, PROMPT_COMMAND, SHELLOPTS or \
              BASHOPTS, which a shell runs or expands as code later",

@@ -8,9 +8,9 @@ use super::lexer::{
 };
 use super::refusal::{
     AFTER_ALIAS, AFTER_BACKSLASH, AFTER_CASE, AFTER_DOLLAR, AFTER_DUP, AFTER_HEREDOC, AFTER_SPLIT,
-    AFTER_TEST_V, IN_ANSI, IN_ARITH, IN_COMMENT, IN_COMPOUND, IN_DBRACKET, IN_EVAL,
-    IN_EVALUATED_VAR, IN_NAME, IN_PARAM, IN_SCRIPT_EXPANSION, IN_SHELL_OPTION, IN_SUBSCRIPT,
-    OUTPUT_RUN, Refusal, Why, refuse,
+    AFTER_TEST_V, BATCH_ASSIGNMENT, BATCH_COMMAND, BATCH_REDIRECT, IN_ANSI, IN_ARITH, IN_COMMENT,
+    IN_COMPOUND, IN_DBRACKET, IN_EVAL, IN_EVALUATED_VAR, IN_NAME, IN_PARAM, IN_SCRIPT_EXPANSION,
+    IN_SHELL_OPTION, IN_SUBSCRIPT, OUTPUT_RUN, Refusal, Why, refuse,
 };
 use crate::template::quote::{Layer, QuotingContext};
 
@@ -360,6 +360,32 @@ impl Scanner {
             return Ok(layers);
         }
         Ok(vec![own])
+    }
+
+    /// Whether the spot of the placeholder just quoted holds exactly one
+    /// word, so that several items (`-n`, `-X`...) cannot go there: a
+    /// redirection's target, the command name (or an assignment before it),
+    /// a variable's value. Asked after [`Scanner::placeholder_layers`].
+    pub(crate) fn single_word_spot(&self) -> Option<&'static Why> {
+        if let Some(backticks) = &self.backticks {
+            return backticks.inner.single_word_spot();
+        }
+        if let Some(script) = &self.script
+            && script.depth == self.frames.len()
+        {
+            return script.inner.single_word_spot();
+        }
+        let frame = self.frames.last()?;
+        if frame.redirection != Redirection::None {
+            return Some(&BATCH_REDIRECT);
+        }
+        if frame.command == SimpleCommand::Start {
+            return Some(&BATCH_COMMAND);
+        }
+        if is_assignment(&frame.word) {
+            return Some(&BATCH_ASSIGNMENT);
+        }
+        None
     }
 
     /// Every enclosing command's word counts: a `$(...)` or backticks in an

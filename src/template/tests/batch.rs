@@ -13,6 +13,7 @@ fn batch_template(words: &[&str], options: BatchOptions) -> Template {
     Template::parse(&os(words), ShellMode::Auto, &schema)
         .unwrap_or_else(|e| panic!("{words:?}: {e}"))
         .for_batches(&spec)
+        .unwrap()
 }
 
 fn context() -> BatchOptions {
@@ -64,10 +65,10 @@ fn argv_context_repeats_the_word_and_joined_spreads_it() {
 #[test]
 fn shell_values_are_quoted_each_in_its_spot() {
     let hostile = ["a b", "$(touch p)", "'"];
-    let t = batch_template(&["gzip {} > x{}.gz"], context());
+    let t = batch_template(&["gzip {} x{}.gz | cat"], context());
     assert_eq!(
         line(&render(&t, &hostile)),
-        r#"gzip 'a b' '$(touch p)' ''\''' > x'a b'.gz x'$(touch p)'.gz x''\'''.gz"#
+        r#"gzip 'a b' '$(touch p)' ''\''' x'a b'.gz x'$(touch p)'.gz x''\'''.gz | cat"#
     );
     // Inside double quotes, or next to shell syntax, context replace joins.
     let t = batch_template(&[r#"echo "pre {}" $HOME/{}"#], context());
@@ -75,11 +76,36 @@ fn shell_values_are_quoted_each_in_its_spot() {
         line(&render(&t, &["a", "b"])),
         r#"echo "pre "'a'" "'b'"" $HOME/'a' 'b'"#
     );
-    // An assignment stays one word, whatever the style.
-    let t = batch_template(&["X=$D/{} cmd"], joined());
-    assert_eq!(line(&render(&t, &["a", "b"])), "X=$D/'a b' cmd");
-    let t = batch_template(&["X={} cmd"], joined());
-    assert_eq!(line(&render(&t, &["a", "b"])), "X='a' X='b' cmd");
+}
+
+#[test]
+fn spots_that_hold_one_word_refuse_several_items() {
+    let schema = Schema {
+        batch: true,
+        ..lines()
+    };
+    for words in [
+        &["<{} wc -l"][..],
+        &["echo {} > {}.txt"],
+        &["gzip -c {} > out/{/.}.gz"],
+        &["X={} cmd"],
+        &["X=$D/{} cmd"],
+        &["{} --version"],
+        &["echo `cat > {}`"],
+        &["sh", "-c", "cat > {}"],
+        &["env", "X={}", "cmd"],
+        &["{}", "arg"],
+    ] {
+        let error = parse_err(words, &schema);
+        assert!(
+            error.contains("several items per job"),
+            "{words:?}: {error}"
+        );
+        // One item per job: the same templates are fine.
+        Template::parse(&os(words), ShellMode::Auto, &lines()).unwrap();
+    }
+    // A position is one value: it may go anywhere a value may.
+    Template::parse(&os(&["cat {1} > {2}"]), ShellMode::Auto, &schema).unwrap();
 }
 
 #[test]
