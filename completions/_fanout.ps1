@@ -21,8 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'fanout' {
-            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin')
-            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin. Repeatable: each FILE is another input source (every combination)')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin. Repeatable: each FILE is another input source (every combination)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Item format [default: by extension (.csv .tsv .jsonl), else lines]')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP, a regular expression as in GNU parallel (`,` `\t` `'' +''`; escape `\|` `\.`)')
             [CompletionResult]::new('--colsep', '--colsep', [CompletionResultType]::ParameterName, 'Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP, a regular expression as in GNU parallel (`,` `\t` `'' +''`; escape `\|` `\.`)')
@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('-E', '-E ', [CompletionResultType]::ParameterName, 'An item equal to EOF ends the input (xargs and GNU parallel -E)')
             [CompletionResult]::new('--eof', '--eof', [CompletionResultType]::ParameterName, '--eof=EOF is -E EOF; --eof alone sets no end marker')
             [CompletionResult]::new('--trim', '--trim', [CompletionResultType]::ParameterName, 'Trim white space around each item and column: n (none), l, r, lr')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, '`--header :`: the first value of each input source names it (with --colsep, names its columns), for `{name}` placeholders')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Parallel jobs: N (at most 4096), N% of the CPUs, or 0 (as many as possible) [default: CPUs]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Parallel jobs: N (at most 4096), N% of the CPUs, or 0 (as many as possible) [default: CPUs]')
             [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Worker pool')
@@ -71,6 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'CSV input with a header row (same as --format csv)')
             [CompletionResult]::new('--shuf', '--shuf', [CompletionResultType]::ParameterName, 'Run the items in a random order (reads the whole input first)')
             [CompletionResult]::new('--plus', '--plus', [CompletionResultType]::ParameterName, 'GNU parallel''s --plus: accepted; {##} and {0#} always work')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'Link the input sources: the Nth item takes each source''s Nth value, the shorter sources wrapping around (GNU parallel''s --link)')
             [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'Run the command under /bin/sh -c even when it has several words')
             [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'Stop at the first failure: --halt soon,fail=1')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the commands that would run, and run nothing')

@@ -18,8 +18,8 @@ set edit:completion:arg-completer[fanout] = {|@words|
     }
     var completions = [
         &'fanout'= {
-            cand -a 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin'
-            cand --input 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin'
+            cand -a 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin. Repeatable: each FILE is another input source (every combination)'
+            cand --input 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin. Repeatable: each FILE is another input source (every combination)'
             cand --format 'Item format [default: by extension (.csv .tsv .jsonl), else lines]'
             cand -C 'Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP, a regular expression as in GNU parallel (`,` `\t` `'' +''`; escape `\|` `\.`)'
             cand --colsep 'Split lines (or NUL records, or `:::` items) into columns {1} {2}... at SEP, a regular expression as in GNU parallel (`,` `\t` `'' +''`; escape `\|` `\.`)'
@@ -30,6 +30,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand -E 'An item equal to EOF ends the input (xargs and GNU parallel -E)'
             cand --eof '--eof=EOF is -E EOF; --eof alone sets no end marker'
             cand --trim 'Trim white space around each item and column: n (none), l, r, lr'
+            cand --header '`--header :`: the first value of each input source names it (with --colsep, names its columns), for `{name}` placeholders'
             cand -j 'Parallel jobs: N (at most 4096), N% of the CPUs, or 0 (as many as possible) [default: CPUs]'
             cand --jobs 'Parallel jobs: N (at most 4096), N% of the CPUs, or 0 (as many as possible) [default: CPUs]'
             cand --engine 'Worker pool'
@@ -68,6 +69,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand --csv 'CSV input with a header row (same as --format csv)'
             cand --shuf 'Run the items in a random order (reads the whole input first)'
             cand --plus 'GNU parallel''s --plus: accepted; {##} and {0#} always work'
+            cand --link 'Link the input sources: the Nth item takes each source''s Nth value, the shorter sources wrapping around (GNU parallel''s --link)'
             cand --shell 'Run the command under /bin/sh -c even when it has several words'
             cand --fail-fast 'Stop at the first failure: --halt soon,fail=1'
             cand --dry-run 'Print the commands that would run, and run nothing'

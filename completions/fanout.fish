@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner gnu quote n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
+    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus link header= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner gnu quote n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -24,7 +24,7 @@ function __fish_fanout_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c fanout -n "__fish_fanout_needs_command" -s a -l input -d 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin' -r -F
+complete -c fanout -n "__fish_fanout_needs_command" -s a -l input -d 'Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin. Repeatable: each FILE is another input source (every combination)' -r -F
 complete -c fanout -n "__fish_fanout_needs_command" -l format -d 'Item format [default: by extension (.csv .tsv .jsonl), else lines]' -r -f -a "lines\t'One item per line; LF or CRLF endings'
 null\t'NUL-separated records (`-0`)'
 csv\t'Comma-separated values with a header row'
@@ -37,6 +37,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -s d -l delimiter -d 'Items 
 complete -c fanout -n "__fish_fanout_needs_command" -s E -d 'An item equal to EOF ends the input (xargs and GNU parallel -E)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l eof -d '--eof=EOF is -E EOF; --eof alone sets no end marker' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l trim -d 'Trim white space around each item and column: n (none), l, r, lr' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l header -d '`--header :`: the first value of each input source names it (with --colsep, names its columns), for `{name}` placeholders' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s j -l jobs -d 'Parallel jobs: N (at most 4096), N% of the CPUs, or 0 (as many as possible) [default: CPUs]' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l engine -d 'Worker pool' -r -f -a "threads\t'Explicit worker threads fed by a bounded crossbeam channel'
 rayon\t'A rayon thread pool'"
@@ -74,6 +75,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -s r -l no-run-if-empty -d '
 complete -c fanout -n "__fish_fanout_needs_command" -l csv -d 'CSV input with a header row (same as --format csv)'
 complete -c fanout -n "__fish_fanout_needs_command" -l shuf -d 'Run the items in a random order (reads the whole input first)'
 complete -c fanout -n "__fish_fanout_needs_command" -l plus -d 'GNU parallel\'s --plus: accepted; {##} and {0#} always work'
+complete -c fanout -n "__fish_fanout_needs_command" -l link -d 'Link the input sources: the Nth item takes each source\'s Nth value, the shorter sources wrapping around (GNU parallel\'s --link)'
 complete -c fanout -n "__fish_fanout_needs_command" -l shell -d 'Run the command under /bin/sh -c even when it has several words'
 complete -c fanout -n "__fish_fanout_needs_command" -l fail-fast -d 'Stop at the first failure: --halt soon,fail=1'
 complete -c fanout -n "__fish_fanout_needs_command" -l dry-run -d 'Print the commands that would run, and run nothing'

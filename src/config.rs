@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::batch::{BatchOptions, BatchSpec};
-use crate::cli::{Args, BackoffArg, EngineArg, ExecArgs, FormatArg, OutputArg, ProgressArg};
+use crate::cli::{
+    Args, BackoffArg, EngineArg, ExecArgs, FormatArg, InputArgs, OutputArg, ProgressArg,
+};
 use crate::dispatch::Shard;
 use crate::duration;
 use crate::engine::EngineKind;
@@ -36,6 +38,16 @@ pub enum Source {
     Args(Vec<OsString>),
 }
 
+/// An input source after the first (`:::`, `::::` FILE, `-a FILE`): it is
+/// read whole into memory and combined with the first source's values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldSource {
+    pub source: Source,
+    /// `:::+` / `::::+`: linked to the source before it (position by
+    /// position) rather than combined with it.
+    pub linked: bool,
+}
+
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressMode {
@@ -52,8 +64,14 @@ pub enum ProgressMode {
 pub struct Config {
     /// Several items per job (`-n`, `-X`...), or `None`: one per job.
     pub batch: Option<BatchSpec>,
-    /// Item source.
+    /// Item source: the only one, or the first of several (which streams).
     pub source: Source,
+    /// The other input sources, in order; empty for a single source.
+    pub more_sources: Vec<HeldSource>,
+    /// `--link`: all sources position by position.
+    pub link: bool,
+    /// `--header :`: each source's first value names it (or its columns).
+    pub header: bool,
     /// Item format.
     pub format: Format,
     /// Column separator for lines/null/`:::` items (a pattern, `input::colsep`).
@@ -148,7 +166,7 @@ impl Config {
         // Under --gnu, `-q` is GNU's --quote, not --quiet.
         let quote = args.exec.quote || (dialect == Dialect::Gnu && args.output.quiet);
         let quiet = args.output.quiet && dialect == Dialect::Fanout;
-        let (mut command, items) = split_items(args.command)?;
+        let (mut command, groups) = split_items(args.command)?;
         let mut force_shell = args.exec.shell || (dialect == Dialect::Gnu && !quote);
         if command.is_empty() && dialect == Dialect::Gnu {
             // GNU: without a command, each item is a command line. Asked
@@ -160,14 +178,20 @@ impl Config {
         if command.is_empty() {
             bail!("no command given (usage: fanout [OPTIONS] COMMAND [ARGS...] [::: ITEMS...])");
         }
-        let source = source(items, args.input.input.clone())?;
         let gnu = gnu_input(&args.input)?;
         let null = args.input.null || gnu.delimiter.as_deref() == Some(b"\0");
         let csv = args.input.csv.then_some(FormatArg::Csv);
+        let format_given = FormatGiven {
+            null,
+            format: args.input.format.or(csv),
+            ..FormatGiven::from(&args.input)
+        };
+        let (source, more_sources) = sources(groups, args.input.input)?;
+        let header = header(args.input.header.as_deref())?;
         let format = if gnu.delimiter.is_some() && !null {
             Format::Lines
         } else {
-            format(null, args.input.format.or(csv), &source, dialect)?
+            format(format_given, &source, &more_sources, dialect)?
         };
         let delimiter = gnu.delimiter.filter(|_| !null);
         if !gnu.rules.is_default() && !matches!(format, Format::Lines | Format::Null) {
@@ -177,7 +201,12 @@ impl Config {
                 format.as_str()
             );
         }
-        let colsep = colsep(args.input.colsep, format)?;
+        // GNU: `--header` splits at a tab when no --colsep is given.
+        let given_colsep = match args.input.colsep {
+            None if header && !format.has_header() => Some("\t".to_owned()),
+            given => given,
+        };
+        let colsep = colsep(given_colsep, format)?;
         if args.input.shuf && args.exec.shard.is_some() {
             bail!(
                 "--shuf cannot be combined with --shard: each shard would shuffle its own way, \
@@ -186,7 +215,7 @@ impl Config {
         }
         let tty = args.exec.tty;
         let engine = EngineKind::from(args.exec.engine);
-        let jobs = jobs(&args.exec, &source, engine)?;
+        let jobs = jobs(&args.exec, &source, more_sources.is_empty(), engine)?;
         // A job that holds the terminal writes to it directly (GNU's -u).
         let output = if tty || args.output.ungroup {
             OutputMode::Ungroup
@@ -278,6 +307,9 @@ impl Config {
             results_dir,
             annotations,
             source,
+            more_sources,
+            link: args.input.link,
+            header,
             format,
             colsep,
             replace: gnu.replace,
@@ -317,41 +349,120 @@ impl Config {
     }
 }
 
-/// Where items come from: `:::` arguments, `-a FILE`, or stdin.
-fn source(items: Option<Vec<OsString>>, input: Option<PathBuf>) -> anyhow::Result<Source> {
-    Ok(match (items, input) {
-        (Some(_), Some(_)) => {
-            bail!("give items either with `:::` or with -a/--input, not both")
+/// The input sources, in GNU parallel's order: each `-a FILE` first, then
+/// the `:::` and `::::` groups as written; stdin when there is none. The
+/// first one streams; the others are returned to be held in memory.
+fn sources(groups: Vec<Group>, inputs: Vec<PathBuf>) -> anyhow::Result<(Source, Vec<HeldSource>)> {
+    let file = |path: PathBuf| {
+        if path.as_os_str() == "-" {
+            Source::Stdin
+        } else {
+            Source::File(path)
         }
-        (Some(items), None) => Source::Args(items),
-        (None, Some(path)) if path.as_os_str() == "-" => Source::Stdin,
-        (None, Some(path)) => Source::File(path),
-        (None, None) => Source::Stdin,
-    })
+    };
+    let mut all: Vec<HeldSource> = inputs
+        .into_iter()
+        .map(|path| HeldSource {
+            source: file(path),
+            linked: false,
+        })
+        .collect();
+    for group in groups {
+        match group.kind {
+            GroupKind::Args => all.push(HeldSource {
+                source: Source::Args(group.words),
+                linked: group.linked,
+            }),
+            GroupKind::Files => {
+                if group.words.is_empty() {
+                    bail!("`::::` needs one or more files after it (`-` for stdin)");
+                }
+                // GNU: `::::+ f g` links each of its files.
+                all.extend(group.words.into_iter().map(|path| HeldSource {
+                    source: file(PathBuf::from(path)),
+                    linked: group.linked,
+                }));
+            }
+        }
+    }
+    if all.iter().filter(|s| s.source == Source::Stdin).count() > 1 {
+        bail!("stdin (`-`) can be only one of the input sources");
+    }
+    let mut all = all.into_iter();
+    let first = all.next().map_or(Source::Stdin, |first| first.source);
+    Ok((first, all.collect()))
 }
 
-/// The item format: `-0`, `--format`, or told by a file's extension (not
-/// under --gnu: GNU reads every file as lines).
-fn format(
+/// `--header :` (GNU's other forms, a regular expression or a number of
+/// lines, are not supported).
+fn header(given: Option<&str>) -> anyhow::Result<bool> {
+    match given {
+        None => Ok(false),
+        Some(":") => Ok(true),
+        Some(other) => bail!(
+            "--header `{other}`: only `--header :` is supported (the first value of each source names it)"
+        ),
+    }
+}
+
+/// What the command line says about the format.
+#[derive(Debug, Clone, Copy)]
+struct FormatGiven {
     null: bool,
-    given: Option<FormatArg>,
+    format: Option<FormatArg>,
+    colsep: bool,
+    header: bool,
+}
+
+impl From<&InputArgs> for FormatGiven {
+    fn from(input: &InputArgs) -> FormatGiven {
+        FormatGiven {
+            null: input.null,
+            format: input.format,
+            colsep: input.colsep.is_some(),
+            header: input.header.is_some(),
+        }
+    }
+}
+
+/// The item format: `-0`, `--format`, or told by a file's extension (for a
+/// single file without --colsep; not under --gnu: GNU reads every file as
+/// lines). Several sources are lines or NUL records.
+fn format(
+    input: FormatGiven,
     source: &Source,
+    more: &[HeldSource],
     dialect: Dialect,
 ) -> anyhow::Result<Format> {
-    let format = if null {
+    let format = if input.null {
         Format::Null
-    } else if let Some(format) = given {
+    } else if let Some(format) = input.format {
         format.into()
-    } else if let (Source::File(path), Dialect::Fanout) = (source, dialect) {
+    } else if let (Source::File(path), [], false, Dialect::Fanout) =
+        (source, more, input.colsep, dialect)
+    {
         input::detect_format(path).unwrap_or(Format::Lines)
     } else {
         Format::Lines
     };
-    if matches!(source, Source::Args(_)) && !matches!(format, Format::Lines | Format::Null) {
+    let several = !more.is_empty();
+    if several && !matches!(format, Format::Lines | Format::Null) {
+        bail!(
+            "several input sources are read as lines (or NUL records with -0); --format {} needs a single -a FILE or stdin",
+            format.as_str()
+        );
+    }
+    if !several
+        && matches!(source, Source::Args(_))
+        && !matches!(format, Format::Lines | Format::Null)
+    {
         bail!(
             "`:::` items are plain values; --format {} needs -a FILE or stdin",
             format.as_str()
         );
+    }
+    if input.header && format == Format::Jsonl {
+        bail!("--header : names lines' columns; JSON lines have field names of their own");
     }
     Ok(format)
 }
@@ -418,7 +529,12 @@ fn gnu_input(input: &crate::cli::InputArgs) -> anyhow::Result<GnuInput> {
 }
 
 /// The worker count: `-j`, one for `--tty`, no more than the `:::` items.
-fn jobs(exec: &ExecArgs, source: &Source, engine: EngineKind) -> anyhow::Result<usize> {
+fn jobs(
+    exec: &ExecArgs,
+    source: &Source,
+    single: bool,
+    engine: EngineKind,
+) -> anyhow::Result<usize> {
     let mut jobs = parse_jobs(exec.jobs.as_deref())?;
     if engine == EngineKind::Rayon && exec.jobs.as_deref().is_some_and(|j| j.trim() == "0") {
         // As many as possible, for rayon's pool, is its own ceiling.
@@ -430,7 +546,7 @@ fn jobs(exec: &ExecArgs, source: &Source, engine: EngineKind) -> anyhow::Result<
     if exec.tty {
         jobs = 1;
     }
-    if let Source::Args(items) = source {
+    if let (Source::Args(items), true) = (source, single) {
         // More workers than items would only sit idle.
         jobs = jobs.min(items.len().max(1));
     }
@@ -527,11 +643,12 @@ impl Config {
     /// What the journal, reports and event stream are made from.
     pub fn record_options(&self) -> RecordOptions<'_> {
         RecordOptions {
-            source: match &self.source {
-                Source::Stdin => InputOrigin::Stdin,
-                Source::File(path) => InputOrigin::File(path),
-                Source::Args(_) => InputOrigin::Args,
-            },
+            source: origin(&self.source),
+            held: self
+                .more_sources
+                .iter()
+                .map(|s| origin(&s.source))
+                .collect(),
             format: self.format,
             command: &self.command,
             force_shell: self.force_shell,
@@ -548,6 +665,30 @@ impl Config {
             events: self.events.as_deref(),
             joblog: self.joblog.as_ref(),
             results_dir: self.results_dir.as_deref(),
+        }
+    }
+}
+
+fn origin(source: &Source) -> InputOrigin<'_> {
+    match source {
+        Source::Stdin => InputOrigin::Stdin,
+        Source::File(path) => InputOrigin::File(path),
+        Source::Args(_) => InputOrigin::Args,
+    }
+}
+
+impl Config {
+    /// How several sources are matched up (`--link`, `:::+`).
+    pub(crate) fn linking(&self) -> input::Linking {
+        if self.link {
+            input::Linking::All
+        } else {
+            let first = std::iter::once(false);
+            input::Linking::Nested {
+                linked: first
+                    .chain(self.more_sources.iter().map(|s| s.linked))
+                    .collect(),
+            }
         }
     }
 }
@@ -666,23 +807,54 @@ pub fn unit_count(text: &str) -> anyhow::Result<usize> {
         .ok_or_else(|| anyhow::anyhow!("`{text}` is too large"))
 }
 
-/// The command and the `:::` items, if any.
-type Split = (Vec<OsString>, Option<Vec<OsString>>);
+/// A `:::` or `::::` group after the command.
+#[derive(Debug, Clone, PartialEq)]
+struct Group {
+    kind: GroupKind,
+    /// `:::+` / `::::+`.
+    linked: bool,
+    /// The arguments (`:::`) or file names (`::::`).
+    words: Vec<OsString>,
+}
 
-/// Splits `cmd args ::: a b c` into the command and the items (if any).
-fn split_items(words: Vec<OsString>) -> anyhow::Result<Split> {
-    let Some(at) = words.iter().position(|w| w == ":::") else {
-        return Ok((words, None));
-    };
-    let mut command = words;
-    let mut items = command.split_off(at);
-    items.remove(0);
-    if items.iter().any(|w| w == ":::") {
-        // GNU parallel combines several groups into every combination;
-        // silently doing something else would surprise its users.
-        bail!("only one `:::` group is supported (use --colsep to give several columns)");
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupKind {
+    /// `:::`: the words are the values.
+    Args,
+    /// `::::`: each word is a file of values.
+    Files,
+}
+
+/// Which group a separator word opens, if it is one.
+fn separator(word: &OsString) -> Option<(GroupKind, bool)> {
+    match word.as_encoded_bytes() {
+        b":::" => Some((GroupKind::Args, false)),
+        b":::+" => Some((GroupKind::Args, true)),
+        b"::::" => Some((GroupKind::Files, false)),
+        b"::::+" => Some((GroupKind::Files, true)),
+        _ => None,
     }
-    Ok((command, Some(items)))
+}
+
+/// Splits `cmd args ::: a b :::: f` into the command (the words before the
+/// first separator) and its groups, in order.
+fn split_items(words: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Vec<Group>)> {
+    let mut command = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for word in words {
+        if let Some((kind, linked)) = separator(&word) {
+            groups.push(Group {
+                kind,
+                linked,
+                words: Vec::new(),
+            });
+        } else if let Some(group) = groups.last_mut() {
+            group.words.push(word);
+        } else {
+            command.push(word);
+        }
+    }
+    Ok((command, groups))
 }
 
 fn bad_jobs(text: &str) -> anyhow::Error {
@@ -808,15 +980,86 @@ mod tests {
     #[test]
     fn items_split() {
         let w = |s: &[&str]| s.iter().map(OsString::from).collect::<Vec<_>>();
+        let group = |kind, linked, words: &[&str]| Group {
+            kind,
+            linked,
+            words: w(words),
+        };
         assert_eq!(
             split_items(w(&["echo", "{}"])).unwrap(),
-            (w(&["echo", "{}"]), None)
+            (w(&["echo", "{}"]), vec![])
         );
         assert_eq!(
             split_items(w(&["echo", ":::", "a", "b"])).unwrap(),
-            (w(&["echo"]), Some(w(&["a", "b"])))
+            (
+                w(&["echo"]),
+                vec![group(GroupKind::Args, false, &["a", "b"])]
+            )
         );
-        assert!(split_items(w(&["echo", ":::", "a", ":::", "c"])).is_err());
+        // Issue 10: several groups are several sources (this was an error,
+        // "only one `:::` group is supported").
+        assert_eq!(
+            split_items(w(&[
+                "echo", "{1}", ":::", "a", ":::+", "c", "::::", "f", "g", "::::+", "h", ":::"
+            ]))
+            .unwrap(),
+            (
+                w(&["echo", "{1}"]),
+                vec![
+                    group(GroupKind::Args, false, &["a"]),
+                    group(GroupKind::Args, true, &["c"]),
+                    group(GroupKind::Files, false, &["f", "g"]),
+                    group(GroupKind::Files, true, &["h"]),
+                    group(GroupKind::Args, false, &[]),
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn sources_in_gnu_order() {
+        let w = |s: &[&str]| s.iter().map(OsString::from).collect::<Vec<_>>();
+        let groups = vec![
+            Group {
+                kind: GroupKind::Args,
+                linked: false,
+                words: w(&["a"]),
+            },
+            Group {
+                kind: GroupKind::Files,
+                linked: true,
+                words: w(&["f", "-"]),
+            },
+        ];
+        // `-a` sources come first, as GNU parallel puts them.
+        let (first, more) = sources(groups, vec![PathBuf::from("in")]).unwrap();
+        assert_eq!(first, Source::File(PathBuf::from("in")));
+        assert_eq!(
+            more,
+            [
+                HeldSource {
+                    source: Source::Args(w(&["a"])),
+                    linked: false
+                },
+                HeldSource {
+                    source: Source::File(PathBuf::from("f")),
+                    linked: true
+                },
+                HeldSource {
+                    source: Source::Stdin,
+                    linked: true
+                },
+            ]
+        );
+        assert_eq!(sources(vec![], vec![]).unwrap(), (Source::Stdin, vec![]));
+        let two_stdins = sources(vec![], vec![PathBuf::from("-"), PathBuf::from("-")]);
+        assert!(two_stdins.unwrap_err().to_string().contains("only one"));
+        let no_file = vec![Group {
+            kind: GroupKind::Files,
+            linked: false,
+            words: vec![],
+        }];
+        assert!(sources(no_file, vec![]).is_err());
     }
 }
 

@@ -4,6 +4,7 @@
 //! reports them.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// One input record.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +37,51 @@ pub enum ItemData {
     /// The record could not be parsed; the reason names what is wrong. Such an
     /// item never runs: it becomes a failed outcome.
     Bad(String),
+    /// One combination of several input sources' values (`::: a b ::: c d`).
+    Combined(Box<Combination>),
+}
+
+/// One value of each input source: an item of several sources. The item's
+/// `raw` is its positions joined by spaces (GNU parallel's `{}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Combination {
+    /// Each source's value, in source order.
+    pub values: Vec<SourceValue>,
+    /// The sources' names as messages give them (a path, `<stdin>`, `:::`),
+    /// shared by every item of the run.
+    pub sources: Arc<[String]>,
+}
+
+/// One source's value in a [`Combination`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceValue {
+    /// The value's bytes, as read.
+    pub raw: Vec<u8>,
+    /// Its `--colsep` columns, or `None` when the source is not split.
+    pub columns: Option<Vec<Vec<u8>>>,
+    /// Which source (0-based), for messages and names.
+    pub source: usize,
+    /// The value's line (for `:::` values, its position) in its source.
+    pub line: u64,
+}
+
+impl SourceValue {
+    /// The positions this value contributes: its columns, or itself.
+    pub fn positions(&self) -> impl Iterator<Item = &[u8]> {
+        let (whole, columns) = match &self.columns {
+            Some(columns) => (None, columns.as_slice()),
+            None => (Some(self.raw.as_slice()), &[][..]),
+        };
+        whole.into_iter().chain(columns.iter().map(Vec::as_slice))
+    }
+}
+
+impl Combination {
+    /// The positions `{1}`, `{2}`, ... in order: each source's columns (with
+    /// `--colsep`) or its value.
+    pub fn positions(&self) -> impl Iterator<Item = &[u8]> {
+        self.values.iter().flat_map(SourceValue::positions)
+    }
 }
 
 impl Item {
@@ -52,10 +98,57 @@ impl Item {
         }
     }
 
+    /// The item's positional values, `{1}`, `{2}`, ... in order: for an item
+    /// of several sources each source's value (or, with `--colsep`, each of
+    /// its columns); for a row with columns (CSV/TSV, `--colsep`) its
+    /// columns; otherwise the item itself. Names for them, when the input
+    /// has any (`--header :`, a CSV/TSV header), are the reader's
+    /// `headers()`, position by position. (For `--results` and batches.)
+    #[allow(dead_code)]
+    pub fn positions(&self) -> Vec<&[u8]> {
+        match &self.data {
+            ItemData::Columns(fields) => fields.iter().map(Vec::as_slice).collect(),
+            ItemData::Combined(combination) => combination.positions().collect(),
+            _ => vec![self.raw.as_slice()],
+        }
+    }
+
+    /// Where the item is, for messages: "`FILE` line N" (`input` names the
+    /// input), or for an item of several sources each value's source and line.
+    pub fn place(&self, input: &str) -> String {
+        match &self.data {
+            ItemData::Combined(combination) => combination
+                .values
+                .iter()
+                .map(|value| {
+                    let name = combination
+                        .sources
+                        .get(value.source)
+                        .map_or(input, String::as_str);
+                    place(name, value.line)
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => place(input, self.line),
+        }
+    }
+
     /// The item's text for people: lossy UTF-8, control characters escaped,
     /// shortened to `max` characters with an ellipsis.
     pub fn label(&self, max: usize) -> String {
         label(&self.raw, max)
+    }
+}
+
+/// How errors and messages name the `:::` arguments as an input.
+pub(crate) const ARGS_INPUT_NAME: &str = ":::";
+
+/// Where an item is, for messages: "`FILE` line N", or "`:::` item N".
+pub(crate) fn place(input: &str, line: u64) -> String {
+    if input == ARGS_INPUT_NAME {
+        format!("`:::` item {line}")
+    } else {
+        format!("`{input}` line {line}")
     }
 }
 

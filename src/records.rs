@@ -50,6 +50,8 @@ pub enum InputOrigin<'a> {
 #[derive(Debug, Clone)]
 pub struct RecordOptions<'a> {
     pub(crate) source: InputOrigin<'a>,
+    /// The other input sources, after the first; empty for one source.
+    pub(crate) held: Vec<InputOrigin<'a>>,
     pub(crate) format: Format,
     /// The command template's words, before any `:::`.
     pub(crate) command: &'a [OsString],
@@ -99,6 +101,17 @@ pub fn input_name(source: InputOrigin<'_>) -> String {
     }
 }
 
+/// How the inputs of a run are named in journal headers, the event stream
+/// and reports: the input's name, or for several sources their names
+/// joined by spaces (`::: ::: fb`).
+pub fn inputs_name(options: &RecordOptions<'_>) -> String {
+    std::iter::once(options.source)
+        .chain(options.held.iter().copied())
+        .map(input_name)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The `--key` template, parsed whatever the other options (a bad one is
 /// an error before anything runs, with `--no-journal` and `--dry-run` too).
 fn key_template(options: &RecordOptions<'_>, schema: &Schema) -> anyhow::Result<Option<Template>> {
@@ -124,7 +137,7 @@ fn run_header(options: &RecordOptions<'_>, template: &Template, argv: &[OsString
         fanout: env!("CARGO_PKG_VERSION").to_owned(),
         started: crate::time::timestamp(SystemTime::now()),
         command: template.source(),
-        input: input_name(options.source),
+        input: inputs_name(options),
         format: options.format.as_str().to_owned(),
         key: options.key.map(str::to_owned),
         cwd: cwd_text(),
@@ -398,7 +411,16 @@ fn refuse_overwriting_input(options: &RecordOptions<'_>) -> anyhow::Result<()> {
     if let Some(joblog) = options.joblog.and_then(JoblogDest::path) {
         outputs.push(("--joblog", joblog));
     }
-    let input = match options.source {
+    for held in &options.held {
+        refuse_overwriting(&outputs, *held)?;
+    }
+    refuse_overwriting(&outputs, options.source)
+}
+
+/// Refuses an output that is the `source` input file, or two outputs that
+/// are one file.
+fn refuse_overwriting(outputs: &[(&str, &Path)], source: InputOrigin<'_>) -> anyhow::Result<()> {
+    let input = match source {
         InputOrigin::File(path) => fs::metadata(path)
             .ok()
             .map(|m| (m.dev(), m.ino(), format!("the input `{}`", path.display()))),

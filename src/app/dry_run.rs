@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::dispatch::batcher::{Batch, Batcher};
 use crate::display::Controls;
 use crate::exit;
-use crate::input::{self, Reader};
+use crate::input::Reader;
 use crate::item::{Item, ItemData};
 use crate::journal;
 use crate::template::{CommandSpec, Template};
@@ -124,7 +124,7 @@ impl<W: Write> Printer<'_, W> {
             _ => self
                 .template
                 .render(item, slot)
-                .map_err(|m| format!("{}: {m}", input::place(&self.input_name, item.line))),
+                .map_err(|m| format!("{}: {m}", item.place(&self.input_name))),
         };
         self.print(rendered, 1)
     }
@@ -138,11 +138,7 @@ impl<W: Write> Printer<'_, W> {
                 .render_batch(&items, batch.seq, slot)
                 .map_err(|e| match &items[e.index].data {
                     ItemData::Bad(message) => message.clone(),
-                    _ => format!(
-                        "{}: {}",
-                        input::place(&self.input_name, items[e.index].line),
-                        e.message
-                    ),
+                    _ => format!("{}: {}", items[e.index].place(&self.input_name), e.message),
                 });
         self.print(rendered, items.len() as u64)
     }

@@ -162,7 +162,10 @@ fn add_hints(facts: &RunFacts<'_>, summary: &mut Summary) {
     let hint = |how| {
         facts.journal_path.as_ref().map(|path| {
             let mut hint = journal::resume_command(facts.argv, given, how, path);
-            if config.source == Source::Stdin {
+            let stdin = std::iter::once(&config.source)
+                .chain(config.more_sources.iter().map(|held| &held.source))
+                .any(|source| *source == Source::Stdin);
+            if stdin {
                 hint.push_str("   # with the same input on stdin");
             }
             hint

@@ -78,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         headers: headers.as_deref(),
         colsep: config.colsep.is_some(),
         batch: config.batch.is_some(),
+        sources: 1 + config.more_sources.len(),
     };
     let mode = if config.force_shell {
         ShellMode::Always
@@ -169,7 +170,12 @@ fn execute(
     } = jobs;
     let known_total = match (&config.source, reader.total()) {
         (_, Some(total)) => Some(total),
-        (Source::Args(items), None) => Some(items.len() as u64),
+        // `--header :` takes the first value as the names.
+        (Source::Args(items), None) => Some(input::items_of(
+            config,
+            reader.shape().as_ref(),
+            items.len() as u64,
+        )),
         _ => None,
     }
     .map(|total| config.shard.map_or(total, |shard| shard.size_of(total)));
@@ -185,7 +191,7 @@ fn execute(
     }
     let start = RunStart {
         command: template.source(),
-        input: records::input_name(config.record_options().source),
+        input: records::inputs_name(&config.record_options()),
         format: config.format.as_str(),
         jobs: config.jobs,
         journal: journal_path.as_ref().map(|p| p.display().to_string()),

@@ -69,6 +69,7 @@ pub(super) fn run<'a>(
 ) -> Ended<'a> {
     let jobs = config.jobs;
     let input_name = parts.reader.name().to_owned();
+    let shape = parts.reader.shape();
     let (events_tx, events_rx) = bounded::<Event>(jobs * 4 + 16);
     if let Some(total) = parts.known_total {
         let _ = events_tx.send(Event::Total(total));
@@ -109,6 +110,7 @@ pub(super) fn run<'a>(
             let delimiter = config.delimiter.as_deref();
             let rules = &config.rules;
             let shard = config.shard;
+            let shape = shape.clone();
             let _ = thread::Builder::new()
                 .name("fanout-count".into())
                 .spawn_scoped(scope, move || {
@@ -119,7 +121,8 @@ pub(super) fn run<'a>(
                         return;
                     }
                     let read = StopRead { inner, stop };
-                    if let Ok(total) = input::count_items(read, format, delimiter, rules) {
+                    if let Ok(records) = input::count_items(read, format, delimiter, rules) {
+                        let total = super::input::items_of(config, shape.as_ref(), records);
                         let total = shard.map_or(total, |shard| shard.size_of(total));
                         let _ = tx.send(Event::Total(total));
                     }

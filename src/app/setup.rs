@@ -13,8 +13,8 @@ use crate::cancel::CancelToken;
 use crate::collector::Collector;
 use crate::config::{Config, ProgressMode, Source};
 use crate::halt::HaltState;
-use crate::input::Reader;
 use crate::input::read::CancellableRead;
+use crate::input::{ColumnSplitter, Reader};
 use crate::job::{FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions, Terminal};
 use crate::journal::Journal;
 use crate::plan::{JobStdout, RunPlan};
@@ -30,10 +30,43 @@ use crate::sink::{RunStart, Sink};
 use crate::template::text::TextTemplate;
 
 /// Opens the input: `:::` items, stdin or a file, read so that Ctrl-C
-/// ends a blocked read.
+/// ends a blocked read. With several sources, the first streams and the
+/// others are read whole now (`input::Reader::combined`). Every source is
+/// read through the same input options (`-d`, `-0`, `--colsep`, `-E`, `-r`,
+/// `--trim`); with `--header :` each source's first value is taken as its
+/// names.
 pub(super) fn open_reader(config: &Config, cancel: &CancelToken) -> anyhow::Result<Reader> {
     let colsep = super::input::column_splitter(config)?;
-    let reader = match &config.source {
+    let open = |source: &Source| -> anyhow::Result<Reader> {
+        let mut reader = open_source(config, source, colsep.clone(), cancel)?;
+        if config.header {
+            reader.take_header()?;
+        }
+        Ok(reader.with_rules(config.rules.clone()))
+    };
+    let first = open(&config.source)?;
+    let reader = if config.more_sources.is_empty() {
+        first
+    } else {
+        let held = config
+            .more_sources
+            .iter()
+            .map(|held| open(&held.source))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let first = super::input::first_of_several(config, first);
+        Reader::combined(first, held, &config.linking())?
+    };
+    Ok(super::input::arrange(config, reader))
+}
+
+/// Opens one input source.
+fn open_source(
+    config: &Config,
+    source: &Source,
+    colsep: Option<ColumnSplitter>,
+    cancel: &CancelToken,
+) -> anyhow::Result<Reader> {
+    Ok(match source {
         Source::Args(items) => Reader::from_args(items.clone(), colsep),
         Source::Stdin => super::input::records(
             Box::new(CancellableRead::new(io::stdin(), cancel.clone())),
@@ -51,8 +84,7 @@ pub(super) fn open_reader(config: &Config, cancel: &CancelToken) -> anyhow::Resu
                 colsep,
             )?
         }
-    };
-    Ok(super::input::arrange(config, reader))
+    })
 }
 
 /// What runs each job: processes, or the scripted fake for tests.

@@ -21,7 +21,8 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
     about,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Items come from -a FILE, from `::: A B C`, or from stdin.\n\
+    after_help = "Items come from -a FILE, from `::: A B C`, from `:::: FILE`, or from stdin;\n\
+several sources give every combination (`:::+`, `::::+`, --link: position by position).\n\
 Several words run directly (no shell); one word with shell syntax runs under /bin/sh -c,\n\
 with every substituted value quoted. Exit: 0 all ok, 1 some failed, 2 usage or fatal error,\n\
 130/143 interrupted by SIGINT/SIGTERM. Under --gnu (or the name `parallel`): GNU parallel's rules."
@@ -51,7 +52,7 @@ pub struct Args {
     #[command(flatten)]
     pub resume: ResumeArgs,
 
-    /// The command template, then optionally `::: ITEMS...`.
+    /// The command template, then optionally `::: ITEMS...` and `:::: FILES...` groups.
     #[arg(
         value_name = "COMMAND",
         trailing_var_arg = true,
@@ -77,8 +78,9 @@ pub enum Sub {
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// Read items from FILE (`-` for stdin). Without it, and without `:::`, stdin.
-    #[arg(short = 'a', long = "input", value_name = "FILE")]
-    pub input: Option<PathBuf>,
+    /// Repeatable: each FILE is another input source (every combination).
+    #[arg(short = 'a', long = "input", alias = "arg-file", value_name = "FILE")]
+    pub input: Vec<PathBuf>,
 
     /// Item format [default: by extension (.csv .tsv .jsonl), else lines].
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -155,6 +157,15 @@ pub struct InputArgs {
     /// GNU parallel's --plus: accepted; {##} and {0#} always work.
     #[arg(long)]
     pub plus: bool,
+    /// Link the input sources: the Nth item takes each source's Nth value,
+    /// the shorter sources wrapping around (GNU parallel's --link).
+    #[arg(long, alias = "xapply")]
+    pub link: bool,
+
+    /// `--header :`: the first value of each input source names it (with
+    /// --colsep, names its columns), for `{name}` placeholders.
+    #[arg(long, value_name = ":")]
+    pub header: Option<String>,
 }
 
 /// Several items per job (GNU parallel's and xargs's).

@@ -168,6 +168,7 @@ mod tests {
             headers: None,
             colsep: false,
             batch: true,
+            sources: 1,
         };
         Template::parse(&words, ShellMode::Auto, &schema)
             .unwrap()

@@ -253,20 +253,19 @@ impl Work<'_> {
             None => self
                 .template
                 .render(&dispatch.item, slot)
-                .map_err(|message| (dispatch.item.line, message)),
+                .map_err(|message| (dispatch.item.place(self.input), message)),
             Some(members) => {
                 let items: Vec<&Item> = std::iter::once(&dispatch.item)
                     .chain(&members.items)
                     .collect();
                 self.template
                     .render_batch(&items, members.seq, slot)
-                    .map_err(|e| (items[e.index].line, e.message))
+                    .map_err(|e| (items[e.index].place(self.input), e.message))
             }
         };
         match rendered {
             Ok(spec) => Some((dispatch, spec)),
-            Err((line, message)) => {
-                let place = crate::input::place(self.input, line);
+            Err((place, message)) => {
                 let outcome = Outcome::BadInput {
                     message: format!("{place}: {message}"),
                 };

@@ -30,6 +30,7 @@ fn template() -> Template {
         headers: None,
         colsep: false,
         batch: false,
+        sources: 1,
     };
     Template::parse(&[OsString::from("fake")], ShellMode::Auto, &schema).unwrap()
 }

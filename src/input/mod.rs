@@ -4,7 +4,10 @@
 //! A run opens one [`Reader`]. [`Reader::new`] picks the format's record
 //! source, one file each: `lines.rs` for lines and NUL records, `json.rs`
 //! for JSON lines, `csv.rs` for CSV and TSV (which read their header row up
-//! front); [`Reader::from_args`] takes `:::` arguments (`args.rs`). Lines,
+//! front); [`Reader::from_args`] takes `:::` arguments (`args.rs`);
+//! [`Reader::combined`] makes one reader of several sources, the first
+//! streamed and the others held in memory, whose items are their
+//! combinations (`combine.rs`). Lines,
 //! NUL records and JSON lines share the record splitter in `split.rs`,
 //! which also splits a record into `--colsep` columns. Every file and stdin
 //! is read through the wrappers in `read.rs`: cancellable while blocked,
@@ -18,7 +21,8 @@
 //! `delimiter.rs` (`-d`, records ended by any byte string), `colsep.rs`
 //! (the `--colsep` pattern, literal or a regex), `rules.rs` (`-E`, `-r` and
 //! `trim.rs`'s `--trim`, applied by the reader to each record before it is
-//! numbered), and `shuffle.rs` (reading everything ahead, for `--shuf` and
+//! numbered; with several sources, to each source's records before they are
+//! combined), and `shuffle.rs` (reading everything ahead, for `--shuf` and
 //! for a total that cannot be counted ahead).
 //!
 //! Reading streams: the input is read in fixed-size blocks and each item is
@@ -30,6 +34,7 @@
 
 mod args;
 mod colsep;
+mod combine;
 mod csv;
 pub(crate) mod delimiter;
 mod json;
@@ -48,11 +53,13 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use self::args::ArgSource;
+use self::combine::{CombinedSource, Held};
+pub(crate) use self::combine::{Linking, Shape};
 use self::csv::{CsvSource, Dialect};
 use self::json::JsonLineSource;
 use self::lines::LineSource;
 use self::split::Terminator;
-use crate::item::{Format, Item, ItemData};
+use crate::item::{ARGS_INPUT_NAME, Format, Item, ItemData};
 
 pub(crate) use self::colsep::ColumnSplitter;
 pub(crate) use self::rules::{Blanks, RecordRules, count_items};
@@ -61,9 +68,6 @@ pub(crate) use self::shuffle::Order;
 /// Read block size: large blocks keep syscalls and per-read overhead negligible
 /// next to the work done per item, and are still small enough to not matter.
 const BLOCK_SIZE: usize = 256 * 1024;
-
-/// How errors and messages name the `:::` arguments as an input.
-const ARGS_INPUT_NAME: &str = ":::";
 
 /// A run-fatal input error. Records that do not parse are not errors: they
 /// become items with [`ItemData::Bad`].
@@ -97,9 +101,12 @@ pub struct Reader {
     rules: RecordRules,
     /// The number of items, when all were read ahead (`shuffle.rs`).
     total: Option<u64>,
+    /// Several sources: the held ones' lengths and how they combine.
+    shape: Option<Shape>,
 }
 
 /// What a format's source hands to [`Reader::next`], before it gets its `seq`.
+#[derive(Debug, Clone)]
 struct Record {
     line: u64,
     raw: Vec<u8>,
@@ -171,15 +178,95 @@ impl Reader {
             source: Some(source),
             rules: RecordRules::default(),
             total: None,
+            shape: None,
         }
     }
 
-    /// How many items the reader yields, when it read them all ahead.
+    /// How many items the reader yields, when it knows ahead: it read them
+    /// all ahead, or (several sources) it read the first source ahead.
     pub(crate) fn total(&self) -> Option<u64> {
         self.total
     }
 
-    /// The CSV/TSV header names, or `None` for formats without a header.
+    /// `--header :`: the first record names the positions (its columns
+    /// with `--colsep`) and is no item. A CSV/TSV input has its own header
+    /// row already, so this reads nothing for it. An empty input names
+    /// nothing.
+    pub(crate) fn take_header(&mut self) -> Result<(), InputError> {
+        if self.headers.is_some() {
+            return Ok(());
+        }
+        let Some(source) = self.source.as_mut() else {
+            return Ok(());
+        };
+        let names = match source.next_record(&self.name) {
+            None => Vec::new(),
+            Some(Ok(record)) => match &record.data {
+                ItemData::Columns(columns) => columns
+                    .iter()
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect(),
+                _ => vec![String::from_utf8_lossy(&record.raw).into_owned()],
+            },
+            Some(Err(source)) => {
+                self.source = None;
+                return Err(InputError::Io {
+                    name: self.name.clone(),
+                    source,
+                });
+            }
+        };
+        self.warnings = csv::duplicate_warnings(&self.name, &names);
+        self.headers = Some(names);
+        Ok(())
+    }
+
+    /// Several sources as one reader: `first` streams, each of `held` is
+    /// read whole now (a read error names its source), and the items are
+    /// their combinations as `linking` says (see `combine.rs`). Each
+    /// source's records pass its reader's rules (`-E`, `-r`, `--trim`)
+    /// before they are combined. Their names, from `--header :`, are the
+    /// sources' names in order. When `first` knows its total (it was read
+    /// ahead), the combined reader knows the number of combinations.
+    pub(crate) fn combined(
+        first: Reader,
+        held: Vec<Reader>,
+        linking: &Linking,
+    ) -> Result<Reader, InputError> {
+        let mut names = vec![first.name.clone()];
+        let mut headers = first.headers.clone();
+        let mut warnings = first.warnings.clone();
+        let mut sources = Vec::with_capacity(held.len());
+        for mut reader in held {
+            let mut records = Vec::new();
+            while let Some(record) = reader.next_judged() {
+                records.push(record?);
+            }
+            if let (Some(all), Some(more)) = (headers.as_mut(), reader.headers.as_ref()) {
+                all.extend(more.iter().cloned());
+            }
+            warnings.extend(reader.warnings);
+            names.push(reader.name);
+            sources.push(Held { records });
+        }
+        let shape = Shape {
+            held: sources.iter().map(|h| h.records.len()).collect(),
+            linking: linking.clone(),
+        };
+        let name = first.name.clone();
+        let total = first.total.map(|values| shape.items(values));
+        let source = CombinedSource::new(Box::new(Streamed(first)), sources, names.into(), linking);
+        Ok(Reader {
+            headers,
+            warnings,
+            total,
+            shape: Some(shape),
+            ..Reader::from_source(&name, Box::new(source))
+        })
+    }
+
+    /// The header names: CSV/TSV columns, or with `--header :` the names of
+    /// the positions (`Item::positions`), in order; `None` without a header.
     pub fn headers(&self) -> Option<&[String]> {
         self.headers.as_deref()
     }
@@ -188,6 +275,13 @@ impl Reader {
     /// that names two columns alike).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// Several sources: the held sources' lengths and how they combine,
+    /// to turn a count of the first source's values into the number of
+    /// combinations (`Shape::items`); `None` for a single source.
+    pub(crate) fn shape(&self) -> Option<Shape> {
+        self.shape.clone()
     }
 
     /// How errors refer to the input: a path, `<stdin>` or `:::`.
@@ -206,10 +300,11 @@ impl fmt::Debug for Reader {
     }
 }
 
-impl Iterator for Reader {
-    type Item = Result<Item, InputError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Reader {
+    /// The next record that passes the rules, not yet numbered: what
+    /// [`Reader::next`] makes an item of, and what a source of several
+    /// hands to their combination.
+    fn next_judged(&mut self) -> Option<Result<Record, InputError>> {
         loop {
             let source = self.source.as_mut()?;
             let mut record = match source.next_record(&self.name) {
@@ -230,32 +325,50 @@ impl Iterator for Reader {
                 }
             };
             match self.rules.judge(&mut record) {
-                rules::Verdict::Keep => {}
+                rules::Verdict::Keep => return Some(Ok(record)),
                 rules::Verdict::Skip => continue,
                 rules::Verdict::End => {
                     self.source = None;
                     return None;
                 }
             }
-            self.seq += 1;
-            return Some(Ok(Item {
-                seq: self.seq,
-                line: record.line,
-                raw: record.raw,
-                data: record.data,
-                key: String::new(),
-                rerun: false,
-            }));
         }
     }
 }
 
-/// Where an item is, for messages: "`FILE` line N", or "`:::` item N".
-pub(crate) fn place(input: &str, line: u64) -> String {
-    if input == ARGS_INPUT_NAME {
-        format!("`:::` item {line}")
-    } else {
-        format!("`{input}` line {line}")
+impl Iterator for Reader {
+    type Item = Result<Item, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let record = match self.next_judged()? {
+            Ok(record) => record,
+            Err(err) => return Some(Err(err)),
+        };
+        self.seq += 1;
+        Some(Ok(Item {
+            seq: self.seq,
+            line: record.line,
+            raw: record.raw,
+            data: record.data,
+            key: String::new(),
+            rerun: false,
+        }))
+    }
+}
+
+/// The first of several sources, streamed into their combination: its
+/// reader's records after its rules. The combined reader is named after
+/// it, so a read error keeps its name.
+struct Streamed(Reader);
+
+impl RecordSource for Streamed {
+    fn next_record(&mut self, _name: &str) -> Option<io::Result<Record>> {
+        self.0.next_judged().map(|next| {
+            next.map_err(|err| match err {
+                InputError::Io { source, .. } => source,
+                other => io::Error::other(other.to_string()),
+            })
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Item keys: a hash of the item's bytes or its `--key` rendering.
 
-use crate::item::Item;
+use crate::item::{Item, ItemData};
 use crate::template::Template;
 
 /// Assigns keys: a 128-bit hash of the item's bytes, or its `--key`
@@ -32,8 +32,80 @@ impl Keyer {
     }
 
     /// The byte hash of an item, whatever the template (the key of an item
-    /// whose `--key` cannot render).
+    /// whose `--key` cannot render). An item of several sources hashes
+    /// each source's value with its length before it, so that ("a b", "c")
+    /// and ("a", "b c") differ; a single source's item hashes its bytes, as
+    /// it always has (journals of earlier versions stay valid).
     pub fn hash(item: &Item) -> String {
-        format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&item.raw))
+        let hash = match &item.data {
+            ItemData::Combined(combination) => {
+                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                hasher.update(b"fanout-sources");
+                hasher.update(&(combination.values.len() as u64).to_le_bytes());
+                for value in &combination.values {
+                    hasher.update(&(value.raw.len() as u64).to_le_bytes());
+                    hasher.update(&value.raw);
+                }
+                hasher.digest128()
+            }
+            _ => xxhash_rust::xxh3::xxh3_128(&item.raw),
+        };
+        format!("{hash:032x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::item::{Combination, SourceValue};
+
+    fn combined(values: &[&str]) -> Item {
+        let values = values
+            .iter()
+            .enumerate()
+            .map(|(source, v)| SourceValue {
+                raw: v.as_bytes().to_vec(),
+                columns: None,
+                source,
+                line: 1,
+            })
+            .collect();
+        let mut item = Item::plain(1, "");
+        item.data = ItemData::Combined(Box::new(Combination {
+            values,
+            sources: Arc::from(Vec::new()),
+        }));
+        item
+    }
+
+    #[test]
+    fn a_single_sources_key_is_unchanged() {
+        // The key journals of earlier versions hold for `a b`.
+        assert_eq!(
+            Keyer::hash(&Item::plain(1, "a b")),
+            format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b"a b"))
+        );
+    }
+
+    #[test]
+    fn combination_keys_cover_every_value_unambiguously() {
+        let keys = [
+            Keyer::hash(&combined(&["a b", "c"])),
+            Keyer::hash(&combined(&["a", "b c"])),
+            Keyer::hash(&combined(&["a", "b", "c"])),
+            Keyer::hash(&combined(&["a b c"])),
+            Keyer::hash(&Item::plain(1, "a b c")),
+        ];
+        for (i, key) in keys.iter().enumerate() {
+            for other in &keys[i + 1..] {
+                assert_ne!(key, other);
+            }
+        }
+        assert_eq!(
+            Keyer::hash(&combined(&["a", "b c"])),
+            Keyer::hash(&combined(&["a", "b c"]))
+        );
     }
 }

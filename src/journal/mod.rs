@@ -382,6 +382,7 @@ mod tests {
             headers: Some(&headers),
             colsep: false,
             batch: false,
+            sources: 1,
         };
         let t = Template::parse(&["key".into(), "{id}".into()], ShellMode::Auto, &schema).unwrap();
         let keyer = Keyer::new(Some(t));

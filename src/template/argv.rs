@@ -114,7 +114,7 @@ pub(crate) fn argv_words(
             return Err(refuse(&AFTER_SPLIT).error_appended());
         }
         let mut word = Word::default();
-        word.push_placeholder(Placeholder::Whole, vec![Layer::RAW]);
+        word.push_placeholder(Placeholder::Appended, vec![Layer::RAW]);
         words.push(word);
     }
     Ok(words)

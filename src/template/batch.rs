@@ -15,15 +15,58 @@
 //!
 //! [`Word::item_cost`] says how many bytes one more item adds to a
 //! command line, so the batcher can stop before the system's limit.
+//!
+//! An item of several input sources (`::: a b ::: 1 2`) brings each of its
+//! positions as a value of its own ([`spread_positions`]), as GNU parallel
+//! does: `-n 2 echo` runs `echo a 1 a 2`, `-X echo x{}y` runs
+//! `echo xay x1y xay x2y`, and `{N}` is the job's Nth value counted across
+//! its combinations.
 
 use std::borrow::Cow;
 
 use crate::batch::{BatchStyle, Cost};
-use crate::item::Item;
+use crate::item::{Item, ItemData};
 
 use super::placeholder::{Placeholder, value};
 use super::quote::{Layer, QuotingContext};
 use super::word::{Piece, Word, push_layered};
+
+/// A job's values when its items combine several sources: every
+/// position of every item, in order, with the index of the item each came
+/// from (`origins`, for errors).
+pub(crate) struct Spread {
+    pub(crate) values: Vec<Item>,
+    pub(crate) origins: Vec<usize>,
+}
+
+/// Each combination's positions as values of their own; `None` when no
+/// item is a combination (the items are the values).
+pub(crate) fn spread_positions(items: &[&Item]) -> Option<Spread> {
+    if !items
+        .iter()
+        .any(|item| matches!(item.data, ItemData::Combined(_)))
+    {
+        return None;
+    }
+    let mut spread = Spread {
+        values: Vec::new(),
+        origins: Vec::new(),
+    };
+    for (index, item) in items.iter().enumerate() {
+        for position in item.positions() {
+            spread.values.push(Item {
+                seq: item.seq,
+                line: item.line,
+                raw: position.to_vec(),
+                data: ItemData::Plain,
+                key: String::new(),
+                rerun: false,
+            });
+            spread.origins.push(index);
+        }
+    }
+    Some(spread)
+}
 
 /// The job a batch command is rendered for.
 #[derive(Debug, Clone, Copy)]

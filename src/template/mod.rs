@@ -58,6 +58,8 @@ pub struct Schema<'a> {
     pub colsep: bool,
     /// Jobs run several items (`-n`, `-X`...): `{N}` is the job's Nth item.
     pub batch: bool,
+    /// How many input sources each item combines (1 for a single source).
+    pub sources: usize,
 }
 
 /// Whether a job runs one item or several (`-n`, `-X`...): several items
@@ -151,6 +153,19 @@ pub enum TemplateError {
         placeholder: String,
         format: &'static str,
     },
+    /// `{N}` past the last of several sources (without --colsep, one
+    /// position each).
+    #[error(
+        "`{placeholder}` is past the last input source ({count} sources, `{{1}}` to `{{{count}}}`)"
+    )]
+    PastLastSource { placeholder: String, count: usize },
+    /// `{-N}`, `{N/.}` or `{name}` when jobs run several items of several
+    /// sources: their values are one list, which only `{N}` indexes.
+    #[error(
+        "`{placeholder}` is not supported when jobs run several items of several input sources: \
+         use `{{N}}`, the job's Nth value counted across its combinations (as GNU parallel), or `{{}}`"
+    )]
+    PositionInBatch { placeholder: String },
     /// `{2}` and up on JSON records, which have fields, not columns.
     #[error("`{placeholder}` needs columns, but jsonl records have none (use `{{.field}}`)")]
     NoColumns { placeholder: String },
@@ -279,12 +294,24 @@ impl Template {
                 shell: true,
             });
         }
-        let mut rendered = self
-            .words
-            .iter()
-            .map(|w| w.render(item, slot).map(OsString::from_vec));
-        let program = rendered.next().transpose()?.unwrap_or_default();
-        let args = rendered.collect::<Result<Vec<_>, _>>()?;
+        let mut rendered = Vec::with_capacity(self.words.len());
+        for word in &self.words {
+            match word.spread(item) {
+                // Several sources' appended `{}`: one argument per position.
+                Some(positions) => {
+                    for position in positions {
+                        if memchr::memchr(0, position).is_some() {
+                            return Err(word::NUL_IN_ARGUMENT.to_owned());
+                        }
+                        rendered.push(OsString::from_vec(position.to_vec()));
+                    }
+                }
+                None => rendered.push(OsString::from_vec(word.render(item, slot)?)),
+            }
+        }
+        let mut rendered = rendered.into_iter();
+        let program = rendered.next().unwrap_or_default();
+        let args = rendered.collect();
         Ok(CommandSpec {
             program,
             args,
@@ -340,9 +367,7 @@ impl Template {
         seq: u64,
         slot: usize,
     ) -> Result<CommandSpec, BatchError> {
-        let style = self.batch.unwrap_or(BatchStyle::Joined);
         let items = if self.insert_none { &[] } else { items };
-        let job = Job { items, seq, slot };
         for (index, item) in items.iter().enumerate() {
             if let ItemData::Bad(reason) = &item.data {
                 return Err(BatchError {
@@ -351,9 +376,29 @@ impl Template {
                 });
             }
         }
+        // Several sources: each combination's positions are values of
+        // their own, and an error names the item its value came from.
+        let Some(spread) = batch::spread_positions(items) else {
+            return self.render_job(&Job { items, seq, slot });
+        };
+        let values: Vec<&Item> = spread.values.iter().collect();
+        self.render_job(&Job {
+            items: &values,
+            seq,
+            slot,
+        })
+        .map_err(|e| BatchError {
+            index: spread.origins.get(e.index).copied().unwrap_or(0),
+            message: e.message,
+        })
+    }
+
+    /// [`Template::render_batch`] for the job's values.
+    fn render_job(&self, job: &Job<'_>) -> Result<CommandSpec, BatchError> {
+        let style = self.batch.unwrap_or(BatchStyle::Joined);
         if self.shell {
             let line = match self.words.first() {
-                Some(word) => word.batch_line(style, &job)?,
+                Some(word) => word.batch_line(style, job)?,
                 None => Vec::new(),
             };
             return Ok(CommandSpec {
@@ -362,9 +407,9 @@ impl Template {
                 shell: true,
             });
         }
-        let mut args = Vec::with_capacity(self.words.len() + items.len());
+        let mut args = Vec::with_capacity(self.words.len() + job.items.len());
         for word in &self.words {
-            word.batch_args(style, &job, &mut args)?;
+            word.batch_args(style, job, &mut args)?;
         }
         let mut args = args.into_iter().map(OsString::from_vec);
         let program = args.next().unwrap_or_default();
@@ -380,6 +425,15 @@ impl Template {
     pub(crate) fn item_cost(&self, item: &Item, scratch: &mut Vec<u8>) -> Result<Cost, String> {
         let style = self.batch.unwrap_or(BatchStyle::Joined);
         let mut cost = Cost::default();
+        // Several sources: each position comes as a value of its own.
+        if let Some(spread) = batch::spread_positions(&[item]) {
+            for value in &spread.values {
+                for word in &self.words {
+                    cost = cost + word.item_cost(self.shell, style, value, scratch)?;
+                }
+            }
+            return Ok(cost);
+        }
         for word in &self.words {
             cost = cost + word.item_cost(self.shell, style, item, scratch)?;
         }

@@ -1,6 +1,7 @@
 //! What a placeholder stands for: resolved once against the input's schema
-//! (`{}`, the path forms, `{#}`, `{%}`, numbered and named columns, JSON
-//! paths), then read out of each item.
+//! (`{}`, the path forms, `{#}`, `{%}`, numbered and named columns or
+//! positions, `{-1}` counted from the end, path forms on them such as
+//! `{2/.}`, JSON paths), then read out of each item.
 
 use std::borrow::Cow;
 
@@ -16,6 +17,10 @@ use super::{Schema, TemplateError};
 pub(crate) enum Placeholder {
     /// `{}`
     Whole,
+    /// The `{}` appended to a template without placeholders: the item, or
+    /// for an item of several sources each position as its own argument
+    /// (in shell mode its own quoted word), as GNU parallel appends them.
+    Appended,
     /// `{.}`
     WithoutExtension,
     /// `{/}`
@@ -33,8 +38,9 @@ pub(crate) enum Placeholder {
     Total(u64),
     /// `{0#}`: `{#}` zero-padded to the width of the total (GNU `--plus`).
     PaddedSeq { width: usize },
-    /// `{N}` or `{name}` of a CSV/TSV header: the 0-based column index.
-    Column(usize),
+    /// `{N}`, `{-N}` or `{name}` of a header, with a path form (`{2/.}`): a
+    /// column, or a position of an item of several sources.
+    Column(Column),
     /// `{.a.b}`, or `{name}` of a JSON record.
     Json(JsonPath),
     /// `{N}` when a job runs several items (`-N`): the job's Nth item,
@@ -57,6 +63,65 @@ impl Placeholder {
     }
 }
 
+/// A column or position, counted from the start or the end, and what of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Column {
+    pub(crate) at: At,
+    pub(crate) form: PathForm,
+}
+
+/// Where a column is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum At {
+    /// 0-based from the first (`{1}` is `Start(0)`).
+    Start(usize),
+    /// 1-based from the last (`{-1}` is `End(1)`).
+    End(usize),
+}
+
+/// What of a value a placeholder takes: all of it or a path form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathForm {
+    /// As it is.
+    Whole,
+    /// `.`: without extension.
+    WithoutExtension,
+    /// `/`: basename.
+    Basename,
+    /// `//`: dirname.
+    Dirname,
+    /// `/.`: basename without extension.
+    BasenameWithoutExtension,
+}
+
+impl PathForm {
+    /// The form a placeholder's suffix names, and the text before it.
+    fn split(content: &str) -> (&str, PathForm) {
+        // Longest suffixes first: `//` and `/.` before `/` and `.`.
+        for (suffix, form) in [
+            ("/.", PathForm::BasenameWithoutExtension),
+            ("//", PathForm::Dirname),
+            ("/", PathForm::Basename),
+            (".", PathForm::WithoutExtension),
+        ] {
+            if let Some(rest) = content.strip_suffix(suffix) {
+                return (rest, form);
+            }
+        }
+        (content, PathForm::Whole)
+    }
+
+    fn apply(self, value: &[u8]) -> &[u8] {
+        match self {
+            PathForm::Whole => value,
+            PathForm::WithoutExtension => without_ext(value),
+            PathForm::Basename => basename(value),
+            PathForm::Dirname => dirname(value),
+            PathForm::BasenameWithoutExtension => strip_ext(basename(value)),
+        }
+    }
+}
+
 /// A dotted path into a JSON record.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct JsonPath {
@@ -72,8 +137,36 @@ struct JsonSegment {
     index: Option<usize>,
 }
 
+/// `N` or `-N` (digits only), with an optional path-form suffix.
+fn numbered(content: &str) -> Option<(bool, &str, PathForm)> {
+    let (rest, form) = PathForm::split(content);
+    let (from_end, digits) = match rest.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, rest),
+    };
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some((from_end, digits, form))
+}
+
 /// Turns the text between braces into a placeholder, or says why it cannot be one.
 pub(crate) fn resolve(
+    content: &[u8],
+    text: &str,
+    schema: &Schema,
+) -> Result<Placeholder, TemplateError> {
+    let resolved = resolve_content(content, text, schema)?;
+    // A job of several combinations has one list of values (each
+    // position), which `{N}` indexes; a position of each combination
+    // (`{-1}`, `{2/.}`, `{name}`) would not say which combination.
+    if schema.batch && schema.sources > 1 && matches!(resolved, Placeholder::Column(_)) {
+        return Err(TemplateError::PositionInBatch {
+            placeholder: text.to_string(),
+        });
+    }
+    Ok(resolved)
+}
+
+fn resolve_content(
     content: &[u8],
     text: &str,
     schema: &Schema,
@@ -100,41 +193,8 @@ pub(crate) fn resolve(
         return Err(unknown(brace_hint));
     };
     let format = schema.format;
-    if content.bytes().all(|b| b.is_ascii_digit()) {
-        let Ok(n) = content.parse::<usize>() else {
-            return Err(unknown(""));
-        };
-        if n == 0 {
-            return Err(TemplateError::ZeroColumn {
-                placeholder: placeholder(),
-            });
-        }
-        // In a job of several items `{N}` is its Nth item, unless the
-        // items have columns: then it stays each item's column.
-        let columns = schema.colsep || matches!(format, Format::Csv | Format::Tsv);
-        if schema.batch && !columns {
-            return Ok(Placeholder::BatchItem(n - 1));
-        }
-        return match format {
-            Format::Csv | Format::Tsv => match schema.headers {
-                Some(headers) if n > headers.len() => Err(TemplateError::ColumnOutOfRange {
-                    placeholder: placeholder(),
-                    count: headers.len(),
-                    columns: headers.join(", "),
-                }),
-                _ => Ok(Placeholder::Column(n - 1)),
-            },
-            Format::Jsonl if n > 1 => Err(TemplateError::NoColumns {
-                placeholder: placeholder(),
-            }),
-            Format::Lines | Format::Null if n > 1 && !schema.colsep => {
-                Err(TemplateError::NeedsColsep {
-                    placeholder: placeholder(),
-                    format: format.as_str(),
-                })
-            }
-            _ => Ok(Placeholder::Column(n - 1)),
-        };
+    if let Some((from_end, digits, form)) = numbered(content) {
+        return numbered_column(from_end, digits, form, text, schema);
     }
     if let Some(path) = content.strip_prefix('.') {
         if format != Format::Jsonl {
@@ -150,21 +210,24 @@ pub(crate) fn resolve(
         }
         return Ok(Placeholder::Json(json_path(path.split('.'), text)));
     }
+    // An exact header match wins, whatever characters it holds; then
+    // `{name/.}` and the other path forms of a header name.
+    if let Some(headers) = schema.headers {
+        if let Some(index) = headers.iter().position(|h| h == content) {
+            return Ok(column(At::Start(index), PathForm::Whole));
+        }
+        let (name, form) = PathForm::split(content);
+        if form != PathForm::Whole
+            && let Some(index) = headers.iter().position(|h| h == name)
+        {
+            return Ok(column(At::Start(index), form));
+        }
+    }
+    let named = schema.headers.is_some() && format != Format::Jsonl;
     match format {
-        Format::Csv | Format::Tsv => {
-            let Some(headers) = schema.headers else {
-                return if is_name(content) {
-                    Err(TemplateError::NoHeader {
-                        placeholder: placeholder(),
-                    })
-                } else {
-                    Err(unknown(brace_hint))
-                };
-            };
-            // An exact header match wins, whatever characters it holds.
-            if let Some(index) = headers.iter().position(|h| h == content) {
-                Ok(Placeholder::Column(index))
-            } else if is_name(content) {
+        _ if named => {
+            let headers = schema.headers.unwrap_or_default();
+            if is_name(PathForm::split(content).0) {
                 Err(TemplateError::NotInHeader {
                     placeholder: placeholder(),
                     columns: headers.join(", "),
@@ -173,13 +236,92 @@ pub(crate) fn resolve(
                 Err(unknown(brace_hint))
             }
         }
+        Format::Csv | Format::Tsv => {
+            if is_name(content) {
+                Err(TemplateError::NoHeader {
+                    placeholder: placeholder(),
+                })
+            } else {
+                Err(unknown(brace_hint))
+            }
+        }
         Format::Jsonl if is_name(content) => {
             Ok(Placeholder::Json(json_path(std::iter::once(content), text)))
         }
-        Format::Lines | Format::Null if is_name(content) => {
-            Err(unknown(" (named columns need --format csv, tsv or jsonl)"))
-        }
+        Format::Lines | Format::Null if is_name(content) => Err(unknown(
+            " (named columns need --format csv, tsv or jsonl, or --header :)",
+        )),
         _ => Err(unknown(brace_hint)),
+    }
+}
+
+fn column(at: At, form: PathForm) -> Placeholder {
+    Placeholder::Column(Column { at, form })
+}
+
+/// `{N}` or `{-N}` (with a path form), checked against what the schema
+/// knows of the columns or positions.
+fn numbered_column(
+    from_end: bool,
+    digits: &str,
+    form: PathForm,
+    text: &str,
+    schema: &Schema,
+) -> Result<Placeholder, TemplateError> {
+    let placeholder = || text.to_string();
+    let Ok(n) = digits.parse::<usize>() else {
+        return Err(TemplateError::Unknown {
+            placeholder: placeholder(),
+            hint: "",
+        });
+    };
+    if n == 0 {
+        return Err(TemplateError::ZeroColumn {
+            placeholder: placeholder(),
+        });
+    }
+    // In a job of several items `{N}` is its Nth value, unless the items
+    // have columns: then it stays each item's column.
+    let columns = schema.colsep || matches!(schema.format, Format::Csv | Format::Tsv);
+    if schema.batch && !from_end && form == PathForm::Whole && !columns {
+        return Ok(Placeholder::BatchItem(n - 1));
+    }
+    let at = if from_end {
+        At::End(n)
+    } else {
+        At::Start(n - 1)
+    };
+    let format = schema.format;
+    match format {
+        Format::Csv | Format::Tsv => match schema.headers {
+            Some(headers) if n > headers.len() => Err(TemplateError::ColumnOutOfRange {
+                placeholder: placeholder(),
+                count: headers.len(),
+                columns: headers.join(", "),
+            }),
+            _ => Ok(column(at, form)),
+        },
+        Format::Jsonl if n > 1 => Err(TemplateError::NoColumns {
+            placeholder: placeholder(),
+        }),
+        // Several sources without --colsep: one position per source.
+        Format::Lines | Format::Null if schema.sources > 1 && !schema.colsep => {
+            if n > schema.sources {
+                Err(TemplateError::PastLastSource {
+                    placeholder: placeholder(),
+                    count: schema.sources,
+                })
+            } else {
+                Ok(column(at, form))
+            }
+        }
+        Format::Lines | Format::Null if n > 1 && !schema.colsep => {
+            Err(TemplateError::NeedsColsep {
+                placeholder: placeholder(),
+                format: format.as_str(),
+            })
+        }
+        _ => Ok(column(at, form)),
     }
 }
 
@@ -217,36 +359,46 @@ pub(crate) fn value<'a>(
     digits: &'a mut [u8; 20],
 ) -> Result<Cow<'a, [u8]>, String> {
     let raw = item.raw.as_slice();
-    Ok(Cow::Borrowed(match placeholder {
-        Placeholder::Whole => raw,
-        Placeholder::WithoutExtension => without_ext(raw),
-        Placeholder::Basename => basename(raw),
-        Placeholder::Dirname => dirname(raw),
-        Placeholder::BasenameWithoutExtension => strip_ext(basename(raw)),
-        Placeholder::Seq => write_number(digits, item.seq),
-        Placeholder::Slot => write_number(digits, slot as u64),
-        Placeholder::Total(total) => write_number(digits, *total),
-        Placeholder::PaddedSeq { width } => {
-            return Ok(Cow::Owned(
-                format!("{:0width$}", item.seq, width = *width).into_bytes(),
-            ));
+    let whole_form = |form: PathForm| -> Cow<'a, [u8]> {
+        match &item.data {
+            // GNU parallel: a path form of several sources' `{}` applies
+            // to each position, joined by spaces.
+            ItemData::Combined(combination) => {
+                let mut out = Vec::with_capacity(raw.len());
+                for (n, position) in combination.positions().enumerate() {
+                    if n > 0 {
+                        out.push(b' ');
+                    }
+                    out.extend_from_slice(form.apply(position));
+                }
+                Cow::Owned(out)
+            }
+            _ => Cow::Borrowed(form.apply(raw)),
         }
-        Placeholder::Column(index) => match &item.data {
-            ItemData::Columns(fields) => match fields.get(*index) {
-                Some(field) => field,
-                None => return Err(missing_column(*index, fields.len())),
-            },
-            _ if *index == 0 => raw,
-            _ => return Err(missing_column(*index, 1)),
-        },
-        Placeholder::BatchItem(0) => raw,
-        Placeholder::BatchItem(_) => b"",
+    };
+    Ok(match placeholder {
+        Placeholder::Whole | Placeholder::Appended => Cow::Borrowed(raw),
+        Placeholder::WithoutExtension => whole_form(PathForm::WithoutExtension),
+        Placeholder::Basename => whole_form(PathForm::Basename),
+        Placeholder::Dirname => whole_form(PathForm::Dirname),
+        Placeholder::BasenameWithoutExtension => whole_form(PathForm::BasenameWithoutExtension),
+        Placeholder::Seq => Cow::Borrowed(write_number(digits, item.seq)),
+        Placeholder::Slot => Cow::Borrowed(write_number(digits, slot as u64)),
+        Placeholder::Total(total) => Cow::Borrowed(write_number(digits, *total)),
+        Placeholder::PaddedSeq { width } => {
+            Cow::Owned(format!("{:0width$}", item.seq, width = *width).into_bytes())
+        }
+        Placeholder::BatchItem(0) => Cow::Borrowed(raw),
+        Placeholder::BatchItem(_) => Cow::Borrowed(b""),
+        Placeholder::Column(column) => {
+            Cow::Borrowed(column.form.apply(column_value(item, column.at)?))
+        }
         Placeholder::Json(path) => {
             let found = match &item.data {
                 ItemData::Json(record) => lookup(record, path),
                 _ => None,
             };
-            match found {
+            Cow::Borrowed(match found {
                 Some(Value::String(s)) => s.as_bytes(),
                 Some(Value::Null) => b"",
                 Some(Value::Bool(true)) => b"true",
@@ -258,17 +410,43 @@ pub(crate) fn value<'a>(
                     ));
                 }
                 None => return Err(format!("no field `{}` in this record", path.text)),
-            }
+            })
         }
-    }))
+    })
 }
 
-fn missing_column(index: usize, count: usize) -> String {
+/// A column of a row, or a position of an item of several sources.
+fn column_value(item: &Item, at: At) -> Result<&[u8], String> {
+    let index = |count: usize| match at {
+        At::Start(index) => Some(index),
+        At::End(back) => count.checked_sub(back),
+    };
+    let wanted = |count| match at {
+        At::Start(index) => format!("{}", index + 1),
+        At::End(back) => {
+            let _ = count;
+            format!("-{back}")
+        }
+    };
+    match &item.data {
+        ItemData::Columns(fields) => index(fields.len())
+            .and_then(|i| fields.get(i))
+            .map(Vec::as_slice)
+            .ok_or_else(|| missing("column", "row", &wanted(fields.len()), fields.len())),
+        ItemData::Combined(combination) => {
+            let count = combination.positions().count();
+            index(count)
+                .and_then(|i| combination.positions().nth(i))
+                .ok_or_else(|| missing("position", "item", &wanted(count), count))
+        }
+        _ if index(1) == Some(0) => Ok(item.raw.as_slice()),
+        _ => Err(missing("column", "row", &wanted(1), 1)),
+    }
+}
+
+fn missing(what: &str, of: &str, wanted: &str, count: usize) -> String {
     let plural = if count == 1 { "" } else { "s" };
-    format!(
-        "no column {} in this row ({count} column{plural})",
-        index + 1
-    )
+    format!("no {what} {wanted} in this {of} ({count} {what}{plural})")
 }
 
 fn lookup<'v>(record: &'v Value, path: &JsonPath) -> Option<&'v Value> {
@@ -391,6 +569,7 @@ mod tests {
                 headers: Some(&headers),
                 colsep: false,
                 batch: false,
+                sources: 1,
             };
             let t = Template::parse(
                 &os(&["p", "{city}", "{1}", "{name}-{3}", "{first name}"]),
@@ -420,6 +599,7 @@ mod tests {
             headers: Some(&headers),
             colsep: false,
             batch: false,
+            sources: 1,
         };
         assert_eq!(
             parse_err(&["p", "{age}"], &csv),
@@ -510,5 +690,174 @@ mod tests {
             "`{.a}` reads a JSON field, which needs --format jsonl (the input format is csv)"
         );
         assert!(parse_err(&["p", "{.a}"], &lines()).contains("needs --format jsonl"));
+    }
+
+    /// An item of several sources, each value split at `,` when `colsep`.
+    fn combined(values: &[&str], colsep: bool) -> Item {
+        use crate::item::{Combination, SourceValue};
+        let values: Vec<SourceValue> = values
+            .iter()
+            .enumerate()
+            .map(|(source, v)| SourceValue {
+                raw: v.as_bytes().to_vec(),
+                columns: colsep.then(|| v.split(',').map(|c| c.as_bytes().to_vec()).collect()),
+                source,
+                line: 1,
+            })
+            .collect();
+        let combination = Combination {
+            values,
+            sources: std::sync::Arc::from(Vec::new()),
+        };
+        let raw = combination
+            .positions()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        item_with(ItemData::Combined(Box::new(combination)), raw.as_bytes())
+    }
+
+    fn sources(n: usize, colsep: bool) -> Schema<'static> {
+        Schema {
+            colsep,
+            sources: n,
+            ..lines()
+        }
+    }
+
+    fn render_with(words: &[&str], schema: &Schema, item: &Item) -> Vec<String> {
+        let t = Template::parse(&os(words), ShellMode::Auto, schema).unwrap();
+        argv(&t, item)
+            .into_iter()
+            .map(|w| String::from_utf8(w).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn positions_of_several_sources() {
+        let item = combined(&["A", "d/f.txt", "x/y.tar.gz"], false);
+        let words = [
+            "p", "{}", "{1}", "{2}", "{-1}", "{-3}", "{2.}", "{2/}", "{2//}", "{2/.}", "{-1/.}",
+            "{.}", "{/}",
+        ];
+        assert_eq!(
+            render_with(&words, &sources(3, false), &item),
+            [
+                "p",
+                "A d/f.txt x/y.tar.gz",
+                "A",
+                "d/f.txt",
+                "x/y.tar.gz",
+                "A",
+                "d/f",
+                "f.txt",
+                "d",
+                "f",
+                "y.tar",
+                // GNU: a path form of `{}` applies to each position.
+                "A d/f x/y.tar",
+                "A f.txt y.tar.gz",
+            ]
+        );
+        // Without --colsep the number of positions is known: a reference
+        // past it is refused before anything runs.
+        for (word, want) in [
+            (
+                "{4}",
+                "`{4}` is past the last input source (3 sources, `{1}` to `{3}`)",
+            ),
+            (
+                "{-4}",
+                "`{-4}` is past the last input source (3 sources, `{1}` to `{3}`)",
+            ),
+            (
+                "{0}",
+                "column `{0}` does not exist: columns are numbered from 1",
+            ),
+        ] {
+            assert_eq!(parse_err(&["p", word], &sources(3, false)), want);
+        }
+    }
+
+    #[test]
+    fn colsep_columns_are_positions() {
+        // `parallel --colsep , echo {1} {2} {3} ::: a,b ::: c` prints `a b c`.
+        let item = combined(&["a,b", "c"], true);
+        let schema = sources(2, true);
+        assert_eq!(
+            render_with(&["p", "{1}", "{2}", "{3}", "{-1}", "{}"], &schema, &item),
+            ["p", "a", "b", "c", "c", "a b c"]
+        );
+        // With --colsep the count varies by row: checked per item.
+        let t = Template::parse(&os(&["p", "{4}"]), ShellMode::Auto, &schema).unwrap();
+        assert_eq!(
+            t.render(&item, 1).unwrap_err(),
+            "no position 4 in this item (3 positions)"
+        );
+        let t = Template::parse(&os(&["p", "{-4}"]), ShellMode::Auto, &schema).unwrap();
+        assert_eq!(
+            t.render(&item, 1).unwrap_err(),
+            "no position -4 in this item (3 positions)"
+        );
+    }
+
+    #[test]
+    fn single_source_positions_and_path_forms() {
+        // `{1}` without --colsep stays the whole item; `{-1}` too.
+        let plain = Item::plain(1, "dir/a b.txt");
+        assert_eq!(
+            render_with(&["p", "{1}", "{-1}", "{1/.}", "{-1//}"], &lines(), &plain),
+            ["p", "dir/a b.txt", "dir/a b.txt", "a b", "dir"]
+        );
+        assert!(parse_err(&["p", "{-2}"], &lines()).contains("needs --colsep"));
+        let row = item_with(
+            ItemData::Columns(vec![b"x/a.c".to_vec(), b"y/b.d".to_vec()]),
+            b"x/a.c,y/b.d",
+        );
+        let colsep = sources(1, true);
+        assert_eq!(
+            render_with(&["p", "{-1}", "{-2/}", "{2.}", "{1//}"], &colsep, &row),
+            ["p", "y/b.d", "a.c", "y/b", "x"]
+        );
+    }
+
+    #[test]
+    fn header_names_are_positions() {
+        let headers = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let schema = Schema {
+            headers: Some(&headers),
+            ..sources(2, true)
+        };
+        let item = combined(&["1,d/e.f", "3"], true);
+        assert_eq!(
+            render_with(
+                &["p", "{a}", "{c}", "{b/.}", "{b//}", "{2}"],
+                &schema,
+                &item
+            ),
+            ["p", "1", "3", "e", "d", "d/e.f"]
+        );
+        assert_eq!(
+            parse_err(&["p", "{nope}"], &schema),
+            "column `{nope}` is not in the header (columns: a, b, c)"
+        );
+        assert!(parse_err(&["p", "{nope/}"], &schema).contains("not in the header"));
+    }
+
+    #[test]
+    fn appended_item_spreads_several_sources() {
+        // `parallel diff ::: a ::: b` runs `diff a b`: one argument each.
+        let item = combined(&["a b", "c"], false);
+        let t = parse(&["diff"]);
+        assert_eq!(argv(&t, &item), [&b"diff"[..], b"a b", b"c"]);
+        // In shell mode each is its own quoted word.
+        let t = Template::parse(&os(&["diff"]), ShellMode::Always, &lines()).unwrap();
+        assert_eq!(t.render(&item, 1).unwrap().args[1], "diff 'a b' 'c'");
+        // An explicit `{}` stays one value.
+        let t = parse(&["echo", "{}"]);
+        assert_eq!(argv(&t, &item), [&b"echo"[..], b"a b c"]);
+        // A single source's appended item is unchanged.
+        let t = parse(&["echo"]);
+        assert_eq!(argv(&t, &Item::plain(1, "a b")), [&b"echo"[..], b"a b"]);
     }
 }

@@ -145,7 +145,10 @@ mod tests {
         let cases: &[(&[&str], &str)] = &[
             (&["echo", "{foo}"], "unknown placeholder `{foo}`"),
             (&["echo", "{?}"], "unknown placeholder `{?}`"),
-            (&["echo", "{1.}"], "unknown placeholder `{1.}`"),
+            // Issue 10: `{1.}` is now a path form of position 1 (was unknown).
+            (&["echo", "{1.x}"], "unknown placeholder `{1.x}`"),
+            (&["echo", "{-0}"], "column `{-0}` does not exist"),
+            (&["echo", "{--1}"], "unknown placeholder `{--1}`"),
             (&["awk", "{print $1}"], "unknown placeholder `{print $1}`"),
             (&["echo", "{abc"], "unclosed `{` in `{abc`"),
             (&["echo", "a{b"], "unclosed `{` in `a{b`"),

@@ -1,7 +1,7 @@
 //! The parsed form of one command word: literal bytes and placeholders, each
 //! placeholder with the quoting layers it needs, rendered once per item.
 
-use crate::item::Item;
+use crate::item::{Item, ItemData};
 
 use super::placeholder::Placeholder;
 use super::placeholder::value;
@@ -61,12 +61,41 @@ impl Word {
         }
     }
 
+    /// The positions of an item of several sources, when this word is
+    /// only the appended `{}` (argv mode gives each its own argument).
+    pub(crate) fn spread<'i>(&self, item: &'i Item) -> Option<Vec<&'i [u8]>> {
+        let [Piece::Placeholder { placeholder, .. }] = self.pieces.as_slice() else {
+            return None;
+        };
+        match (&item.data, placeholder) {
+            (ItemData::Combined(combination), Placeholder::Appended) => {
+                Some(combination.positions().collect())
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn render(&self, item: &Item, slot: usize) -> Result<Vec<u8>, String> {
         let mut out =
             Vec::with_capacity(self.literal_len + self.placeholders * (item.raw.len() + 8));
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(bytes) => out.extend_from_slice(bytes),
+                Piece::Placeholder {
+                    placeholder: Placeholder::Appended,
+                    layers,
+                } if matches!(item.data, ItemData::Combined(_)) => {
+                    // Each position its own quoted word, as GNU appends them.
+                    let ItemData::Combined(combination) = &item.data else {
+                        continue;
+                    };
+                    for (n, position) in combination.positions().enumerate() {
+                        if n > 0 {
+                            out.push(b' ');
+                        }
+                        push_layered(&mut out, position, layers)?;
+                    }
+                }
                 Piece::Placeholder {
                     placeholder,
                     layers,
@@ -89,9 +118,7 @@ pub(super) fn push_layered(
     layers: &[Layer],
 ) -> Result<(), String> {
     if memchr::memchr(0, value).is_some() {
-        return Err(
-            "the item contains a NUL byte, which a command argument cannot hold".to_string(),
-        );
+        return Err(NUL_IN_ARGUMENT.to_string());
     }
     if let [
         Layer {
@@ -115,3 +142,7 @@ pub(super) fn push_layered(
     }
     Ok(())
 }
+
+/// Why a value holding a NUL byte cannot be passed.
+pub(crate) const NUL_IN_ARGUMENT: &str =
+    "the item contains a NUL byte, which a command argument cannot hold";

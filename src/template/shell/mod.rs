@@ -93,8 +93,8 @@ pub(crate) fn command_line(
         let layers = scanner
             .placeholder_layers()
             .map_err(|r| r.error_appended())?;
-        check_spot(&scanner, &Placeholder::Whole, items).map_err(|r| r.error_appended())?;
-        line.push_placeholder(Placeholder::Whole, layers);
+        check_spot(&scanner, &Placeholder::Appended, items).map_err(|r| r.error_appended())?;
+        line.push_placeholder(Placeholder::Appended, layers);
     }
     Ok(line)
 }

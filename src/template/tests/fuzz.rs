@@ -175,6 +175,7 @@ fn shell_fuzz() {
                 headers: None,
                 colsep: false,
                 batch: false,
+                sources: 1,
             },
         ) else {
             continue;

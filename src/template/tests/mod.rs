@@ -19,6 +19,7 @@ pub(super) fn schema(format: Format) -> Schema<'static> {
         headers: None,
         colsep: false,
         batch: false,
+        sources: 1,
     }
 }
 
