@@ -24,5 +24,6 @@ mod reports;
 mod resumed;
 mod safety;
 mod signals;
+mod sources;
 mod supervision;
 mod tty;
