@@ -186,23 +186,19 @@ fn join_positions(combination: &Combination) -> Vec<u8> {
 }
 
 impl RecordSource for CombinedSource {
+    /// `name` is the first source's: the combined reader is named after it.
     fn next_record(&mut self, name: &str) -> Option<io::Result<Record>> {
-        let first_name = self
-            .names
-            .first()
-            .cloned()
-            .unwrap_or_else(|| name.to_owned());
         match std::mem::replace(&mut self.state, State::Done) {
             State::Done => None,
             State::Nested(mut nested) => {
-                let next = self.next_nested(&mut nested, &first_name);
+                let next = self.next_nested(&mut nested, name);
                 if !matches!(next, None | Some(Err(_))) {
                     self.state = State::Nested(nested);
                 }
                 next
             }
             State::Linked(mut linked) => {
-                let next = self.next_linked(&mut linked, &first_name);
+                let next = self.next_linked(&mut linked, name);
                 if !matches!(next, None | Some(Err(_))) {
                     self.state = State::Linked(linked);
                 }

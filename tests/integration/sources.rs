@@ -234,6 +234,18 @@ fn header_names_each_source() {
         .concat();
         prints(&sb, &args, &["y x 7", "w z 7"]);
     }
+    // A single `::::` file: with --colsep it is lines split at the
+    // separator, whatever its extension; without, a `.tsv` file is TSV
+    // with its own header row.
+    for colsep in [&["--colsep", "\t"][..], &[]] {
+        let args = [
+            &["--header", ":"][..],
+            colsep,
+            &["echo", "{f1}", "::::", "t.tsv"],
+        ]
+        .concat();
+        prints(&sb, &args, &["x", "z"]);
+    }
     // One source: its first line names it.
     sb.fanout()
         .args([
