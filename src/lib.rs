@@ -12,7 +12,9 @@
 //! one exit code, `dry_run` renders without running.
 //!
 //! **Read.** `input` turns a file, stdin or `:::` arguments into
-//! `item::Item`s, streaming, one file per format. The reader thread is
+//! `item::Item`s, streaming, one file per format; several sources
+//! (`:::`, `::::`, `-a`) become one item per combination, the first
+//! source streamed and the others held in memory. The reader thread is
 //! also the dispatcher (`dispatch`): it numbers items, keys them and
 //! skips what an earlier run finished (the resume gate, built from the
 //! `journal`, or from a GNU joblog by seq; `records` opens the journal,
