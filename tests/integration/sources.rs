@@ -558,3 +558,54 @@ fn the_total_counts_combinations() {
     let ran = String::from_utf8(sb.read("ran")).expect("utf-8");
     assert_eq!(ran.lines().collect::<Vec<_>>(), ["a 1", "a 2"]);
 }
+
+/// SIGINT while `b 1` runs (`-j1`): the combinations before it are
+/// journaled, `b 1` is interrupted and the rest never started; the resume
+/// hint's `--resume` runs exactly `b 1` and what follows.
+#[test]
+fn an_interrupted_run_of_combinations_resumes_the_rest() {
+    let sb = Sandbox::new();
+    sb.write("block", "");
+    let job = format!(
+        r#"echo "$1 $2" >> ran; if [ "$1 $2" = "b 1" ] && [ -e block ]; then touch blocked.1; {}; fi"#,
+        crate::util::sh_wait_until("[ ! -e block ]")
+    );
+    let args = [
+        "-j1",
+        "--journal",
+        "j",
+        "sh",
+        "-c",
+        &job,
+        "_",
+        "{1}",
+        "{2}",
+        ":::",
+        "a",
+        "b",
+        "c",
+        ":::",
+        "1",
+        "2",
+    ];
+    let mut running = sb.fanout().args(args).spawn();
+    running.wait_for_numbered(&sb, "blocked", 1);
+    running.signal("INT");
+    let ended = running.wait();
+    ended.interrupted_by(2);
+    ended.stderr_has("--resume");
+    std::fs::remove_file(sb.path().join("block")).expect("rm block");
+    let ran = |sb: &Sandbox| -> Vec<String> {
+        let text = String::from_utf8(sb.read("ran")).expect("utf-8");
+        std::fs::remove_file(sb.path().join("ran")).expect("rm ran");
+        text.lines().map(str::to_owned).collect()
+    };
+    assert_eq!(ran(&sb), ["a 1", "a 2", "b 1"]);
+    sb.fanout()
+        .arg("--resume")
+        .args(args)
+        .run()
+        .code(0)
+        .stderr_has("2 ok in an earlier run");
+    assert_eq!(ran(&sb), ["b 1", "b 2", "c 1", "c 2"]);
+}
