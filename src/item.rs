@@ -103,8 +103,8 @@ impl Item {
     /// its columns); for a row with columns (CSV/TSV, `--colsep`) its
     /// columns; otherwise the item itself. Names for them, when the input
     /// has any (`--header :`, a CSV/TSV header), are the reader's
-    /// `headers()`, position by position. (For `--results` and batches.)
-    #[allow(dead_code)]
+    /// `headers()`, position by position (`--results DIR` names its
+    /// directories after them).
     pub fn positions(&self) -> Vec<&[u8]> {
         match &self.data {
             ItemData::Columns(fields) => fields.iter().map(Vec::as_slice).collect(),

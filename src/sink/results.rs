@@ -20,8 +20,8 @@
 //!
 //! The files are written from the job's captured output once it finished,
 //! before the item is journaled, so an item the journal records has its
-//! files. [`results_path`] takes a list of `(name, value)` pairs, so
-//! several input sources plug in as more pairs.
+//! files. [`results_path`] takes a list of `(name, value)` pairs: the
+//! item's positions, so an item of several sources is `DIR/1/A/2/D`.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -30,7 +30,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::event::JobPart;
-use crate::item::{Item, ItemData};
+use crate::item::Item;
 use crate::sink::{Control, Done, RunEvent, Sink};
 
 /// The longest file name Linux file systems take (`NAME_MAX`).
@@ -92,24 +92,21 @@ pub(crate) fn safe_component(value: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The `(name, value)` pairs of an item from one input source: its value
-/// as source `1`, or its columns (`--colsep`, CSV/TSV) by number or, with
-/// a header, by name.
+/// The `(name, value)` pairs of an item: its positions (`Item::positions`:
+/// its value, its columns with `--colsep` or CSV/TSV, or the values of
+/// several sources) by number or, with a header, by name.
 fn item_pairs<'a>(item: &'a Item, headers: Option<&'a [String]>) -> Vec<(Vec<u8>, &'a [u8])> {
-    match &item.data {
-        ItemData::Columns(columns) => columns
-            .iter()
-            .enumerate()
-            .map(|(i, value)| {
-                let name = headers.and_then(|h| h.get(i)).map_or_else(
-                    || (i + 1).to_string().into_bytes(),
-                    |h| h.as_bytes().to_vec(),
-                );
-                (name, value.as_slice())
-            })
-            .collect(),
-        _ => vec![(b"1".to_vec(), item.raw.as_slice())],
-    }
+    item.positions()
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let name = headers.and_then(|h| h.get(i)).map_or_else(
+                || (i + 1).to_string().into_bytes(),
+                |h| h.as_bytes().to_vec(),
+            );
+            (name, value)
+        })
+        .collect()
 }
 
 /// The sink that saves each job's output under `--results DIR`. A write
@@ -192,6 +189,7 @@ impl Sink for ResultsSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::item::ItemData;
 
     fn path(pairs: &[(&str, &str)]) -> String {
         let pairs: Vec<(&[u8], &[u8])> = pairs

@@ -609,3 +609,35 @@ fn an_interrupted_run_of_combinations_resumes_the_rest() {
         .stderr_has("2 ok in an earlier run");
     assert_eq!(ran(&sb), ["b 1", "b 2", "c 1", "c 2"]);
 }
+
+/// `--results DIR` names an item of several sources by every position,
+/// as GNU parallel: `DIR/1/A/2/C`, or with `--header :` by the names.
+#[test]
+fn results_directories_name_every_source() {
+    let sb = Sandbox::new();
+    sb.fanout()
+        .args([
+            "--no-journal",
+            "--results",
+            "out",
+            "echo",
+            ":::",
+            "A",
+            "B",
+            ":::",
+            "C",
+            "D",
+        ])
+        .run()
+        .code(0);
+    for (a, c) in [("A", "C"), ("A", "D"), ("B", "C"), ("B", "D")] {
+        let stdout = sb.read(&format!("out/1/{a}/2/{c}/stdout"));
+        assert_eq!(stdout, format!("{a} {c}\n").as_bytes());
+    }
+    sb.fanout()
+        .args(["--no-journal", "--header", ":", "--results", "named"])
+        .args(["echo", ":::", "a", "A", ":::", "b", "C"])
+        .run()
+        .code(0);
+    assert_eq!(sb.read("named/a/A/b/C/stdout"), b"A C\n");
+}
