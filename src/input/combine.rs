@@ -465,6 +465,40 @@ mod tests {
         );
     }
 
+    /// `-E`, `-r` and `--trim` apply to each source's values before they
+    /// are combined (GNU parallel 20221122: `parallel -k -E b -r --trim lr
+    /// echo ::: ' a ' '' b c ::: x ' ' b y` runs `a x`), and a first
+    /// source read ahead gives the combined reader its total.
+    #[test]
+    fn rules_apply_to_each_source() {
+        use crate::input::trim::Trim;
+        use crate::input::{Blanks, Order, RecordRules};
+        let rules = RecordRules {
+            end_marker: Some(b"b".to_vec()),
+            blanks: Blanks::Skip,
+            trim: Trim::Both,
+        };
+        let source = |values: &[&str]| {
+            let values = values.iter().map(OsString::from).collect();
+            Reader::from_args(values, None).with_rules(rules.clone())
+        };
+        let first = source(&[" a ", "", "b", "c"]);
+        let held = vec![source(&["x", " ", "b", "y"])];
+        let reader = Reader::combined(first, held, &nested_with(&[false, false])).unwrap();
+        assert_eq!(
+            reader.total(),
+            None,
+            "a streamed first source is not counted"
+        );
+        let items: Vec<_> = reader.map(|item| item.unwrap().raw).collect();
+        assert_eq!(items, [b"a x".to_vec()]);
+        let first = source(&["p", "q", "", "b", "r"]).read_ahead(Order::Input);
+        let held = vec![source(&["1", "2", "3"])];
+        let reader = Reader::combined(first, held, &nested_with(&[false, false])).unwrap();
+        assert_eq!(reader.total(), Some(6));
+        assert_eq!(reader.count(), 6);
+    }
+
     /// The first source streams: an endless one still yields items, and
     /// with `--link` only as many of its values are kept as wrapping needs.
     #[test]

@@ -641,3 +641,183 @@ fn results_directories_name_every_source() {
         .code(0);
     assert_eq!(sb.read("named/a/A/b/C/stdout"), b"A C\n");
 }
+
+/// The input options read every source alike (GNU parallel 20221122 for
+/// each line): `-d`, `-0`, `--colsep` as a regular expression, and `-E`,
+/// `-r` and `--trim` on each source's values before they are combined.
+#[test]
+fn input_options_read_every_source() {
+    let sb = Sandbox::new();
+    sb.write("semi.txt", "a;b;");
+    let dash = ["-d", ";", "echo", "{1}-{2}"];
+    prints(
+        &sb,
+        &[&dash[..], &["::::", "semi.txt", ":::", "p", "q"]].concat(),
+        &["a-p", "a-q", "b-p", "b-q"],
+    );
+    prints(
+        &sb,
+        &[&dash[..], &[":::", "p", "::::", "semi.txt"]].concat(),
+        &["p-a", "p-b"],
+    );
+    sb.write("n1", "a b\0c\0");
+    sb.write("n2", "1\0");
+    prints(
+        &sb,
+        &["-0", "echo", "::::", "n1", "::::", "n2"],
+        &["a b 1", "c 1"],
+    );
+    prints(
+        &sb,
+        &[
+            "--colsep",
+            "\\s+",
+            "echo",
+            "{1}{2}{3}{4}",
+            ":::",
+            "a  b",
+            ":::",
+            "c d",
+        ],
+        &["abcd"],
+    );
+    // Each source ends at its own marker; blank values go, the rest are
+    // trimmed: `parallel -k -E b -r --trim lr echo ::: ' a ' '' b c ::: x ' ' b y`.
+    prints(
+        &sb,
+        &[
+            "-E", "b", "-r", "--trim", "lr", "echo", "[{1}]", "[{2}]", ":::", " a ", "", "b", "c",
+            ":::", "x", " ", "b", "y",
+        ],
+        &["[a] [x]"],
+    );
+}
+
+/// `{##}` and `{0#}` count combinations, wherever the first source comes
+/// from: `:::` values, a file counted ahead with `-d`, `-E` and `--header
+/// :` (each source's first value its name), stdin read whole with `-r`.
+#[test]
+fn totals_count_combinations_through_the_input_options() {
+    let sb = Sandbox::new();
+    let mut want: Vec<String> = Vec::new();
+    for (n, (first, second)) in ["a", "b", "c"]
+        .iter()
+        .flat_map(|a| ["1", "2", "3", "4"].map(move |b| (a, b)))
+        .enumerate()
+    {
+        want.push(format!("{:02}/12 {first} {second}", n + 1));
+    }
+    let want: Vec<&str> = want.iter().map(String::as_str).collect();
+    prints(
+        &sb,
+        &[
+            "echo",
+            "{0#}/{##}",
+            "{}",
+            ":::",
+            "a",
+            "b",
+            "c",
+            ":::",
+            "1",
+            "2",
+            "3",
+            "4",
+        ],
+        &want,
+    );
+    // `parallel -k --header : -d ';' -E END -a hf echo '{#}' {h} {n} ::: n 1 2`
+    // (GNU's `{##}` needs --plus).
+    sb.write("hf", "h;x;y;END;z");
+    prints(
+        &sb,
+        &[
+            "--header", ":", "-d", ";", "-E", "END", "-a", "hf", "echo", "{#}/{##}", "{h}", "{n}",
+            ":::", "n", "1", "2",
+        ],
+        &["1/4 x 1", "2/4 x 2", "3/4 y 1", "4/4 y 2"],
+    );
+    // `printf 'a\n\nb\n' | parallel -k --plus -r echo {##} {} :::: - ::: 1 2`
+    sb.fanout()
+        .args(["-k", "--no-journal", "-r", "echo", "{##}", "{}"])
+        .args(["::::", "-", ":::", "1", "2"])
+        .stdin("a\n\nb\n")
+        .run()
+        .code(0)
+        .lines(&["4 a 1", "4 a 2", "4 b 1", "4 b 2"]);
+    // `:::` values after the rules: a percentage halt counts 2 x 3 items,
+    // so the second failure (2 of 6) stops it, not the first (1 of 3).
+    sb.fanout()
+        .args(["-j1", "--no-journal", "--halt", "soon,fail=30%", "-r"])
+        .args(["sh", "-c", "echo \"$1\" >> ran; exit 1", "_", "{}"])
+        .args([":::", "a", "", "b", ":::", "1", "2", "3"])
+        .run()
+        .code(1);
+    assert_eq!(sb.lines("ran"), ["a 1", "a 2"]);
+}
+
+/// `--shuf` makes every combination and runs them in a random order,
+/// numbered in that order (as GNU parallel).
+#[test]
+fn shuf_shuffles_the_combinations() {
+    let sb = Sandbox::new();
+    let run = sb
+        .fanout()
+        .args(["-k", "--no-journal", "--shuf", "echo", "{#}", "{}"])
+        .args([":::", "1", "2", "3", "4", "5", "6", ":::", "a", "b", "c"])
+        .run();
+    run.code(0);
+    let mut seen = Vec::new();
+    for (n, line) in run.stdout_lines().iter().enumerate() {
+        let (seq, item) = line.split_once(' ').unwrap_or_else(|| run.fail("bad line"));
+        assert_eq!(seq, (n + 1).to_string(), "{line}");
+        seen.push(item.to_owned());
+    }
+    let mut all: Vec<String> = ["1", "2", "3", "4", "5", "6"]
+        .iter()
+        .flat_map(|n| ["a", "b", "c"].map(move |l| format!("{n} {l}")))
+        .collect();
+    // 18 combinations in input order by chance: 1 in 18! (about 10^-16).
+    assert_ne!(seen, all, "not shuffled");
+    seen.sort();
+    all.sort();
+    assert_eq!(seen, all);
+}
+
+/// In a job of several items each combination's values are the job's
+/// values, as GNU parallel 20221122 runs them: `-X echo x{}y`, `-N 2 echo
+/// {1}+{2}`; positions of one combination are refused there.
+#[test]
+fn batches_of_combinations_give_each_value_its_own_argument() {
+    let sb = Sandbox::new();
+    let sources = [":::", "a b", "c", ":::", "1", "2"];
+    prints(
+        &sb,
+        &[&["-n", "2", "printf", "<%s>"][..], &sources].concat(),
+        &["<a b><1><a b><2><c><1><c><2>"],
+    );
+    prints(
+        &sb,
+        &[
+            "-j1", "-X", "echo", "x{}y", ":::", "a", "b", ":::", "1", "2",
+        ],
+        &["xay x1y xay x2y xby x1y xby x2y"],
+    );
+    prints(
+        &sb,
+        &[
+            "-N", "2", "echo", "{1}+{2}", ":::", "a", "b", "c", ":::", "1", "2",
+        ],
+        &["a+1", "b+1", "c+1"],
+    );
+    prints(
+        &sb,
+        &[&["-n", "2", "--dry-run", "echo"][..], &sources].concat(),
+        &["echo 'a b' 1 'a b' 2", "echo c 1 c 2"],
+    );
+    sb.fanout()
+        .args(["-n", "2", "echo", "{-1}", ":::", "a", ":::", "b"])
+        .run()
+        .code(2)
+        .stderr_has("`{-1}` is not supported when jobs run several items of several input sources");
+}

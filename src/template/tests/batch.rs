@@ -124,3 +124,89 @@ fn positional_items_and_a_script_word() {
         ["sh", "-c", "echo 'a b' '$x'", "_"]
     );
 }
+
+/// An item of several sources with these values, as the combined reader
+/// makes it (`raw` is the values joined by spaces).
+fn combination(seq: u64, values: &[&str]) -> Item {
+    use crate::item::{Combination, SourceValue};
+    let combination = Combination {
+        values: values
+            .iter()
+            .enumerate()
+            .map(|(source, v)| SourceValue {
+                raw: v.as_bytes().to_vec(),
+                columns: None,
+                source,
+                line: seq,
+            })
+            .collect(),
+        sources: std::sync::Arc::from(Vec::new()),
+    };
+    let mut item = item_with(
+        ItemData::Combined(Box::new(combination)),
+        values.join(" ").as_bytes(),
+    );
+    item.seq = seq;
+    item
+}
+
+fn sources_template(words: &[&str], options: BatchOptions) -> Result<Template, TemplateError> {
+    let spec = BatchSpec::from_options(&options).expect("a batch spec");
+    let schema = Schema {
+        batch: true,
+        sources: 2,
+        ..lines()
+    };
+    Template::parse(&os(words), ShellMode::Auto, &schema).map(|t| t.for_batches(&spec))
+}
+
+/// GNU parallel 20221122: `parallel -n 2 echo ::: a b ::: 1 2` runs
+/// `echo a 1 a 2` (four arguments), `-X echo x{}y` runs
+/// `echo xay x1y xay x2y`, `-N 2 echo {1}+{2}` runs `echo a+1`.
+#[test]
+fn each_value_of_a_combination_is_a_value_of_the_job() {
+    let items = [combination(1, &["a b", "1"]), combination(2, &["a b", "2"])];
+    let refs: Vec<&Item> = items.iter().collect();
+    let t = sources_template(&["echo"], joined()).unwrap();
+    let spec = t.render_batch(&refs, 1, 1).unwrap();
+    assert_eq!(args(&spec), ["echo", "a b", "1", "a b", "2"]);
+    let t = sources_template(&["echo", "x{}y"], context()).unwrap();
+    let spec = t.render_batch(&refs, 1, 1).unwrap();
+    assert_eq!(args(&spec), ["echo", "xa by", "x1y", "xa by", "x2y"]);
+    let exact = BatchOptions {
+        exact: Some(2),
+        ..BatchOptions::default()
+    };
+    let t = sources_template(&["echo", "{1}+{2}+{4}+{5}"], exact).unwrap();
+    let spec = t.render_batch(&refs, 1, 1).unwrap();
+    assert_eq!(args(&spec), ["echo", "a b+1+2+"]);
+    // Shell mode: each value quoted on its own.
+    let t = sources_template(&["echo {} | cat"], joined()).unwrap();
+    let spec = t.render_batch(&refs, 1, 1).unwrap();
+    assert_eq!(line(&spec), "echo 'a b' '1' 'a b' '2' | cat");
+    // The batcher's cost covers every value: never less than rendered.
+    let t = sources_template(&["echo"], joined()).unwrap();
+    let mut scratch = Vec::new();
+    let cost = t.item_cost(&items[0], &mut scratch).unwrap();
+    assert_eq!(
+        (cost.chars, cost.args),
+        ("a b".len() + 1 + "1".len() + 1, 2)
+    );
+}
+
+#[test]
+fn positions_of_each_combination_are_refused_in_a_batch() {
+    for placeholder in ["{-1}", "{2.}", "{1/}"] {
+        let err = sources_template(&["echo", placeholder], joined())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not supported when jobs run several items of several input sources"),
+            "{placeholder}: {err}"
+        );
+    }
+    // `{N}` is the job's Nth value; `{}` and its path forms are every value.
+    for fine in ["{3}", "{}", "{.}", "{/}"] {
+        sources_template(&["echo", fine], joined()).unwrap();
+    }
+}
