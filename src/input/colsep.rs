@@ -35,8 +35,27 @@ impl ColumnSplitter {
         let regex = RegexBuilder::new(text)
             .unicode(false)
             .build()
-            .map_err(|e| format!("`{text}` is not a regular expression fanout reads: {e}"))?;
-        if regex.is_match(b"") {
+            .map_err(|e| {
+                // The parser's message draws the pattern over several lines:
+                // keep its last line, which says what is wrong.
+                let full = e.to_string();
+                let why = full
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .trim_start_matches("error: ")
+                    .to_owned();
+                format!("`{text}` is not a regular expression fanout reads: {why}")
+            })?;
+        // A separator that matches nothing somewhere (`|`, `a*`, `\b`, `^`)
+        // would cut between bytes, or never where meant.
+        let samples: [&[u8]; 5] = [b"", b"a", b"ab", b"a b", b"a,b;c"];
+        if samples
+            .iter()
+            .any(|s| regex.find_iter(s).any(|m| m.is_empty()))
+        {
             return Err(format!(
                 "`{text}` matches the empty string, so it would cut between every byte; \
                  escape what should be literal (`\\|`, `\\*`, `[|]`)"
@@ -190,6 +209,11 @@ mod tests {
             err("|")
         );
         assert!(err("a*").contains("matches the empty string"));
+        // Empty matches inside the text, not at its start, count too.
+        assert!(err("\\b").contains("matches the empty string"));
+        assert!(err("\\b{start}").contains("matches the empty string"));
+        // The parser's drawing of the pattern is cut to its reason.
+        assert_eq!(err("(").lines().count(), 1, "{}", err("("));
         assert!(err("(").contains("is not a regular expression"));
         // Perl's look-around is not in the regex crate.
         assert!(err("(?=,)").contains("is not a regular expression"));

@@ -155,8 +155,10 @@ pub fn load_joblog(path: &Path) -> Result<JoblogDone, JoblogReadError> {
         }
         line_no += 1;
         let complete = buf.last() == Some(&b'\n');
-        if line_no == 1 {
-            continue; // GNU's header
+        // GNU's header; a `+FILE` joblog started without one (as GNU
+        // starts it) has a row there.
+        if line_no == 1 && buf.starts_with(b"Seq\t") {
+            continue;
         }
         let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
         if text.iter().all(u8::is_ascii_whitespace) {
@@ -278,30 +280,41 @@ Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand
 
     #[test]
     fn a_later_success_wins_and_a_later_failure_does_not_undo_one() {
-        let text = "h\n1\t:\t1\t0\t0\t0\t3\t0\tx\n1\t:\t2\t0\t0\t0\t0\t0\tx\n2\t:\t1\t0\t0\t0\t0\t0\tx\n2\t:\t2\t0\t0\t0\t4\t0\tx\n";
+        let text = "Seq\tHost\n1\t:\t1\t0\t0\t0\t3\t0\tx\n1\t:\t2\t0\t0\t0\t0\t0\tx\n2\t:\t1\t0\t0\t0\t0\t0\tx\n2\t:\t2\t0\t0\t0\t4\t0\tx\n";
         let mut done = load_text(text).unwrap();
         assert!(matches!(done.admit(1, true), JoblogAdmission::Skip(_)));
         assert!(matches!(done.admit(2, true), JoblogAdmission::Skip(_)));
     }
 
     #[test]
+    fn a_first_line_that_is_a_row_is_read_as_one() {
+        // `--joblog +FILE` starts a joblog without GNU's header.
+        let done = load_text("1\t:\t1\t0\t0\t0\t0\t0\tx\n2\t:\t1\t0\t0\t0\t0\t0\tx\n").unwrap();
+        assert_eq!(done.len(), 2);
+    }
+
+    #[test]
     fn bad_rows_name_file_and_line_and_a_torn_last_line_is_ignored() {
-        let err = load_text("h\n1\t:\t1\t0\t0\t0\t0\t0\tx\nnot a row\n2\t:\n")
+        let err = load_text("Seq\tHost\n1\t:\t1\t0\t0\t0\t0\t0\tx\nnot a row\n2\t:\n")
             .err()
             .unwrap();
         let text = err.to_string();
         assert!(text.contains("line 3"), "{text}");
         assert!(text.contains("/log`"), "{text}");
-        let err = load_text("h\n1\t:\tsoon\t0\t0\t0\t0\t0\tx\n")
+        let err = load_text("Seq\tHost\n1\t:\tsoon\t0\t0\t0\t0\t0\tx\n")
             .err()
             .unwrap();
         assert!(err.to_string().contains("Starttime `soon`"), "{err}");
-        let done = load_text("h\n1\t:\t1\t0\t0\t0\t0\t0\tx\n2\t:\t1.5").unwrap();
+        let done = load_text("Seq\tHost\n1\t:\t1\t0\t0\t0\t0\t0\tx\n2\t:\t1.5").unwrap();
         assert_eq!(done.len(), 1);
         // A command of any bytes, newlines written as NUL, tabs and all.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
-        std::fs::write(&path, b"h\n7\t:\t1\t0\t0\t0\t0\t0\tprintf '\xe9\0\t'\n").unwrap();
+        std::fs::write(
+            &path,
+            b"Seq\tHost\n7\t:\t1\t0\t0\t0\t0\t0\tprintf '\xe9\0\t'\n",
+        )
+        .unwrap();
         assert_eq!(load_joblog(&path).unwrap().len(), 1);
         // Missing: nothing has run.
         let none = load_joblog(Path::new("/no/such/joblog")).unwrap();

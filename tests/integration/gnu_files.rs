@@ -507,3 +507,51 @@ fn a_joblog_gnu_wrote_resumes_a_fanout_run() {
         "1 0\n2 0\n3 0\n5 0\n"
     );
 }
+
+#[test]
+fn a_headerless_or_torn_joblog_resumes_every_row_it_holds() {
+    let sb = Sandbox::new();
+    // `+FILE` starts without a header, as GNU's: its first row still counts.
+    sb.fanout()
+        .args(["-k", "--joblog", "+p.tsv", "echo"])
+        .items(["a", "b"])
+        .run()
+        .code(0);
+    sb.fanout()
+        .args([
+            "-k",
+            "--joblog",
+            "+p.tsv",
+            "--no-journal",
+            "--resume",
+            "echo",
+        ])
+        .items(["a", "b", "c"])
+        .run()
+        .code(0)
+        .lines(&["c"]);
+    // A row torn by a kill is cut before new rows are appended, and its job
+    // runs again.
+    let mut text = sb.read("p.tsv");
+    text.extend_from_slice(b"4\t:\t1796183853.853\t  0.0");
+    sb.write("p.tsv", &text);
+    sb.fanout()
+        .args([
+            "-k",
+            "--joblog",
+            "+p.tsv",
+            "--no-journal",
+            "--resume",
+            "echo",
+        ])
+        .items(["a", "b", "c", "d"])
+        .run()
+        .code(0)
+        .lines(&["d"]);
+    let rows = String::from_utf8(sb.read("p.tsv")).unwrap();
+    let seqs: Vec<&str> = rows
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(seqs, ["1", "2", "3", "4"], "{rows}");
+}
