@@ -169,10 +169,21 @@ impl Config {
         let (mut command, groups) = split_items(args.command)?;
         let mut force_shell = args.exec.shell || (dialect == Dialect::Gnu && !quote);
         if command.is_empty() && dialect == Dialect::Gnu {
+            if batch.is_some() {
+                bail!(
+                    "without a command each item is a command line, one per job: -n, -N, -L, -X, \
+                     -m, --xargs and -s cannot put several in one job"
+                );
+            }
             // GNU: without a command, each item is a command line. Asked
             // for, so run as code on purpose: as the item, not as text
-            // pasted into a line.
-            command = gnu::ITEM_AS_COMMAND.iter().map(OsString::from).collect();
+            // pasted into a line. With `-q` (GNU's --quote) it is quoted:
+            // the item is a program's name.
+            command = if quote {
+                vec![OsString::from("{}")]
+            } else {
+                gnu::ITEM_AS_COMMAND.iter().map(OsString::from).collect()
+            };
             force_shell = false;
         }
         if command.is_empty() {

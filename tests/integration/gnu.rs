@@ -227,6 +227,23 @@ fn without_a_command_each_item_is_a_command_line() {
         .lines(&["a", "B  c"]);
     // fanout's own: a command is needed.
     sb.fanout().items(["echo a"]).run().code(2);
+    // One command line per job: a batch would run only its first.
+    for batch in [&["-n2"][..], &["-X"], &["--xargs"], &["-N", "2"]] {
+        sb.fanout_named("parallel")
+            .args(batch)
+            .items(["touch f1", "touch f2"])
+            .run()
+            .code(255)
+            .stderr_has("one per job");
+        assert!(!sb.join("f1").exists(), "{batch:?}");
+    }
+    // `-q` quotes the item, as GNU's does: it is a program's name.
+    sb.fanout_named("parallel")
+        .arg("-q")
+        .items(["touch PW"])
+        .run()
+        .code(1);
+    assert!(!sb.join("PW").exists(), "-q ran the item as code");
 }
 
 #[test]
