@@ -15,7 +15,12 @@ use fanout::gnu::Dialect;
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let by_name = Dialect::of_program(argv.first().map(OsString::as_os_str));
-    let mut args = match fanout::cli::Args::try_parse_from(&argv) {
+    let parsed = if by_name == Dialect::Gnu {
+        parse_as_parallel(&argv)
+    } else {
+        fanout::cli::Args::try_parse_from(&argv)
+    };
+    let mut args = match parsed {
         Ok(args) => args,
         Err(err) => {
             // Before parsing succeeds, `--gnu` is only a word on the line.
@@ -47,6 +52,20 @@ fn main() -> ExitCode {
             ExitCode::from(error_code)
         }
     }
+}
+
+/// Under the name `parallel` fanout's subcommands are not there: `parallel
+/// man -w ::: ls` runs `man`, as GNU's does.
+fn parse_as_parallel(argv: &[OsString]) -> Result<fanout::cli::Args, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let full = fanout::cli::Args::command();
+    let bare = clap::Command::new("parallel")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(full.get_about().cloned().unwrap_or_default())
+        .args(full.get_arguments().cloned())
+        .groups(full.get_groups().cloned());
+    let matches = bare.try_get_matches_from(argv)?;
+    fanout::cli::Args::from_arg_matches(&matches)
 }
 
 /// Prints clap's message (help and version on stdout, exit 0) and says how

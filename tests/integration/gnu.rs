@@ -340,3 +340,23 @@ fn a_job_of_several_items_counts_once_as_in_gnu() {
         .code(3)
         .stderr_has("5 failed");
 }
+
+#[test]
+fn under_the_name_parallel_fanouts_subcommands_are_commands() {
+    let sb = Sandbox::new();
+    let run = sb.fanout_named("parallel");
+    // A program named like a fanout subcommand, first on PATH.
+    let script = sb.write("bin/man", "#!/bin/sh\necho \"man $*\"\n");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        sb.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    run.env("PATH", &path)
+        .args(["man", "-w"])
+        .items(["ls"])
+        .run()
+        .code(0)
+        .lines(&["man -w ls"]);
+}
