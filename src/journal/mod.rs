@@ -173,7 +173,7 @@ impl Journal {
 
 /// Removes a torn last line (a `kill -9` mid-write): appending after it
 /// would turn it into a corrupt line in the middle of the journal.
-fn cut_torn_tail(file: &File) -> io::Result<()> {
+pub(crate) fn cut_torn_tail(file: &File) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
     let len = file.metadata()?.len();
     let mut end = len;

@@ -190,7 +190,7 @@ impl Joblog {
         if append {
             // A row torn by a kill would join the next row: cut it, as the
             // journal does (its item runs again).
-            cut_torn_row(&file).map_err(open_err)?;
+            crate::journal::cut_torn_tail(&file).map_err(open_err)?;
         }
         if !append {
             file.write_all(HEADER.as_bytes())
@@ -201,30 +201,6 @@ impl Joblog {
         }
         Ok(Joblog::File { file, shown })
     }
-}
-
-/// Cuts a last line without its newline.
-fn cut_torn_row(file: &File) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    let len = file.metadata()?.len();
-    if len == 0 {
-        return Ok(());
-    }
-    let mut end = len;
-    let mut buf = vec![0u8; 64 * 1024];
-    while end > 0 {
-        let start = end.saturating_sub(buf.len() as u64);
-        let chunk = &mut buf[..usize::try_from(end - start).unwrap_or(0)];
-        file.read_exact_at(chunk, start)?;
-        if end == len && chunk.last() == Some(&b'\n') {
-            return Ok(());
-        }
-        if let Some(i) = memchr::memrchr(b'\n', chunk) {
-            return file.set_len(start + i as u64 + 1);
-        }
-        end = start;
-    }
-    file.set_len(0)
 }
 
 /// Whether `path` exists and has a first line (GNU appends to such a
