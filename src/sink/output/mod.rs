@@ -83,6 +83,9 @@ pub struct OutputSink {
     lost: HashSet<u64>,
     /// Succeeded items whose output could not all be written.
     unwritten: u64,
+    /// `--output line`: the job whose last line on stdout (0) or stderr (1)
+    /// has no newline yet.
+    unended: [Option<u64>; 2],
     /// The output of the job being emitted (its first item) was lost: so
     /// was its other items' (`-n`, `-X`), which follow it at once.
     job_lost: bool,
@@ -111,6 +114,7 @@ impl OutputSink {
             lost: HashSet::new(),
             unwritten: 0,
             job_lost: false,
+            unended: [None; 2],
             tagstring: None,
         }
     }
@@ -297,6 +301,16 @@ impl OutputSink {
 
     fn live_chunk(&mut self, ticket: u64, stream: Stream, bytes: &[u8], control: &mut Control<'_>) {
         self.item_lost = false;
+        // Another job's line must not continue one this job left unended:
+        // flushing ends it (on the bars' terminal only; a pipe gets the
+        // bytes exactly).
+        let unended = &mut self.unended[stream as usize];
+        if unended.is_some_and(|other| other != ticket) {
+            *unended = None;
+            self.flush(control);
+        }
+        self.unended[stream as usize] =
+            (bytes.last().is_some_and(|&b| b != b'\n')).then_some(ticket);
         match self.live_tags.remove(&ticket) {
             Some((tag, mut at_start)) => {
                 let state = &mut at_start[stream as usize];

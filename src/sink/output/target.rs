@@ -215,6 +215,9 @@ mod memory {
     pub struct Buffer {
         pub stdout: Arc<Mutex<Vec<u8>>>,
         pub stderr: Arc<Mutex<Vec<u8>>>,
+        /// Writes `|` into stdout at each flush, so a test sees where the
+        /// sink flushed (a terminal target ends a held line there).
+        pub mark_flushes: bool,
     }
 
     impl Buffer {
@@ -238,6 +241,9 @@ mod memory {
         }
 
         fn flush(&mut self) -> io::Result<()> {
+            if self.mark_flushes {
+                self.out().push(b'|');
+            }
             Ok(())
         }
     }

@@ -567,6 +567,30 @@ fn tag_with_keep_order_prefixes_held_streamed_lines() {
 // Line mode.
 
 #[test]
+fn line_mode_ends_a_jobs_unended_line_before_another_jobs_line() {
+    // At the bars' terminal the target holds an unended line until a
+    // flush, which ends it: another job's line must not be glued to it.
+    let cancel = CancelToken::new().unwrap();
+    let buffer = Buffer {
+        mark_flushes: true,
+        ..Buffer::default()
+    };
+    let sink = OutputSink::new(
+        options(OutputMode::Line),
+        Box::new(buffer.clone()),
+        None,
+        None,
+    );
+    let mut run = Run::new(&cancel, sink);
+    run.output(0, Stream::Stdout, b"OUT-1");
+    run.output(0, Stream::Stdout, b" more");
+    run.output(1, Stream::Stdout, b"OUT-2\n");
+    run.output(2, Stream::Stdout, b"OUT-3\n");
+    run.idle();
+    assert_eq!(stdout(&buffer), "OUT-1 more|OUT-2\nOUT-3\n|");
+}
+
+#[test]
 fn line_mode_writes_lines_live_tagged_per_stream() {
     let cancel = CancelToken::new().unwrap();
     let buffer = Buffer::default();
