@@ -90,6 +90,9 @@ pub struct Config {
     pub command: Vec<OsString>,
     /// `--shell`, or GNU's drop-in mode (several words are one shell line).
     pub force_shell: bool,
+    /// Never a shell, even for one word with shell syntax (`-q` under
+    /// `--gnu`: GNU's `--quote`).
+    pub never_shell: bool,
     /// fanout's conventions or GNU parallel's (`--gnu`, the name `parallel`).
     pub dialect: Dialect,
     /// Worker count.
@@ -330,6 +333,7 @@ impl Config {
             tagstring: args.output.tagstring,
             command,
             force_shell,
+            never_shell: quote && dialect == Dialect::Gnu,
             dialect,
             jobs,
             engine,

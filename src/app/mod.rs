@@ -82,6 +82,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let mode = if config.force_shell {
         ShellMode::Always
+    } else if config.never_shell {
+        ShellMode::Never
     } else {
         ShellMode::Auto
     };
@@ -108,6 +110,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     };
     if template.needs_total() || tagstring.as_ref().is_some_and(TextTemplate::needs_total) {
         let (counted, total) = input::with_total(&config, &cancel, reader)?;
+        if total == u64::MAX {
+            // The count saturated: no number {##} could print is right.
+            anyhow::bail!("{{##}} and {{0#}}: the input gives more than 2^64 - 1 items");
+        }
         reader = counted;
         template.set_total(total);
         if let Some(tagstring) = &mut tagstring {

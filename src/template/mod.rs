@@ -76,6 +76,9 @@ pub(crate) enum JobItems {
 pub(crate) enum ShellMode {
     Auto,
     Always,
+    /// Never a shell: one word with shell syntax is a program's name
+    /// (GNU's `-q` under `--gnu`).
+    Never,
 }
 
 /// A parsed command template, ready to render once per item.
@@ -251,7 +254,8 @@ impl Template {
         // Characters inside placeholders and `{{`/`}}` are not the user's
         // shell syntax, so only literal bytes decide the mode.
         let shell = mode == ShellMode::Always
-            || (words.len() == 1
+            || (mode == ShellMode::Auto
+                && words.len() == 1
                 && tokens.first().is_some_and(|word| {
                     word.iter().any(
                         |t| matches!(t, Token::Literal(b) if b.iter().copied().any(is_shell_byte)),

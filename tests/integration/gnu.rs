@@ -244,6 +244,14 @@ fn without_a_command_each_item_is_a_command_line() {
         .run()
         .code(1);
     assert!(!sb.join("PW").exists(), "-q ran the item as code");
+    // A one-word template with `-q` is a program's name too, as in GNU.
+    sb.fanout_named("parallel")
+        .args(["-q", "echo {} > out"])
+        .items(["a"])
+        .run()
+        .code(1)
+        .stderr_has("command not found");
+    assert!(!sb.join("out").exists(), "-q ran a shell");
 }
 
 #[test]

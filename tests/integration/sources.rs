@@ -821,3 +821,19 @@ fn batches_of_combinations_give_each_value_its_own_argument() {
         .code(2)
         .stderr_has("`{-1}` is not supported when jobs run several items of several input sources");
 }
+
+#[test]
+fn a_total_past_two_to_the_64_is_an_error_not_a_wrong_number() {
+    let sb = Sandbox::new();
+    let values: Vec<String> = (0..2000).map(|n| n.to_string()).collect();
+    let mut args: Vec<String> = vec!["--dry-run".into(), "echo".into(), "{##}".into()];
+    for _ in 0..6 {
+        args.push(":::".into());
+        args.extend(values.iter().cloned());
+    }
+    sb.fanout()
+        .args(&args)
+        .run()
+        .code(2)
+        .stderr_has("more than 2^64");
+}
