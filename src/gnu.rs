@@ -71,6 +71,10 @@ pub(crate) struct RunEnd {
     pub failed_jobs: u64,
     /// The `--halt` policy and the moment it stopped the run, if it did.
     pub halt: Option<(HaltPolicy, Trigger)>,
+    /// The `--halt` policy given, whether it stopped the run or not.
+    pub policy: Option<HaltPolicy>,
+    /// Jobs started in this run (a job of several items counts once).
+    pub started_jobs: u64,
 }
 
 /// GNU parallel's exit status for a run that was neither interrupted nor
@@ -82,18 +86,34 @@ pub(crate) struct RunEnd {
 /// `success=` stop 0.
 pub(crate) fn exit_status(end: &RunEnd) -> u8 {
     let Some((policy, trigger)) = &end.halt else {
-        return counted(end.failed_jobs);
+        // A percentage `--halt` that never stopped the run still sets the
+        // status: the share of the started jobs that failed (GNU's halt()).
+        return match end.policy {
+            Some(HaltPolicy {
+                count: Count::Fail | Count::Done,
+                threshold: Threshold::Percent(_),
+                ..
+            }) => percent(end.failed_jobs, end.started_jobs),
+            _ => counted(end.failed_jobs),
+        };
     };
     match (policy.count, policy.threshold) {
         (Count::Success, _) => 0,
         (_, Threshold::Items(1)) => job_status(&trigger.outcome),
         (_, Threshold::Items(_)) => counted(trigger.failed),
-        (_, Threshold::Percent(_)) => {
-            let base = trigger.base.max(1);
-            let percent = (trigger.failed * 100).div_ceil(base);
-            u8::try_from(percent.min(MOST_COUNTED)).unwrap_or(u8::MAX)
+        // GNU computes the count as total × fraction; when it is exactly
+        // one job, the status is that job's, as for `fail=1`.
+        (_, Threshold::Percent(pct)) if trigger.base as f64 * (pct / 100.0) == 1.0 => {
+            job_status(&trigger.outcome)
         }
+        (_, Threshold::Percent(_)) => percent(trigger.failed, trigger.base),
     }
+}
+
+/// `failed` of `base` as a percentage, rounded up (GNU's `ceil`).
+fn percent(failed: u64, base: u64) -> u8 {
+    let percent = (failed * 100).div_ceil(base.max(1));
+    u8::try_from(percent.min(MOST_COUNTED)).unwrap_or(u8::MAX)
 }
 
 /// A count of failed jobs as an exit status: 101 for more than 100.
@@ -128,6 +148,8 @@ mod tests {
         RunEnd {
             failed: failed + 3,
             failed_jobs: failed + 3,
+            policy: Some(policy),
+            started_jobs: base,
             halt: Some((
                 policy,
                 Trigger {
@@ -167,6 +189,8 @@ mod tests {
                 failed,
                 failed_jobs: failed,
                 halt: None,
+                policy: None,
+                started_jobs: failed,
             })
         };
         assert_eq!(plain(0), 0);
@@ -183,6 +207,8 @@ mod tests {
                 failed,
                 failed_jobs,
                 halt: None,
+                policy: None,
+                started_jobs: failed,
             })
         };
         assert_eq!(jobs(3, 0), 0);
@@ -214,5 +240,24 @@ mod tests {
             exit_status(&halted("now,success=1", Outcome::Success, 1, 3)),
             0
         );
+        // 10% of 10 jobs is one job: that job's status, as fail=1.
+        assert_eq!(exit_status(&halted("soon,fail=10%", code(5), 1, 10)), 5);
+    }
+
+    #[test]
+    fn a_percentage_halt_that_never_stops_the_run_sets_the_status() {
+        // GNU 20221122: `--halt soon,fail=50% 'exit {}' ::: 1 1 0 0 0 0 0 0 0 0`
+        // exits 20 (2 of 10 started jobs failed).
+        let end = |policy: &str, failed_jobs, started_jobs| RunEnd {
+            failed: failed_jobs,
+            failed_jobs,
+            halt: None,
+            policy: HaltPolicy::parse(policy).unwrap(),
+            started_jobs,
+        };
+        assert_eq!(exit_status(&end("soon,fail=50%", 2, 10)), 20);
+        assert_eq!(exit_status(&end("soon,fail=50%", 2, 6)), 34);
+        assert_eq!(exit_status(&end("soon,fail=50%", 0, 6)), 0);
+        assert_eq!(exit_status(&end("soon,fail=5", 2, 10)), 2);
     }
 }

@@ -93,6 +93,8 @@ pub(super) fn dry_run(
         failed: bad,
         failed_jobs: bad,
         halt: None,
+        policy: None,
+        started_jobs: 0,
     };
     Ok(decide_exit(
         cancel.reason(),

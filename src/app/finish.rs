@@ -124,6 +124,8 @@ pub(super) fn finish(facts: &RunFacts<'_>, ended: Ended<'_>) -> Exit {
         failed: summary.counts.failures(),
         failed_jobs: collector.as_ref().map_or(0, |c| c.tally().failed_jobs),
         halt: collector.as_ref().and_then(|c| c.tally().halt_trigger()),
+        policy: facts.config.halt,
+        started_jobs: collector.as_ref().map_or(0, |c| c.tally().started_jobs),
     };
     let dialect = facts.config.dialect;
     let exit = decide_exit(cancel_stop, fatal, dialect, &end);

@@ -27,6 +27,8 @@ pub struct Tally<'a> {
     /// item of a job of several (its others share its outcome). GNU's exit
     /// status counts these.
     pub failed_jobs: u64,
+    /// Jobs started in this run (a job of several items counts once).
+    pub started_jobs: u64,
     /// `--halt`, whose counts the workers keep; the tally gives it the total.
     halt: Option<&'a HaltState>,
 }
@@ -57,6 +59,9 @@ impl<'a> Tally<'a> {
         let first_of_its_job = !matches!(finished.job, Some(JobPart::Member { .. }));
         if outcome.is_failure() && first_of_its_job {
             self.failed_jobs += 1;
+        }
+        if first_of_its_job && finished.attempts > 0 {
+            self.started_jobs += 1;
         }
         if finished.leaked {
             self.leaky += 1;

@@ -368,3 +368,23 @@ fn under_the_name_parallel_fanouts_subcommands_are_commands() {
         .code(0)
         .lines(&["man -w ls"]);
 }
+
+/// GNU 20221122 on the same lines: a percentage `--halt` sets the status
+/// even when it never stops the run (20), and a percentage that is one
+/// job gives that job's status (3).
+#[test]
+fn percentage_halts_give_gnus_statuses() {
+    let sb = Sandbox::new();
+    let items = ["1", "1", "0", "0", "0", "0", "0", "0", "0", "0"];
+    sb.fanout_named("parallel")
+        .args(["-j1", "--halt", "soon,fail=50%", "exit {}"])
+        .items(items)
+        .run()
+        .code(20);
+    let items = ["0", "3", "0", "0", "0", "0", "0", "0", "0", "0"];
+    sb.fanout_named("parallel")
+        .args(["-j1", "--halt", "soon,fail=10%", "exit {}"])
+        .items(items)
+        .run()
+        .code(3);
+}
