@@ -282,7 +282,10 @@ fn numbered_column(
     }
     // In a job of several items `{N}` is its Nth value, unless the items
     // have columns: then it stays each item's column.
-    let columns = schema.colsep || matches!(schema.format, Format::Csv | Format::Tsv);
+    // (Several sources count their values across the job's combinations,
+    // whatever splits them.)
+    let columns = schema.sources == 1
+        && (schema.colsep || matches!(schema.format, Format::Csv | Format::Tsv));
     if schema.batch && !from_end && form == PathForm::Whole && !columns {
         return Ok(Placeholder::BatchItem(n - 1));
     }

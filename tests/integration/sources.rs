@@ -837,3 +837,17 @@ fn a_total_past_two_to_the_64_is_an_error_not_a_wrong_number() {
         .code(2)
         .stderr_has("more than 2^64");
 }
+
+/// GNU 20221122: `parallel --header : -N 2 echo {1}+{2} ::: a 1 2 ::: b 3`
+/// prints `1+3`: in a job of combinations `{N}` is the job's Nth value,
+/// also when `--header :` names the sources.
+#[test]
+fn positions_of_a_batch_of_named_sources_are_the_jobs_values() {
+    let sb = Sandbox::new();
+    sb.fanout()
+        .args(["--header", ":", "-N", "2", "echo", "{1}+{2}"])
+        .args([":::", "a", "1", "2", ":::", "b", "3"])
+        .run()
+        .code(0)
+        .lines(&["1+3"]);
+}
