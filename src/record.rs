@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::item::Item;
 use crate::outcome::{Outcome, signal_name};
 
 /// How an item ended, as every file names it.
@@ -144,6 +145,14 @@ pub struct ItemRecord {
 }
 
 impl ItemRecord {
+    /// Makes the record name `item`: its seq, its text and its key (for a
+    /// record taken from another item's: a batch's, or the journal's).
+    pub fn name(&mut self, item: &Item) {
+        self.seq = item.seq;
+        self.item = String::from_utf8_lossy(&item.raw).into_owned();
+        self.key.clone_from(&item.key);
+    }
+
     /// What went wrong, in words, also for a record whose journal line
     /// predates the `error` field.
     pub fn describe(&self) -> String {

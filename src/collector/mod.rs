@@ -197,9 +197,7 @@ impl<'a> Collector<'a> {
     /// figures and reports cover the whole batch.
     fn skipped(&mut self, skipped: Skipped) {
         let Skipped { item, mut record } = skipped;
-        record.seq = item.seq;
-        record.item = String::from_utf8_lossy(&item.raw).into_owned();
-        record.key.clone_from(&item.key);
+        record.name(&item);
         let earlier = Earlier { item, record };
         self.dispatch(&RunEvent::Skipped(&earlier));
     }

@@ -106,6 +106,12 @@ impl Work<'_> {
             ..
         } = dispatch;
         let attempt = attempts + 1;
+        // A batch's items joined by spaces: its `--tag` (and `{}` of
+        // `--tagstring`), made once for the start and the end.
+        let joined = members
+            .as_ref()
+            .filter(|m| !m.items.is_empty())
+            .map(|m| job_tag(&item, m));
         // Only progress, events and live tags need to know a job started:
         // without them, one message (and one collector wake-up) per item less.
         if self.labels || self.tags {
@@ -115,9 +121,10 @@ impl Work<'_> {
                 slot,
                 attempt,
                 label: self.labels.then(|| job_label(&item, members.as_ref())),
-                tag: self.tags.then(|| job_tag(&item, members.as_ref())),
+                tag: self
+                    .tags
+                    .then(|| joined.clone().unwrap_or_else(|| item.raw.clone())),
                 tagstring: self.tagstring.filter(|_| self.tags).map(|tagstring| {
-                    let joined = members.as_ref().map(|m| job_tag(&item, Some(m)));
                     tagstring.render_job(
                         &item,
                         joined.as_deref(),
@@ -174,10 +181,6 @@ impl Work<'_> {
         // Rendering the command as shell text costs an allocation per item:
         // only failure notes and reports use it.
         let command = (!outcome.is_success() || self.commands).then(|| spec.display());
-        let tag = members
-            .as_ref()
-            .filter(|m| !m.items.is_empty())
-            .map(|m| job_tag(&item, Some(m)));
         // Nothing for the collector to write: the worker journals the item
         // itself, without a round trip (the common case of quiet jobs).
         let output = if attempt == 1 && !streamed && nothing_captured(&captured) {
@@ -202,7 +205,7 @@ impl Work<'_> {
                 ack: None,
                 journaled: false,
                 job: members.as_ref().map(|m| JobPart::First { seq: m.seq }),
-                tag,
+                tag: joined,
                 members: members.map(|m| m.items).unwrap_or_default(),
             },
             output,
@@ -375,9 +378,7 @@ fn journal_job(journal: &Journal, finished: &Finished) -> Result<(), crate::jour
     records.push(ItemRecord::of(finished));
     for item in &finished.members {
         let mut record = ItemRecord::of(finished);
-        record.seq = item.seq;
-        record.item = String::from_utf8_lossy(&item.raw).into_owned();
-        record.key.clone_from(&item.key);
+        record.name(item);
         record.replaces_failure = item.rerun;
         records.push(record);
     }
@@ -404,9 +405,9 @@ fn job_label(item: &Item, members: Option<&Members>) -> String {
 }
 
 /// A job's `--tag`: its item, or a batch's items joined by spaces (GNU).
-fn job_tag(item: &Item, members: Option<&Members>) -> Vec<u8> {
+fn job_tag(item: &Item, members: &Members) -> Vec<u8> {
     let mut tag = item.raw.clone();
-    for member in members.into_iter().flat_map(|m| &m.items) {
+    for member in &members.items {
         tag.push(b' ');
         tag.extend_from_slice(&member.raw);
     }

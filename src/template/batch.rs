@@ -167,9 +167,11 @@ impl Word {
         })
     }
 
-    /// The style a word is rendered in: a word that assigns (`X={}`) is
-    /// repeated per item even when joined, so that no value moves out of
-    /// the assignment into the command's place (`X=a b cmd` would run `b`).
+    /// The style a word is rendered in: a `NAME=`-style word (`--file={}`)
+    /// is repeated per item even when joined, so each value keeps its
+    /// `NAME=` (`--file=a --file=b`, not `--file=a b`). A real assignment
+    /// (`X={} cmd`, `env X={}`) never gets here: the template refuses it
+    /// when jobs run several items.
     fn effective(&self, style: BatchStyle) -> BatchStyle {
         match self.pieces.first() {
             Some(Piece::Literal(prefix)) if prefix.contains(&b'=') => BatchStyle::Context,
@@ -379,8 +381,9 @@ impl Word {
 }
 
 /// A placeholder's values for all the items, each quoted, separated by
-/// spaces (a job-wide one once). In an assignment (`X=$D/{}`) they are
-/// joined first and quoted as one value, so the assignment stays one word.
+/// spaces (a job-wide one once). In a `NAME=`-style word that cannot be
+/// repeated (`--dir=$D/{}`) they are joined first and quoted as one value,
+/// so the word stays one word.
 fn push_joined(
     piece: &Piece,
     job: &Job<'_>,
