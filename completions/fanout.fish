@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus link header= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner gnu quote n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
+    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus link header= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner gnu quote n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= pipe pipe-part block= recend= recstart= round-robin output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -57,6 +57,9 @@ complete -c fanout -n "__fish_fanout_needs_command" -s n -l max-args -d 'Up to N
 complete -c fanout -n "__fish_fanout_needs_command" -s N -l max-replace-args -d 'N items per job, `{1}`..`{N}` the job\'s items (GNU\'s -N)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s L -l max-lines -d 'N lines per job (xargs -L; GNU -L implies -X)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s s -l max-chars -d 'At most N bytes of command line per job (arguments with their NULs)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l block -d 'About SIZE bytes a block (k, M, G, T: powers of 1024) [default: 1M]' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l recend -d 'What ends a record [default: \\n]; escapes \\n \\t \\0 \\\\ \\xHH as in -d' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l recstart -d 'What starts a record: blocks are cut only before it (and after --recend)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l output -d 'Output grouping' -r -f -a "group\t'Each job\'s stdout, then stderr, written whole when it ends'
 line\t'Whole lines, jobs interleaved, as they are written'
 ungroup\t'Raw: jobs write straight to fanout\'s stdout and stderr'"
@@ -87,6 +90,9 @@ complete -c fanout -n "__fish_fanout_needs_command" -l quote -d 'GNU\'s `--quote
 complete -c fanout -n "__fish_fanout_needs_command" -s X -d 'As many items per job as fit the command-line limit, each word that holds `{}` repeated per item (GNU\'s context replace)'
 complete -c fanout -n "__fish_fanout_needs_command" -s m -d 'As many items per job as fit, `{}` standing for all of them (GNU\'s -m)'
 complete -c fanout -n "__fish_fanout_needs_command" -l xargs -d 'As many items per job as fit, never spread over the job slots (GNU\'s --xargs)'
+complete -c fanout -n "__fish_fanout_needs_command" -l pipe -d 'Cut the input (stdin or -a FILE) into blocks of whole records, each one job\'s stdin; -N N records a block, -L N lines a record, -0 NUL records'
+complete -c fanout -n "__fish_fanout_needs_command" -l pipe-part -d '--pipe on the regular file given with -a: blocks go from the file to the jobs with splice(2), not through fanout (--pipe does this on any regular file)'
+complete -c fanout -n "__fish_fanout_needs_command" -l round-robin -d 'Start only -j jobs and deal the blocks to whichever is ready (for filters that are slow to start); implies --pipe'
 complete -c fanout -n "__fish_fanout_needs_command" -s k -l keep-order -d 'Write output in input order (jobs still run in parallel)'
 complete -c fanout -n "__fish_fanout_needs_command" -l tag -d 'Prefix each output line with the item and a tab'
 complete -c fanout -n "__fish_fanout_needs_command" -l no-progress -d 'Never show progress'

@@ -21,6 +21,7 @@ use crate::gnu::{self, Dialect};
 use crate::halt::HaltPolicy;
 use crate::input::{self, Blanks, ColumnSplitter, RecordRules};
 use crate::item::Format;
+use crate::pipe::{PipeOptions, PipeSpec};
 use crate::records::{InputOrigin, JournalChoice, RecordOptions, same_file};
 use crate::retry::{Backoff, RetryOn, RetryPolicy};
 use crate::sink::joblog::JoblogDest;
@@ -62,6 +63,8 @@ pub enum ProgressMode {
 /// A validated run configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `--pipe`: blocks of the input on each job's stdin, not items.
+    pub pipe: Option<PipeSpec>,
     /// Several items per job (`-n`, `-X`...), or `None`: one per job.
     pub batch: Option<BatchSpec>,
     /// Item source: the only one, or the first of several (which streams).
@@ -157,10 +160,14 @@ pub struct Config {
 
 impl Config {
     /// Validates and resolves the command line.
-    pub fn from_args(args: Args) -> anyhow::Result<Config> {
+    pub fn from_args(mut args: Args) -> anyhow::Result<Config> {
         // First: `-n echo` takes `echo` as its count, which says more than
         // "no command given".
-        let batch = batch_spec(&args.batch)?;
+        let pipe = pipe_spec(&args)?;
+        let batch = match pipe {
+            Some(_) => None,
+            None => batch_spec(&args.batch)?,
+        };
         let dialect = if args.exec.gnu {
             Dialect::Gnu
         } else {
@@ -200,8 +207,15 @@ impl Config {
             format: args.input.format.or(csv),
             ..FormatGiven::from(&args.input)
         };
-        let (source, more_sources) = sources(groups, args.input.input)?;
-        let header = header(args.input.header.as_deref())?;
+        let inputs = std::mem::take(&mut args.input.input);
+        let (source, more_sources) = sources(groups, inputs)?;
+        if let Some(spec) = &pipe {
+            refuse_with_pipe(&args.input, spec, &source, more_sources.len())?;
+        }
+        let header = match pipe {
+            Some(_) => false,
+            None => header(args.input.header.as_deref())?,
+        };
         let format = if gnu.delimiter.is_some() && !null {
             Format::Lines
         } else {
@@ -308,7 +322,16 @@ impl Config {
         refuse_duplicate_reports(&reports)?;
         let annotations = !resume_args.no_annotations
             && std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true");
+        if pipe.is_some() && tty {
+            bail!(
+                "--tty gives each job the terminal as its stdin, --pipe a block: give one of them"
+            );
+        }
+        if pipe.is_some() && resume_args.key.is_some() {
+            bail!("--key: with --pipe a block's key is its place in the input (offset and length)");
+        }
         Ok(Config {
+            pipe,
             batch,
             journal,
             resume: resume_args.resume || resume_args.retry_failed,
@@ -769,6 +792,97 @@ fn retry_policy(exec: &ExecArgs, dialect: Dialect) -> anyhow::Result<Option<Retr
         max_delay,
         on,
     }))
+}
+
+/// `--pipe`, `--pipe-part`, `--round-robin` and their options as one
+/// spec; with them, `-N` and `-L` count records, not items.
+fn pipe_spec(args: &Args) -> anyhow::Result<Option<PipeSpec>> {
+    let escaped = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<Vec<u8>>> {
+        text.as_deref()
+            .map(|t| input::delimiter::parse(t).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+            .transpose()
+    };
+    let recend = escaped("--recend", &args.pipe.recend)?;
+    let recstart = escaped("--recstart", &args.pipe.recstart)?;
+    let spec = PipeSpec::from_options(&PipeOptions {
+        pipe: args.pipe.pipe,
+        part: args.pipe.pipe_part,
+        round_robin: args.pipe.round_robin,
+        block: args.pipe.block.as_deref(),
+        records: args.batch.max_replace_args.as_deref(),
+        lines: args.batch.max_lines.as_deref(),
+        recend: recend.as_deref(),
+        recstart: recstart.as_deref(),
+        null: args.input.null,
+        header: args.input.header.as_deref(),
+    })?;
+    if spec.is_some() {
+        let batch = &args.batch;
+        for (given, name) in [
+            (batch.max_args.is_some(), "-n/--max-args"),
+            (batch.context_replace, "-X"),
+            (batch.multiple, "-m"),
+            (batch.xargs, "--xargs"),
+            (batch.max_chars.is_some(), "-s/--max-chars"),
+        ] {
+            if given {
+                bail!(
+                    "{name} puts several items on one command line; with --pipe a job gets a \
+                     block on stdin (size it with --block, -N or -L)"
+                );
+            }
+        }
+    }
+    Ok(spec)
+}
+
+/// What `--pipe` reads is bytes of one stream or file: the options that
+/// make items of it (a format, columns, several sources) do not apply.
+fn refuse_with_pipe(
+    input: &InputArgs,
+    spec: &PipeSpec,
+    source: &Source,
+    more_sources: usize,
+) -> anyhow::Result<()> {
+    if matches!(source, Source::Args(_)) || more_sources > 0 {
+        bail!(
+            "--pipe reads one stream: stdin or a single -a FILE (not `:::` items or several sources)"
+        );
+    }
+    if spec.part && !matches!(source, Source::File(_)) {
+        bail!("--pipe-part cuts a regular file in place: give it with -a FILE");
+    }
+    let format = input
+        .format
+        .filter(|f| !matches!(f, FormatArg::Lines | FormatArg::Null));
+    let in_the_job = "do that in the job, which reads the block's records";
+    for (given, name, hint) in [
+        (
+            format.is_some() || input.csv || input.delimiter.is_some(),
+            "--format, --csv and -d",
+            "--recend and --recstart say where records end and start, -0 ends them in NUL",
+        ),
+        (input.colsep.is_some(), "--colsep", in_the_job),
+        (input.shuf, "--shuf", in_the_job),
+        (input.link, "--link", "--pipe reads one input"),
+        (
+            input.eof_str.is_some() || input.eof.is_some(),
+            "-E/--eof",
+            in_the_job,
+        ),
+        (input.no_run_if_empty, "-r", in_the_job),
+        (input.trim != "n", "--trim", in_the_job),
+        (
+            input.replace_str.is_some() || input.replace.is_some(),
+            "-I/--replace",
+            "a block has no value to replace; {#} is its number",
+        ),
+    ] {
+        if given {
+            bail!("{name}: with --pipe a job gets a block of records on stdin, not items ({hint})");
+        }
+    }
+    Ok(())
 }
 
 /// `-n`, `-N`, `-L`, `-X`, `-m`, `--xargs` and `-s` as one spec.

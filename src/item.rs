@@ -39,6 +39,56 @@ pub enum ItemData {
     Bad(String),
     /// One combination of several input sources' values (`::: a b ::: c d`).
     Combined(Box<Combination>),
+    /// A block of records for one job's stdin (`--pipe`).
+    Block(Box<Block>),
+}
+
+/// A block of whole records (`--pipe`): where it is in the input, and its
+/// bytes, which go to its job's stdin. The item's `raw` is only its name
+/// (`bytes 0..1048576`); `{}` and the other values are refused for blocks.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Where the block starts in the input (after a `--header`), in bytes.
+    pub offset: u64,
+    /// Its length in bytes (the header not counted).
+    pub len: u64,
+    /// The `--header` lines, written before the block to every job.
+    pub header: Arc<[u8]>,
+    /// The block's bytes, until its last attempt is over.
+    pub payload: Payload,
+}
+
+/// Where a block's bytes are.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// Read from a stream into memory (a pipe, a terminal).
+    Bytes(Arc<Vec<u8>>),
+    /// In a regular file, from the file offset `at` (the input may start
+    /// part way into the file, so this is not always the block's offset):
+    /// spliced from the page cache into the job's stdin, never through
+    /// fanout's memory.
+    File { file: Arc<std::fs::File>, at: u64 },
+    /// Dropped: the block's last attempt is over.
+    Released,
+}
+
+impl PartialEq for Block {
+    fn eq(&self, other: &Block) -> bool {
+        (self.offset, self.len) == (other.offset, other.len)
+    }
+}
+
+impl Block {
+    /// The block's name in reports, labels and messages: its bytes in the
+    /// input, as a half-open range.
+    pub fn name(offset: u64, len: u64) -> String {
+        format!("bytes {offset}..{}", offset + len)
+    }
+
+    /// Its journal key: offset and length in the input.
+    pub fn key(&self) -> String {
+        format!("{}+{}", self.offset, self.len)
+    }
 }
 
 /// One value of each input source: an item of several sources. The item's
@@ -129,7 +179,22 @@ impl Item {
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
+            ItemData::Block(block) => format!("`{input}` {}", Block::name(block.offset, block.len)),
             _ => place(input, self.line),
+        }
+    }
+
+    /// Whether the item is a block of `--pipe` input.
+    pub fn is_block(&self) -> bool {
+        matches!(self.data, ItemData::Block(_))
+    }
+
+    /// Drops a block's bytes once its last attempt is over, so that a
+    /// finished block waiting in the `-k` window or the collector holds no
+    /// memory (the bound of `--pipe` is in flight blocks, not finished ones).
+    pub fn release_payload(&mut self) {
+        if let ItemData::Block(block) = &mut self.data {
+            block.payload = Payload::Released;
         }
     }
 

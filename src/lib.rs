@@ -59,6 +59,7 @@ pub(crate) mod item;
 pub(crate) mod job;
 pub(crate) mod journal;
 pub(crate) mod outcome;
+pub(crate) mod pipe;
 pub(crate) mod plan;
 pub(crate) mod record;
 pub(crate) mod records;

@@ -88,8 +88,11 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         ShellMode::Auto
     };
     let replace = config.replace.as_deref();
-    let template = Template::parse_replacing(&config.command, mode, &schema, replace)
-        .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
+    let template = match config.pipe {
+        Some(_) => Template::for_blocks(&config.command, mode, &schema),
+        None => Template::parse_replacing(&config.command, mode, &schema, replace),
+    }
+    .with_context(|| format!("in the command template `{}`", source_text(&config)))?;
     let mut template = match config.batch {
         Some(batch) => template
             .for_batches(&batch)

@@ -78,8 +78,13 @@ pub(super) fn run<'a>(
     let delay = config.delay.map(StartDelay::new);
     let (retry_handle, retry_timer, retry_rx) = retry_timer();
     let retries = config.retry.is_some();
-    // The reader runs ahead of the workers by this channel only.
-    let (intake, feed) = dispatch::feed((jobs * 2).max(64), retries.then_some(retry_rx));
+    // The reader runs ahead of the workers by this channel only. A block
+    // is big: one waits for a worker, one is being read, the others run.
+    let ahead = match config.pipe {
+        Some(_) => 1,
+        None => (jobs * 2).max(64),
+    };
+    let (intake, feed) = dispatch::feed(ahead, retries.then_some(retry_rx));
     thread::scope(|scope| {
         let collector = thread::Builder::new()
             .name("fanout-collector".into())

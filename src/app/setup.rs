@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -13,10 +14,12 @@ use crate::cancel::CancelToken;
 use crate::collector::Collector;
 use crate::config::{Config, ProgressMode, Source};
 use crate::halt::HaltState;
+use crate::input::blocks::BlockInput;
 use crate::input::read::CancellableRead;
 use crate::input::{ColumnSplitter, Reader};
 use crate::job::{FakeRunner, JobTable, ProcessRunner, Runner, SpawnOptions, Terminal};
 use crate::journal::Journal;
+use crate::pipe::PipeSpec;
 use crate::plan::{JobStdout, RunPlan};
 use crate::sink::annotations::Annotations;
 use crate::sink::event_stream::{EventStream, EventWriter};
@@ -36,6 +39,9 @@ use crate::template::text::TextTemplate;
 /// `--trim`); with `--header :` each source's first value is taken as its
 /// names.
 pub(super) fn open_reader(config: &Config, cancel: &CancelToken) -> anyhow::Result<Reader> {
+    if let Some(spec) = &config.pipe {
+        return block_reader(config, spec, cancel);
+    }
     let colsep = super::input::column_splitter(config)?;
     let open = |source: &Source| -> anyhow::Result<Reader> {
         let mut reader = open_source(config, source, colsep.clone(), cancel)?;
@@ -57,6 +63,36 @@ pub(super) fn open_reader(config: &Config, cancel: &CancelToken) -> anyhow::Resu
         Reader::combined(first, held, &config.linking())?
     };
     Ok(super::input::arrange(config, reader))
+}
+
+/// `--pipe`: the blocks of stdin or the `-a` file. A regular file (also
+/// stdin redirected from one) is cut in place and its blocks spliced to
+/// the jobs; anything else is read through.
+fn block_reader(config: &Config, spec: &PipeSpec, cancel: &CancelToken) -> anyhow::Result<Reader> {
+    let (file, name) = match &config.source {
+        Source::File(path) => (
+            File::open(path)
+                .with_context(|| format!("failed to open input `{}`", path.display()))?,
+            path.display().to_string(),
+        ),
+        _ => {
+            let stdin = io::stdin()
+                .as_fd()
+                .try_clone_to_owned()
+                .context("failed to duplicate stdin")?;
+            (File::from(stdin), "<stdin>".to_owned())
+        }
+    };
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    if spec.part && !regular {
+        anyhow::bail!("--pipe-part: `{name}` is not a regular file (use --pipe to read a stream)");
+    }
+    let input = if regular {
+        BlockInput::File(file)
+    } else {
+        BlockInput::Stream(Box::new(CancellableRead::new(file, cancel.clone())))
+    };
+    Reader::blocks(input, &name, spec).with_context(|| format!("failed to read `{name}`"))
 }
 
 /// Opens one input source.

@@ -44,6 +44,10 @@ pub struct Args {
     #[command(flatten)]
     pub batch: BatchArgs,
 
+    /// Blocks of the input on each job's stdin.
+    #[command(flatten)]
+    pub pipe: PipeArgs,
+
     /// What the user sees.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -222,6 +226,38 @@ pub struct BatchArgs {
         allow_hyphen_values = true
     )]
     pub max_chars: Option<String>,
+}
+
+/// Blocks of the input on each job's stdin (GNU parallel's --pipe).
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Blocks of input on stdin (--pipe)")]
+pub struct PipeArgs {
+    /// Cut the input (stdin or -a FILE) into blocks of whole records, each one job's
+    /// stdin; -N N records a block, -L N lines a record, -0 NUL records.
+    #[arg(long, alias = "spreadstdin")]
+    pub pipe: bool,
+
+    /// --pipe on the regular file given with -a: blocks go from the file to the
+    /// jobs with splice(2), not through fanout (--pipe does this on any regular file).
+    #[arg(long = "pipe-part")]
+    pub pipe_part: bool,
+
+    /// About SIZE bytes a block (k, M, G, T: powers of 1024) [default: 1M].
+    #[arg(long, alias = "block-size", value_name = "SIZE")]
+    pub block: Option<String>,
+
+    /// What ends a record [default: \n]; escapes \n \t \0 \\ \xHH as in -d.
+    #[arg(long, value_name = "STR", allow_hyphen_values = true)]
+    pub recend: Option<String>,
+
+    /// What starts a record: blocks are cut only before it (and after --recend).
+    #[arg(long, value_name = "STR", allow_hyphen_values = true)]
+    pub recstart: Option<String>,
+
+    /// Start only -j jobs and deal the blocks to whichever is ready (for filters
+    /// that are slow to start); implies --pipe.
+    #[arg(long = "round-robin", alias = "round", conflicts_with = "keep_order")]
+    pub round_robin: bool,
 }
 
 /// Execution options.

@@ -330,6 +330,8 @@ impl Work<'_> {
     /// this worker journals it; otherwise the collector does, once the
     /// output is written, and this worker waits for that.
     fn finish(&self, mut finished: Finished, output: Output) {
+        // Its last attempt is over: a block's bytes are not needed again.
+        finished.item.release_payload();
         if let Some(halt) = self.halt
             && halt.record(&finished.outcome)
         {

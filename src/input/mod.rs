@@ -33,6 +33,7 @@
 //! `detect_format` guesses a format from a file name.
 
 mod args;
+pub(crate) mod blocks;
 mod colsep;
 mod combine;
 mod csv;

@@ -11,6 +11,7 @@
 
 mod fake;
 mod process;
+mod stdin;
 mod supervise;
 mod table;
 mod terminal;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{Pid, Signal, test_kill_process_group};
 
 use super::signal_group;
+use super::stdin::StdinFeed;
 use super::supervise::{Ended, LEAK_WAIT, Pipes, Supervisor};
 use super::table::JobTable;
 use super::terminal::Foreground;
@@ -122,6 +123,7 @@ impl Runner for ProcessRunner {
                     message: format!("--tty: failed to duplicate the terminal: {e}"),
                 });
             }
+            None if job.item.is_block() => Stdio::piped(),
             None => Stdio::null(),
         };
         cmd.args(&job.spec.args)
@@ -185,9 +187,26 @@ impl Runner for ProcessRunner {
         };
         self.table.register(job.slot, pid, cancel);
         let foreground = tty.map(|tty| Foreground::give(tty, pid));
+        let stdin = match (child.stdin.take(), &job.item.data) {
+            (Some(pipe), crate::item::ItemData::Block(block)) => {
+                match StdinFeed::new(pipe, block) {
+                    Ok(feed) => Some(feed),
+                    Err(e) => {
+                        signal_group(pid, Signal::KILL);
+                        self.table.set(job.slot, None);
+                        let _ = child.wait();
+                        return JobResult::bare(Outcome::Internal {
+                            message: format!("failed to set up the job's stdin: {e}"),
+                        });
+                    }
+                }
+            }
+            _ => None,
+        };
         let pipes = Pipes {
             stdout: child.stdout.take(),
             stderr: child.stderr.take(),
+            stdin,
         };
         let supervisor = Supervisor {
             pid,
@@ -198,6 +217,7 @@ impl Runner for ProcessRunner {
             foreground: foreground.as_ref(),
         };
         let ended = supervisor.watch(&mut child, pipes, lines);
+        let feed_failed = ended.feed_failed.clone();
         drop(foreground);
         // Unregister before reaping: once reaped, the pid may be reused.
         self.table.set(job.slot, None);
@@ -216,6 +236,9 @@ impl Runner for ProcessRunner {
             },
         };
         if let Some(message) = self.capture_lost(&captured, &outcome) {
+            outcome = Outcome::Internal { message };
+        }
+        if let Some(message) = feed_failed {
             outcome = Outcome::Internal { message };
         }
         if tty.is_some()

@@ -13,13 +13,16 @@ use rustix::process::{Pid, Signal};
 
 use super::LineSink;
 use super::signal_group;
+use super::stdin::{Fed, StdinFeed};
 use super::terminal::{Foreground, STOP_CHECK, Terminal, stopped_by_terminal};
 use crate::cancel::CancelToken;
 use crate::event::Stream;
 
-pub(super) struct Pipes {
+pub(super) struct Pipes<'a> {
     pub(super) stdout: Option<ChildStdout>,
     pub(super) stderr: Option<ChildStderr>,
+    /// `--pipe`: the block still to write to the job's stdin.
+    pub(super) stdin: Option<StdinFeed<'a>>,
 }
 
 /// Line splitter for one output stream.
@@ -70,7 +73,7 @@ pub(super) const LEAK_WAIT: Duration = Duration::from_millis(100);
 pub(super) const MAX_LINE: usize = 64 * 1024;
 
 /// What fanout did to a job while it ran.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Ended {
     /// fanout forwarded a cancellation signal.
     pub(super) forwarded: bool,
@@ -80,6 +83,9 @@ pub(super) struct Ended {
     pub(super) leaked: bool,
     /// The terminal stopped it (SIGTTIN, SIGTTOU) and fanout killed it.
     pub(super) stopped_by: Option<i32>,
+    /// Its block could not be fed to its stdin (`--pipe`): why. The job
+    /// was killed, since it would have worked on part of its block.
+    pub(super) feed_failed: Option<String>,
 }
 
 /// Watches one running child: forwards cancellation to its process group,
@@ -136,7 +142,7 @@ impl Supervisor<'_> {
     pub(super) fn watch(
         &self,
         child: &mut Child,
-        mut pipes: Pipes,
+        mut pipes: Pipes<'_>,
         lines: &mut LineSink<'_>,
     ) -> Ended {
         let pidfd =
@@ -162,6 +168,8 @@ impl Supervisor<'_> {
                 }
             }
             if watch.exited {
+                // Nobody reads the rest of the block any more.
+                pipes.stdin = None;
                 if pipes.stdout.is_none() && pipes.stderr.is_none() {
                     break;
                 }
@@ -181,6 +189,7 @@ impl Supervisor<'_> {
                 pipes = Pipes {
                     stdout: None,
                     stderr: None,
+                    stdin: None,
                 };
                 continue;
             };
@@ -193,10 +202,30 @@ impl Supervisor<'_> {
             if ready.stderr && read_pipe(&mut pipes.stderr, &mut chunk, &mut err_buf, lines) {
                 pipes.stderr = None;
             }
+            if ready.stdin {
+                self.feed(&mut pipes.stdin, &mut watch);
+            }
         }
         out_buf.finish(lines);
         err_buf.finish(lines);
         watch.ended
+    }
+
+    /// Writes what the job's stdin pipe takes now; closes it once the block
+    /// is written or the job stopped reading; kills the job when its block
+    /// cannot be fed.
+    fn feed(&self, stdin: &mut Option<StdinFeed<'_>>, watch: &mut Watch) {
+        let Some(feed) = stdin.as_mut() else { return };
+        match feed.step() {
+            Fed::Pending => {}
+            Fed::Done | Fed::Closed => *stdin = None,
+            Fed::Failed(why) => {
+                *stdin = None;
+                signal_group(self.pid, Signal::KILL);
+                watch.killed = true;
+                watch.ended.feed_failed = Some(why);
+            }
+        }
     }
 
     /// What is due now: a terminal-stop check, forwarding a cancellation,
@@ -244,15 +273,20 @@ impl Supervisor<'_> {
         &self,
         watch: &Watch,
         pidfd: Option<&OwnedFd>,
-        pipes: &Pipes,
+        pipes: &Pipes<'_>,
         deadline: Option<Instant>,
         now: Instant,
     ) -> Option<Ready> {
         let timeout = deadline.map(|d| timespec(d.saturating_duration_since(now)));
-        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(5);
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(6);
         let mut slot_exit = None;
         let mut slot_out = None;
         let mut slot_err = None;
+        let mut slot_in = None;
+        if let Some(feed) = pipes.stdin.as_ref() {
+            slot_in = Some(fds.len());
+            fds.push(PollFd::from_borrowed_fd(feed.fd(), PollFlags::OUT));
+        }
         if let (false, Some(fd)) = (watch.exited, pidfd) {
             slot_exit = Some(fds.len());
             fds.push(PollFd::new(fd, PollFlags::IN));
@@ -286,6 +320,7 @@ impl Supervisor<'_> {
             exit: ready(slot_exit),
             stdout: ready(slot_out),
             stderr: ready(slot_err),
+            stdin: ready(slot_in),
         })
     }
 }
@@ -354,6 +389,8 @@ struct Ready {
     exit: bool,
     stdout: bool,
     stderr: bool,
+    /// The job's stdin has room (or its reader is gone).
+    stdin: bool,
 }
 
 /// Reads one chunk; returns true when the pipe is done (EOF or error).

@@ -22,7 +22,7 @@ impl Keyer {
     /// (a missing field): such an item is bad input, never keyed by its bytes
     /// behind the user's back.
     pub fn key(&self, item: &Item) -> Result<String, String> {
-        let Some(template) = &self.template else {
+        let Some(template) = self.template.as_ref().filter(|_| !item.is_block()) else {
             return Ok(Keyer::hash(item));
         };
         use std::os::unix::ffi::OsStrExt;
@@ -38,6 +38,8 @@ impl Keyer {
     /// it always has (journals of earlier versions stay valid).
     pub fn hash(item: &Item) -> String {
         let hash = match &item.data {
+            // A block (`--pipe`) is known by its place: offset and length.
+            ItemData::Block(block) => return block.key(),
             ItemData::Combined(combination) => {
                 let mut hasher = xxhash_rust::xxh3::Xxh3::new();
                 hasher.update(b"fanout-sources");

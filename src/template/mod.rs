@@ -43,6 +43,7 @@ use argv::argv_words;
 
 pub use batch::BatchError;
 use batch::Job;
+use placeholder::Placeholder;
 pub use quote::shell_quote;
 use shell::command_line;
 use token::Token;
@@ -68,6 +69,14 @@ pub struct Schema<'a> {
 pub(crate) enum JobItems {
     One,
     Several,
+}
+
+/// What a job's placeholders stand for: an item's values, or (`--pipe`)
+/// a block's, which has none but its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Values {
+    Items,
+    Blocks,
 }
 
 /// Whether a command line runs under `/bin/sh -c`: always (`--shell`), or
@@ -196,6 +205,12 @@ pub enum TemplateError {
          reach no command"
     )]
     ItemsUnused { limit: String, positions: String },
+    /// A value placeholder in a `--pipe` template: a block has none.
+    #[error(
+        "`{placeholder}` has no value with --pipe: each job reads its block on stdin, and only \
+         `{{#}}` (the block's number) and `{{%}}` (the slot) are filled in"
+    )]
+    ValueOfBlock { placeholder: String },
     /// A shell-mode placeholder in a spot where no quoting keeps the value literal.
     #[error("cannot quote {what} safely in this shell command: {reason}{place}; {hint}")]
     Unsafe {
@@ -227,6 +242,27 @@ impl Template {
         schema: &Schema,
         replace: Option<&[u8]>,
     ) -> Result<Template, TemplateError> {
+        Template::parse_as(words, mode, schema, replace, Values::Items)
+    }
+
+    /// The template of `--pipe` jobs, whose input is a block on stdin: only
+    /// `{#}` (the block's number) and `{%}` have a value, and nothing is
+    /// appended to a template without placeholders.
+    pub(crate) fn for_blocks(
+        words: &[OsString],
+        mode: ShellMode,
+        schema: &Schema,
+    ) -> Result<Template, TemplateError> {
+        Template::parse_as(words, mode, schema, None, Values::Blocks)
+    }
+
+    fn parse_as(
+        words: &[OsString],
+        mode: ShellMode,
+        schema: &Schema,
+        replace: Option<&[u8]>,
+        values: Values,
+    ) -> Result<Template, TemplateError> {
         if words
             .iter()
             .all(|w| w.as_bytes().iter().all(u8::is_ascii_whitespace))
@@ -242,10 +278,21 @@ impl Template {
             .iter()
             .map(|w| replace::tokenize_word(w.as_bytes(), schema, replace))
             .collect::<Result<Vec<_>, _>>()?;
-        let has_placeholder = tokens
-            .iter()
-            .flatten()
-            .any(|t| matches!(t, Token::Placeholder(..)));
+        if values == Values::Blocks {
+            let value = tokens.iter().flatten().find_map(|t| match t {
+                Token::Placeholder(Placeholder::Seq | Placeholder::Slot, _) => None,
+                Token::Placeholder(_, text) => Some(text.clone()),
+                Token::Literal(_) => None,
+            });
+            if let Some(placeholder) = value {
+                return Err(TemplateError::ValueOfBlock { placeholder });
+            }
+        }
+        let has_placeholder = values == Values::Blocks
+            || tokens
+                .iter()
+                .flatten()
+                .any(|t| matches!(t, Token::Placeholder(..)));
         #[cfg(test)]
         let uses_slot = tokens
             .iter()

@@ -1,0 +1,154 @@
+//! A job's stdin under `--pipe`: its block written into the pipe while the
+//! supervisor watches the job, never blocking it (the pipe is
+//! non-blocking, and the supervisor polls it for room). The `--header`
+//! lines go first. A block in memory is mapped into the pipe with
+//! `vmsplice(2)` (no copy; plain writes where the kernel refuses), a block
+//! of a regular file is moved from the page cache with `splice(2)`, so
+//! neither is copied by fanout. A job that stops reading (it exited, or
+//! closed its stdin: `head -1`) ends the feeding; its exit status decides
+//! the outcome, as in a shell pipeline.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::process::ChildStdin;
+
+use rustix::io::Errno;
+use rustix::pipe::{IoSliceRaw, SpliceFlags};
+
+use crate::item::{Block, Payload};
+
+/// The largest pipe buffer asked for (Linux's default limit for users,
+/// `/proc/sys/fs/pipe-max-size`): fewer wake-ups of the job and of fanout.
+const PIPE_SIZE: usize = 1 << 20;
+
+/// What one step of feeding came to.
+#[derive(Debug)]
+pub(super) enum Fed {
+    /// The pipe is full: wait until it has room.
+    Pending,
+    /// Everything was written.
+    Done,
+    /// The job no longer reads its stdin.
+    Closed,
+    /// The block could not be read or written (the job is then failed).
+    Failed(String),
+}
+
+/// The rest of a block, on its way into a job's stdin.
+pub(super) struct StdinFeed<'a> {
+    pipe: ChildStdin,
+    header: &'a [u8],
+    body: Body<'a>,
+    /// `vmsplice` was refused: write instead.
+    plain: bool,
+}
+
+enum Body<'a> {
+    Bytes(&'a [u8]),
+    File { file: &'a File, at: u64, left: u64 },
+}
+
+impl<'a> StdinFeed<'a> {
+    /// Feeds `block` into `pipe`, a job's stdin.
+    pub(super) fn new(pipe: ChildStdin, block: &'a Block) -> io::Result<StdinFeed<'a>> {
+        let body = match &block.payload {
+            Payload::Bytes(data) => Body::Bytes(data.as_slice()),
+            Payload::File { file, at } => Body::File {
+                file,
+                at: *at,
+                left: block.len,
+            },
+            Payload::Released => {
+                return Err(io::Error::other(
+                    "internal error: the block's bytes were released",
+                ));
+            }
+        };
+        rustix::io::ioctl_fionbio(&pipe, true)?;
+        let total = usize::try_from(block.len).unwrap_or(usize::MAX) + block.header.len();
+        if total > 64 * 1024 {
+            // Best effort: a smaller pipe only means more wake-ups.
+            let _ = rustix::pipe::fcntl_setpipe_size(&pipe, total.min(PIPE_SIZE));
+        }
+        Ok(StdinFeed {
+            pipe,
+            header: &block.header,
+            body,
+            plain: false,
+        })
+    }
+
+    /// The pipe, to poll for room.
+    pub(super) fn fd(&self) -> BorrowedFd<'_> {
+        self.pipe.as_fd()
+    }
+
+    /// Writes as much as the pipe takes now.
+    pub(super) fn step(&mut self) -> Fed {
+        loop {
+            let result = if !self.header.is_empty() {
+                rustix::io::write(&self.pipe, self.header).map(|n| {
+                    self.header = &self.header[n..];
+                })
+            } else {
+                match &mut self.body {
+                    Body::Bytes([]) | Body::File { left: 0, .. } => return Fed::Done,
+                    Body::Bytes(data) => {
+                        let sent = if self.plain {
+                            rustix::io::write(&self.pipe, data)
+                        } else {
+                            match map_into(&self.pipe, data) {
+                                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+                                    self.plain = true;
+                                    continue;
+                                }
+                                other => other,
+                            }
+                        };
+                        sent.map(|n| *data = &data[n..])
+                    }
+                    Body::File { file, at, left } => {
+                        let len = usize::try_from(*left).unwrap_or(usize::MAX).min(PIPE_SIZE);
+                        let flags = SpliceFlags::NONBLOCK | SpliceFlags::MOVE;
+                        match rustix::pipe::splice(file, Some(at), &self.pipe, None, len, flags) {
+                            Ok(0) => {
+                                return Fed::Failed(format!(
+                                    "the input file ended {left} bytes before this block's end \
+                                     (it was cut while fanout read it)"
+                                ));
+                            }
+                            Ok(n) => {
+                                *left -= n as u64;
+                                Ok(())
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                }
+            };
+            match result {
+                Ok(()) => {}
+                Err(Errno::AGAIN) => return Fed::Pending,
+                Err(Errno::INTR) => {}
+                Err(Errno::PIPE) => return Fed::Closed,
+                Err(e) => {
+                    return Fed::Failed(format!(
+                        "failed to write the block to the job's stdin: {e}"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Maps `data` into the pipe without copying it.
+fn map_into(pipe: &ChildStdin, data: &[u8]) -> Result<usize, Errno> {
+    let slices = [IoSliceRaw::from_slice(data)];
+    // SAFETY: `pipe` is the write end, so the kernel only reads `data`.
+    // The pages stay referenced by the pipe until the job reads them; the
+    // block's bytes are never changed (an `Arc<Vec<u8>>` nobody mutates)
+    // and live until the job has ended, its process group gone: the
+    // payload is released only after the runner returns.
+    unsafe { rustix::pipe::vmsplice(pipe, &slices, SpliceFlags::NONBLOCK) }
+}
