@@ -56,7 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('--max-lines', '--max-lines', [CompletionResultType]::ParameterName, 'N lines per job (xargs -L; GNU -L implies -X)')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'At most N bytes of command line per job (arguments with their NULs)')
             [CompletionResult]::new('--max-chars', '--max-chars', [CompletionResultType]::ParameterName, 'At most N bytes of command line per job (arguments with their NULs)')
-            [CompletionResult]::new('--block', '--block', [CompletionResultType]::ParameterName, 'About SIZE bytes a block (k, M, G, T: powers of 1024) [default: 1M]')
+            [CompletionResult]::new('--block', '--block', [CompletionResultType]::ParameterName, 'About SIZE bytes a block (k, M, G, T: powers of 1024); -N: a file''s size over N times -j [default: 1M; with --pipe-part -10]')
             [CompletionResult]::new('--recend', '--recend', [CompletionResultType]::ParameterName, 'What ends a record [default: \n]; escapes \n \t \0 \\ \xHH as in -d')
             [CompletionResult]::new('--recstart', '--recstart', [CompletionResultType]::ParameterName, 'What starts a record: blocks are cut only before it (and after --recend)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output grouping')

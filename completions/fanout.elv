@@ -53,7 +53,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand --max-lines 'N lines per job (xargs -L; GNU -L implies -X)'
             cand -s 'At most N bytes of command line per job (arguments with their NULs)'
             cand --max-chars 'At most N bytes of command line per job (arguments with their NULs)'
-            cand --block 'About SIZE bytes a block (k, M, G, T: powers of 1024) [default: 1M]'
+            cand --block 'About SIZE bytes a block (k, M, G, T: powers of 1024); -N: a file''s size over N times -j [default: 1M; with --pipe-part -10]'
             cand --recend 'What ends a record [default: \n]; escapes \n \t \0 \\ \xHH as in -d'
             cand --recstart 'What starts a record: blocks are cut only before it (and after --recend)'
             cand --output 'Output grouping'

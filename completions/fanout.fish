@@ -57,7 +57,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -s n -l max-args -d 'Up to N
 complete -c fanout -n "__fish_fanout_needs_command" -s N -l max-replace-args -d 'N items per job, `{1}`..`{N}` the job\'s items (GNU\'s -N)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s L -l max-lines -d 'N lines per job (xargs -L; GNU -L implies -X)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s s -l max-chars -d 'At most N bytes of command line per job (arguments with their NULs)' -r
-complete -c fanout -n "__fish_fanout_needs_command" -l block -d 'About SIZE bytes a block (k, M, G, T: powers of 1024) [default: 1M]' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l block -d 'About SIZE bytes a block (k, M, G, T: powers of 1024); -N: a file\'s size over N times -j [default: 1M; with --pipe-part -10]' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l recend -d 'What ends a record [default: \\n]; escapes \\n \\t \\0 \\\\ \\xHH as in -d' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l recstart -d 'What starts a record: blocks are cut only before it (and after --recend)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l output -d 'Output grouping' -r -f -a "group\t'Each job\'s stdout, then stderr, written whole when it ends'

@@ -17,7 +17,12 @@ pub const DEFAULT_BLOCK: u64 = 1 << 20;
 pub struct PipeSpec {
     /// About this many bytes a block (`--block`): a block ends at its last
     /// record end within this size, or, for a longer record, at its end.
+    /// For a share of a file (`--block -N`) it is set once the file's size
+    /// is known ([`PipeSpec::for_file`]).
     pub block_size: u64,
+    /// `--block -N` (GNU's): the file's size over `-j` times N. GNU's
+    /// default for `--pipe-part` is `-10`, ten blocks a job slot.
+    pub per_slot: Option<u64>,
     /// `-N`: this many records a block, whatever their size.
     pub records: Option<u64>,
     /// `-L`: a record is this many record ends (lines) long.
@@ -83,9 +88,19 @@ impl PipeSpec {
             }
             return Ok(None);
         }
-        let block_size = match options.block {
-            Some(text) => block_size(text)?,
-            None => DEFAULT_BLOCK,
+        let (block_size, per_slot) = match options.block {
+            Some(text) if text.starts_with('-') => {
+                let n: u64 = text[1..].parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--block `{text}`: a negative size is -N, N blocks for each job slot"
+                    )
+                })?;
+                (DEFAULT_BLOCK, Some(n))
+            }
+            Some(text) => (block_size(text)?, None),
+            // GNU: --pipe-part splits a file into ten blocks a job slot.
+            None if options.part => (DEFAULT_BLOCK, Some(10)),
+            None => (DEFAULT_BLOCK, None),
         };
         let count = |flag: &str, text: Option<&str>| -> anyhow::Result<Option<u64>> {
             let Some(text) = text else { return Ok(None) };
@@ -122,6 +137,7 @@ impl PipeSpec {
         };
         Ok(Some(PipeSpec {
             block_size,
+            per_slot,
             records,
             lines,
             boundary: Boundary { end, start },
@@ -129,6 +145,16 @@ impl PipeSpec {
             part: options.part,
             round_robin: options.round_robin,
         }))
+    }
+
+    /// The spec for a regular file of `size` bytes run by `jobs` slots:
+    /// `--block -N` becomes a size (GNU's `1 + size / jobs / N`).
+    pub fn for_file(&self, size: u64, jobs: usize) -> PipeSpec {
+        let mut spec = self.clone();
+        if let Some(n) = self.per_slot {
+            spec.block_size = 1 + size / (jobs.max(1) as u64) / n;
+        }
+        spec
     }
 
     /// Whether blocks are cut by counting records (`-N`, `-L`), which
@@ -199,7 +225,7 @@ mod tests {
     #[test]
     fn defaults_are_a_mebibyte_of_lines() {
         let spec = spec(PipeOptions::default());
-        assert_eq!(spec.block_size, DEFAULT_BLOCK);
+        assert_eq!((spec.block_size, spec.per_slot), (DEFAULT_BLOCK, None));
         assert_eq!(spec.boundary.pattern(), b"\n");
         assert_eq!((spec.records, spec.lines, spec.header_lines), (None, 1, 0));
         assert!(!spec.counts_records());
@@ -283,6 +309,35 @@ mod tests {
             },
         ] {
             assert!(PipeSpec::from_options(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn negative_blocks_share_a_file_per_slot() {
+        let part = PipeSpec::from_options(&PipeOptions {
+            part: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(part.per_slot, Some(10));
+        assert_eq!(part.for_file(1000, 2).block_size, 51);
+        let minus_one = spec(PipeOptions {
+            block: Some("-1"),
+            ..Default::default()
+        });
+        assert_eq!(minus_one.for_file(1000, 4).block_size, 251);
+        assert_eq!(
+            spec(PipeOptions::default()).for_file(1000, 4).block_size,
+            DEFAULT_BLOCK
+        );
+        for bad in ["-0", "-x", "--1"] {
+            let options = PipeOptions {
+                pipe: true,
+                block: Some(bad),
+                ..Default::default()
+            };
+            assert!(PipeSpec::from_options(&options).is_err(), "{bad}");
         }
     }
 

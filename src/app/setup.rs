@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{self, IsTerminal};
 use std::os::fd::AsFd;
+use std::os::unix::fs::FileTypeExt;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -87,12 +88,24 @@ fn block_reader(config: &Config, spec: &PipeSpec, cancel: &CancelToken) -> anyho
     if spec.part && !regular {
         anyhow::bail!("--pipe-part: `{name}` is not a regular file (use --pipe to read a stream)");
     }
-    let input = if regular {
-        BlockInput::File(file)
+    if spec.per_slot.is_some() && !regular {
+        anyhow::bail!(
+            "--block -N shares out a file's size, and `{name}` is not a regular file: give a size (--block 1M)"
+        );
+    }
+    let (input, spec) = if regular {
+        let size = file.metadata().map_or(0, |m| m.len());
+        (BlockInput::File(file), spec.for_file(size, config.jobs))
     } else {
-        BlockInput::Stream(Box::new(CancellableRead::new(file, cancel.clone())))
+        // A bigger pipe from the writer: fewer wake-ups for both (best
+        // effort: it fails on what is not a pipe, and past the user limit).
+        if file.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
+            let _ = rustix::pipe::fcntl_setpipe_size(&file, 1 << 20);
+        }
+        let read = CancellableRead::new(file, cancel.clone());
+        (BlockInput::Stream(Box::new(read)), spec.clone())
     };
-    Reader::blocks(input, &name, spec).with_context(|| format!("failed to read `{name}`"))
+    Reader::blocks(input, &name, &spec).with_context(|| format!("failed to read `{name}`"))
 }
 
 /// Opens one input source.

@@ -242,8 +242,14 @@ pub struct PipeArgs {
     #[arg(long = "pipe-part")]
     pub pipe_part: bool,
 
-    /// About SIZE bytes a block (k, M, G, T: powers of 1024) [default: 1M].
-    #[arg(long, alias = "block-size", value_name = "SIZE")]
+    /// About SIZE bytes a block (k, M, G, T: powers of 1024); -N: a file's size over
+    /// N times -j [default: 1M; with --pipe-part -10].
+    #[arg(
+        long,
+        alias = "block-size",
+        value_name = "SIZE",
+        allow_hyphen_values = true
+    )]
     pub block: Option<String>,
 
     /// What ends a record [default: \n]; escapes \n \t \0 \\ \xHH as in -d.

@@ -27,6 +27,8 @@ pub(crate) struct StreamBlocks {
     start: usize,
     /// Blocks are counted in records (`-N`, `-L`), not cut by size.
     counted: bool,
+    /// Where `-N`/`-L` reads land before they join `carry`.
+    chunk: Vec<u8>,
     /// The next block's offset in the input, after the header.
     offset: u64,
     header: Arc<[u8]>,
@@ -43,6 +45,7 @@ impl StreamBlocks {
             carry: Vec::new(),
             start: 0,
             counted: spec.counts_records(),
+            chunk: Vec::new(),
             offset: 0,
             header: Arc::from(Vec::new()),
             header_lines: (spec.header_lines > 0).then_some(spec.header_lines),
@@ -50,22 +53,29 @@ impl StreamBlocks {
         }
     }
 
-    /// Reads up to `more` bytes onto the end of `data`; notes the end of
-    /// the input.
-    fn fill(&mut self, data: &mut Vec<u8>, more: usize) -> io::Result<()> {
-        let len = data.len();
-        data.resize(len + more, 0);
+    /// Reads onto the end of `data` until it holds `more` bytes more or
+    /// the input ends (noted). Reads into the vector's spare room, which is
+    /// not zeroed first.
+    fn fill_up(&mut self, data: &mut Vec<u8>, more: usize) -> io::Result<()> {
+        let got = (&mut self.read).take(more as u64).read_to_end(data)?;
+        if got < more {
+            self.eof = true;
+        }
+        Ok(())
+    }
+
+    /// Reads what the input has now (up to a chunk) onto the end of
+    /// `data`: records that trickle in are cut as they come.
+    fn fill_some(&mut self, data: &mut Vec<u8>) -> io::Result<()> {
+        self.chunk.resize(CHUNK, 0);
         let got = loop {
-            match self.read.read(&mut data[len..]) {
+            match self.read.read(&mut self.chunk) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    data.truncate(len);
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         };
-        data.truncate(len + got);
+        data.extend_from_slice(&self.chunk[..got]);
         if got == 0 {
             self.eof = true;
         }
@@ -82,7 +92,7 @@ impl StreamBlocks {
             if self.eof {
                 break data.len();
             }
-            self.fill(&mut data, CHUNK)?;
+            self.fill_some(&mut data)?;
         };
         self.carry = data.split_off(end);
         self.header = Arc::from(data);
@@ -120,7 +130,7 @@ impl StreamBlocks {
         loop {
             if !self.eof && data.len() < wanted {
                 let more = (wanted - data.len()).min(MAX_RESERVE);
-                self.fill(&mut data, more)?;
+                self.fill_up(&mut data, more)?;
                 continue;
             }
             match self.cutter.cut(&data, self.eof, &mut scan) {
@@ -128,7 +138,7 @@ impl StreamBlocks {
                     self.carry = data.split_off(n);
                     return Ok((n as u64, Arc::new(data)));
                 }
-                Cut::More => self.fill(&mut data, CHUNK)?,
+                Cut::More => self.fill_up(&mut data, CHUNK)?,
             }
         }
     }
@@ -153,7 +163,7 @@ impl StreamBlocks {
                     self.carry.drain(..self.start);
                     self.start = 0;
                     let mut carry = std::mem::take(&mut self.carry);
-                    let filled = self.fill(&mut carry, CHUNK);
+                    let filled = self.fill_some(&mut carry);
                     self.carry = carry;
                     filled?;
                 }
