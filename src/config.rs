@@ -327,6 +327,12 @@ impl Config {
                 "--tty gives each job the terminal as its stdin, --pipe a block: give one of them"
             );
         }
+        if pipe.as_ref().is_some_and(|p| p.round_robin) && retry.is_some() {
+            bail!(
+                "--retries with --round-robin: a job gets block after block, and its blocks are \
+                 not kept to run again (drop --round-robin to retry each block)"
+            );
+        }
         if pipe.is_some() && resume_args.key.is_some() {
             bail!("--key: with --pipe a block's key is its place in the input (offset and length)");
         }

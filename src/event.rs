@@ -127,6 +127,9 @@ pub struct Finished {
     /// A job's other items, as the worker sends its first: the collector
     /// turns each into its own `Finished` ([`Finished::member`]).
     pub members: Vec<Item>,
+    /// The members' tickets, when they do not follow the first's
+    /// (`--round-robin` deals blocks to jobs as they are ready).
+    pub member_tickets: Vec<u64>,
 }
 
 /// Where an item stands in a job of several items.
@@ -176,6 +179,7 @@ impl Finished {
             job: None,
             tag: None,
             members: Vec::new(),
+            member_tickets: Vec::new(),
         }
     }
 
@@ -183,8 +187,13 @@ impl Finished {
     /// first's), with the job's outcome, times and command, and no output
     /// of its own: the job's output goes with its first item.
     pub fn member(&self, index: usize, item: Item) -> Finished {
+        let ticket = self
+            .member_tickets
+            .get(index)
+            .copied()
+            .unwrap_or(self.ticket + 1 + index as u64);
         Finished {
-            ticket: self.ticket + 1 + index as u64,
+            ticket,
             item,
             slot: self.slot,
             outcome: self.outcome.clone(),
@@ -204,6 +213,7 @@ impl Finished {
             }),
             tag: None,
             members: Vec::new(),
+            member_tickets: Vec::new(),
         }
     }
 }

@@ -156,6 +156,7 @@ pub(super) fn run<'a>(
             journal: parts.journal,
             halt: parts.halt,
             delay: delay.as_ref(),
+            round_robin: config.pipe.as_ref().is_some_and(|p| p.round_robin),
         };
         let engine = match timer {
             Ok(_) => engine::run(config.engine, jobs, &feed, &work),

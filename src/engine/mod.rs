@@ -6,6 +6,7 @@
 
 mod delay;
 pub mod rayon;
+mod round_robin;
 pub mod threads;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -19,7 +20,7 @@ use crate::dispatch::{Dispatch, Feed, Members, RetryHandle};
 use crate::event::{Chunk, Event, Finished, JobPart, JobStarted, Retry, Stamp};
 use crate::halt::HaltState;
 use crate::item::{Item, ItemData};
-use crate::job::{Job, JobResult, Runner};
+use crate::job::{Job, JobResult, Runner, StreamStdin};
 use crate::journal::Journal;
 use crate::outcome::Captured;
 use crate::outcome::Outcome;
@@ -72,6 +73,8 @@ pub struct Work<'a> {
     pub halt: Option<&'a HaltState>,
     /// `--delay`: the moments jobs may start.
     pub delay: Option<&'a StartDelay>,
+    /// `--round-robin`: a job's stdin takes block after block from the feed.
+    pub round_robin: bool,
 }
 
 /// Whether a finished item has output for the collector to write (so
@@ -87,15 +90,39 @@ impl Work<'_> {
     /// it to the retry timer. Never panics: a panic inside the runner becomes
     /// an internal-error outcome and drains the run.
     pub fn execute(&self, dispatch: Dispatch, slot: usize) {
+        let _ = self.execute_fed(dispatch, slot, None);
+    }
+
+    /// Runs what a worker took from `feed`: one item, or with
+    /// `--round-robin` a job whose stdin takes more blocks from the feed
+    /// (jobs after jobs, while blocks are left that a job ended before
+    /// reading).
+    pub fn run(&self, dispatch: Dispatch, feed: &Feed, slot: usize) {
+        if !self.round_robin {
+            return self.execute(dispatch, slot);
+        }
+        let mut next = Some(dispatch);
+        while let Some(dispatch) = next.take() {
+            next = self.execute_fed(dispatch, slot, Some(feed));
+        }
+    }
+
+    /// [`Work::execute`]; with `feed`, the job's stdin is a stream of
+    /// blocks from it (`--round-robin`). Returns a block taken for the job
+    /// after it stopped reading.
+    fn execute_fed(
+        &self,
+        dispatch: Dispatch,
+        slot: usize,
+        feed: Option<&Feed>,
+    ) -> Option<Dispatch> {
         // `in_flight` goes with the item to the retry timer, or is dropped
         // when this returns, once the item's last attempt is reported: the
         // timer then knows the item is final.
         if let Some(delay) = self.delay {
             delay.wait(self.cancel);
         }
-        let Some((dispatch, spec)) = self.ready(dispatch, slot) else {
-            return;
-        };
+        let (dispatch, spec) = self.ready(dispatch, slot)?;
         let Dispatch {
             ticket,
             item,
@@ -135,14 +162,18 @@ impl Work<'_> {
             }));
         }
         let start = Stamp::now();
+        let stream = feed.map(|feed| round_robin::Stream::new(feed, self.cancel, &item));
+        let write_all = stream.as_ref().map(|s| move |pipe| s.write_all(pipe));
+        let stdin = write_all.as_ref().map(|w| w as &StreamStdin<'_>);
         let (
             JobResult {
-                outcome,
+                mut outcome,
                 captured,
                 leaked,
             },
             streamed,
-        ) = self.attempt(&item, members.as_ref(), &spec, slot, ticket);
+        ) = self.attempt(&item, members.as_ref(), &spec, slot, ticket, stdin);
+        let fed = stream.map(round_robin::Stream::into_fed);
         let duration = start.instant.elapsed();
         let first = first.unwrap_or(start);
         if let Some((policy, timer)) = &self.retry
@@ -163,7 +194,8 @@ impl Work<'_> {
                 delay,
             }));
             // The failed attempt's output is dropped with `captured`: only
-            // the final attempt's output is written.
+            // the final attempt's output is written. (A round-robin job
+            // has no retries.)
             timer.schedule(
                 Instant::now() + delay,
                 Dispatch {
@@ -176,7 +208,21 @@ impl Work<'_> {
                     members,
                 },
             );
-            return;
+            return None;
+        }
+        let mut unfed = None;
+        let mut members = members;
+        let mut member_tickets = Vec::new();
+        if let Some(fed) = fed {
+            if let (Some(why), true) = (fed.failure, outcome.is_success()) {
+                outcome = Outcome::Internal { message: why };
+            }
+            unfed = fed.unfed;
+            member_tickets = fed.blocks.iter().map(|d| d.ticket).collect();
+            members = Some(Members {
+                seq: item.seq,
+                items: fed.blocks.into_iter().map(|d| d.item).collect(),
+            });
         }
         // Rendering the command as shell text costs an allocation per item:
         // only failure notes and reports use it.
@@ -207,9 +253,11 @@ impl Work<'_> {
                 job: members.as_ref().map(|m| JobPart::First { seq: m.seq }),
                 tag: joined,
                 members: members.map(|m| m.items).unwrap_or_default(),
+                member_tickets,
             },
             output,
         );
+        unfed
     }
 
     /// The item's command, or `None` when the item ends without running:
@@ -289,6 +337,7 @@ impl Work<'_> {
         spec: &CommandSpec,
         slot: usize,
         ticket: u64,
+        stream: Option<&StreamStdin<'_>>,
     ) -> (JobResult, bool) {
         let seq = members.map_or(item.seq, |m| m.seq);
         let job = Job {
@@ -296,6 +345,7 @@ impl Work<'_> {
             seq,
             spec,
             slot,
+            stream,
         };
         let events = &self.events;
         let streamed = std::cell::Cell::new(false);

@@ -34,7 +34,7 @@ pub fn run(jobs: usize, feed: &Feed, work: &Work<'_>) -> anyhow::Result<()> {
                         let permit_rx = &permit_rx;
                         scope.spawn_fifo(move |_| {
                             let slot = rayon::current_thread_index().map_or(1, |i| i + 1);
-                            work.execute(dispatch, slot);
+                            work.run(dispatch, feed, slot);
                             let _ = permit_rx.recv();
                         });
                     }

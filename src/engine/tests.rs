@@ -149,6 +149,7 @@ fn run_with(
             journal: extras.journal,
             halt: extras.halt,
             delay: None,
+            round_robin: false,
         };
         super::run(kind, jobs, &feed, &work).unwrap();
         drop(work);

@@ -72,7 +72,7 @@ impl<'a, 'w> Pool<'a, 'w> {
             if self.idle.fetch_sub(1, Ordering::SeqCst) == 1 {
                 self.grow(scope);
             }
-            self.work.execute(dispatch, slot);
+            self.work.run(dispatch, self.feed, slot);
         }
     }
 }

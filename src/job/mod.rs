@@ -18,6 +18,7 @@ mod terminal;
 
 pub use fake::FakeRunner;
 pub use process::ProcessRunner;
+pub(crate) use stdin::{Written, write_block};
 pub use table::JobTable;
 pub use terminal::Terminal;
 
@@ -32,7 +33,6 @@ use crate::outcome::{Captured, Outcome};
 use crate::template::CommandSpec;
 
 /// One job for a runner: an item rendered into a command.
-#[derive(Debug)]
 pub struct Job<'a> {
     /// The item (a batch's first), exported as `FANOUT_ITEM`.
     pub item: &'a Item,
@@ -43,7 +43,25 @@ pub struct Job<'a> {
     pub spec: &'a CommandSpec,
     /// The worker slot (1..=jobs), exported as `FANOUT_SLOT`.
     pub slot: usize,
+    /// `--round-robin`: the job's stdin goes to this, which writes block
+    /// after block into it on a thread of its own while the job runs.
+    pub stream: Option<&'a StreamStdin<'a>>,
 }
+
+impl std::fmt::Debug for Job<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("item", &self.item)
+            .field("seq", &self.seq)
+            .field("spec", &self.spec)
+            .field("slot", &self.slot)
+            .field("stream", &self.stream.is_some())
+            .finish()
+    }
+}
+
+/// Writes a stream of blocks into a job's stdin (`--round-robin`).
+pub type StreamStdin<'a> = dyn Fn(std::process::ChildStdin) + Sync + 'a;
 
 /// What a runner returns: the outcome and any captured output.
 #[derive(Debug)]

@@ -123,7 +123,7 @@ impl Runner for ProcessRunner {
                     message: format!("--tty: failed to duplicate the terminal: {e}"),
                 });
             }
-            None if job.item.is_block() => Stdio::piped(),
+            None if job.item.is_block() || job.stream.is_some() => Stdio::piped(),
             None => Stdio::null(),
         };
         cmd.args(&job.spec.args)
@@ -187,7 +187,12 @@ impl Runner for ProcessRunner {
         };
         self.table.register(job.slot, pid, cancel);
         let foreground = tty.map(|tty| Foreground::give(tty, pid));
+        let mut streamed = None;
         let stdin = match (child.stdin.take(), &job.item.data) {
+            (Some(pipe), _) if job.stream.is_some() => {
+                streamed = Some(pipe);
+                None
+            }
             (Some(pipe), crate::item::ItemData::Block(block)) => {
                 match StdinFeed::new(pipe, block) {
                     Ok(feed) => Some(feed),
@@ -216,7 +221,16 @@ impl Runner for ProcessRunner {
             terminal: self.opts.terminal.as_deref(),
             foreground: foreground.as_ref(),
         };
-        let ended = supervisor.watch(&mut child, pipes, lines);
+        let ended = std::thread::scope(|scope| {
+            if let (Some(stream), Some(pipe)) = (job.stream, streamed) {
+                // Blocking writes of block after block, on their own thread;
+                // the job's exit (or its kill) ends them with EPIPE.
+                let _ = std::thread::Builder::new()
+                    .name(format!("fanout-stdin-{}", job.slot))
+                    .spawn_scoped(scope, move || stream(pipe));
+            }
+            supervisor.watch(&mut child, pipes, lines)
+        });
         let feed_failed = ended.feed_failed.clone();
         drop(foreground);
         // Unregister before reaping: once reaped, the pid may be reused.

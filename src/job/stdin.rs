@@ -36,12 +36,50 @@ pub(super) enum Fed {
 }
 
 /// The rest of a block, on its way into a job's stdin.
-pub(super) struct StdinFeed<'a> {
-    pipe: ChildStdin,
+pub(super) struct StdinFeed<'a, P: AsFd = ChildStdin> {
+    pipe: P,
     header: &'a [u8],
     body: Body<'a>,
-    /// `vmsplice` was refused: write instead.
+    /// Write (copy) instead of `vmsplice`: it was refused, or the block's
+    /// memory may be reused before the job reads it (`--round-robin`).
     plain: bool,
+    /// Blocking writes (a thread of its own) or non-blocking ones (the
+    /// supervisor polls).
+    blocking: bool,
+}
+
+/// How a block's writing into a stream of blocks ended (`--round-robin`).
+#[derive(Debug)]
+pub(crate) enum Written {
+    /// All of it.
+    All,
+    /// The job stopped reading; `any`: after some of the block.
+    Closed { any: bool },
+    /// The block could not be read or written: why.
+    Failed(String),
+}
+
+/// Writes `block` into `pipe` (blocking; copied, so the block's memory may
+/// be freed as soon as this returns): one block of a `--round-robin` job's
+/// stream. The header goes before every block, as GNU's does.
+pub(crate) fn write_block(pipe: &ChildStdin, block: &Block) -> Written {
+    let mut feed = match StdinFeed::with(pipe, block, true) {
+        Ok(feed) => feed,
+        Err(e) => return Written::Failed(format!("failed to set up the job's stdin: {e}")),
+    };
+    let before = feed.left();
+    loop {
+        match feed.step() {
+            Fed::Pending => {}
+            Fed::Done => return Written::All,
+            Fed::Closed => {
+                return Written::Closed {
+                    any: feed.left() < before,
+                };
+            }
+            Fed::Failed(why) => return Written::Failed(why),
+        }
+    }
 }
 
 enum Body<'a> {
@@ -50,8 +88,14 @@ enum Body<'a> {
 }
 
 impl<'a> StdinFeed<'a> {
-    /// Feeds `block` into `pipe`, a job's stdin.
+    /// Feeds `block` into `pipe`, a job's stdin, as the pipe has room.
     pub(super) fn new(pipe: ChildStdin, block: &'a Block) -> io::Result<StdinFeed<'a>> {
+        StdinFeed::with(pipe, block, false)
+    }
+}
+
+impl<'a, P: AsFd> StdinFeed<'a, P> {
+    fn with(pipe: P, block: &'a Block, blocking: bool) -> io::Result<StdinFeed<'a, P>> {
         let body = match &block.payload {
             Payload::Bytes(data) => Body::Bytes(data.as_slice()),
             Payload::File { file, at } => Body::File {
@@ -65,7 +109,9 @@ impl<'a> StdinFeed<'a> {
                 ));
             }
         };
-        rustix::io::ioctl_fionbio(&pipe, true)?;
+        if !blocking {
+            rustix::io::ioctl_fionbio(&pipe, true)?;
+        }
         let total = usize::try_from(block.len).unwrap_or(usize::MAX) + block.header.len();
         if total > 64 * 1024 {
             // Best effort: a smaller pipe only means more wake-ups.
@@ -75,8 +121,18 @@ impl<'a> StdinFeed<'a> {
             pipe,
             header: &block.header,
             body,
-            plain: false,
+            plain: blocking,
+            blocking,
         })
+    }
+
+    /// Bytes still to write.
+    fn left(&self) -> u64 {
+        let body = match &self.body {
+            Body::Bytes(data) => data.len() as u64,
+            Body::File { left, .. } => *left,
+        };
+        body + self.header.len() as u64
     }
 
     /// The pipe, to poll for room.
@@ -110,7 +166,11 @@ impl<'a> StdinFeed<'a> {
                     }
                     Body::File { file, at, left } => {
                         let len = usize::try_from(*left).unwrap_or(usize::MAX).min(PIPE_SIZE);
-                        let flags = SpliceFlags::NONBLOCK | SpliceFlags::MOVE;
+                        let flags = if self.blocking {
+                            SpliceFlags::MOVE
+                        } else {
+                            SpliceFlags::NONBLOCK | SpliceFlags::MOVE
+                        };
                         match rustix::pipe::splice(file, Some(at), &self.pipe, None, len, flags) {
                             Ok(0) => {
                                 return Fed::Failed(format!(
@@ -143,7 +203,7 @@ impl<'a> StdinFeed<'a> {
 }
 
 /// Maps `data` into the pipe without copying it.
-fn map_into(pipe: &ChildStdin, data: &[u8]) -> Result<usize, Errno> {
+fn map_into(pipe: impl AsFd, data: &[u8]) -> Result<usize, Errno> {
     let slices = [IoSliceRaw::from_slice(data)];
     // SAFETY: `pipe` is the write end, so the kernel only reads `data`.
     // The pages stay referenced by the pipe until the job reads them; the
