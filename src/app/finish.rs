@@ -97,6 +97,7 @@ pub(super) fn finish(facts: &RunFacts<'_>, ended: Ended<'_>) -> Exit {
     }
     let mut summary = Summary {
         elapsed: facts.elapsed,
+        blocks: facts.config.pipe.is_some(),
         ..Summary::default()
     };
     if let Some(collector) = &collector {

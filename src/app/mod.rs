@@ -188,7 +188,11 @@ fn execute(
         _ => None,
     }
     .map(|total| config.shard.map_or(total, |shard| shard.size_of(total)));
-    let progress = setup::progress(config, known_total);
+    // With --pipe the display counts bytes: the total is a file's size.
+    let progress = match config.pipe {
+        Some(_) => setup::progress(config, reader.bytes_total()),
+        None => setup::progress(config, known_total),
+    };
     if let Some(bars) = progress.bars_handle() {
         screen.set(bars);
     }
@@ -213,6 +217,7 @@ fn execute(
         joblog,
         headers: reader.headers().map(<[String]>::to_vec),
         progress,
+        bytes_total: reader.bytes_total(),
         window: window_rx,
         tagstring: tagstring.cloned(),
     };

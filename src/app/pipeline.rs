@@ -107,7 +107,8 @@ pub(super) fn run<'a>(
         let reading = thread::Builder::new()
             .name("fanout-reader".into())
             .spawn_scoped(scope, move || reading.run(reader, intake));
-        let counted = parts.known_total.is_some();
+        // Blocks are not counted ahead: their bytes are the total.
+        let counted = parts.known_total.is_some() || config.pipe.is_some();
         if let (Source::File(path), true, false) = (&config.source, plan.count_total, counted) {
             let tx = events_tx.clone();
             let stop = &count_stop;

@@ -26,7 +26,7 @@ use crate::sink::annotations::Annotations;
 use crate::sink::event_stream::{EventStream, EventWriter};
 use crate::sink::joblog::{Joblog, JoblogSink};
 use crate::sink::output::{Discard, OutputOptions, OutputSink, StdStreams, Target};
-use crate::sink::progress::{Progress, ProgressSink};
+use crate::sink::progress::{Progress, ProgressSink, Units};
 use crate::sink::report::{Report, ReportSink};
 use crate::sink::results::ResultsSink;
 use crate::sink::tally::Tally;
@@ -166,11 +166,20 @@ pub(super) fn runner(
     )))
 }
 
-/// The progress display the configuration asks for.
+/// What the progress display counts: items, or with `--pipe` bytes.
+fn units(config: &Config) -> Units {
+    match config.pipe {
+        Some(_) => Units::Bytes,
+        None => Units::Items,
+    }
+}
+
+/// The progress display the configuration asks for (`known_total`: of
+/// items, or with `--pipe` of bytes).
 pub(super) fn progress(config: &Config, known_total: Option<u64>) -> Progress {
     match config.progress {
         ProgressMode::Off => Progress::Off,
-        ProgressMode::Bars => Progress::bars(config.jobs, known_total),
+        ProgressMode::Bars => Progress::bars(config.jobs, known_total, units(config)),
         ProgressMode::Plain => Progress::plain(),
     }
 }
@@ -184,6 +193,8 @@ pub(super) struct SinkParts {
     /// The input's header, naming the `--results DIR` directories.
     pub headers: Option<Vec<String>>,
     pub progress: Progress,
+    /// `--pipe` on a regular file: the bytes of all its blocks.
+    pub bytes_total: Option<u64>,
     /// `-k`: the window's permits, released as items are written.
     pub window: Option<Receiver<()>>,
     /// `--tagstring`.
@@ -210,6 +221,7 @@ pub(super) fn collector<'a>(
         joblog,
         headers,
         progress,
+        bytes_total,
         window,
         tagstring,
     } = parts;
@@ -256,7 +268,11 @@ pub(super) fn collector<'a>(
             StdStreams::new(bars, stdout_is_terminal),
         )));
     }
-    sinks.push(Box::new(ProgressSink::new(progress)));
+    sinks.push(Box::new(ProgressSink::new(
+        progress,
+        units(config),
+        bytes_total,
+    )));
     Collector::new(
         cancel,
         Tally::new(halt),

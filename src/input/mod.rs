@@ -120,6 +120,12 @@ trait RecordSource: Send {
     /// messages in `Bad` records refer to the input. An error means bytes
     /// may have been lost: the reader reads nothing after it.
     fn next_record(&mut self, name: &str) -> Option<io::Result<Record>>;
+
+    /// How many bytes the records hold in all, when known ahead (`--pipe`
+    /// blocks of a regular file).
+    fn bytes_total(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl Reader {
@@ -283,6 +289,12 @@ impl Reader {
     /// combinations (`Shape::items`); `None` for a single source.
     pub(crate) fn shape(&self) -> Option<Shape> {
         self.shape.clone()
+    }
+
+    /// The bytes of all the blocks, when known ahead (`--pipe` on a
+    /// regular file): the progress display's total.
+    pub(crate) fn bytes_total(&self) -> Option<u64> {
+        self.source.as_ref().and_then(|source| source.bytes_total())
     }
 
     /// How errors refer to the input: a path, `<stdin>` or `:::`.

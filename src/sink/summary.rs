@@ -141,6 +141,8 @@ pub struct Summary {
     pub resume: Option<String>,
     /// The command that runs the failures an earlier run recorded again.
     pub retry_failed: Option<String>,
+    /// The items are `--pipe` blocks: the summary counts blocks.
+    pub blocks: bool,
 }
 
 impl Summary {
@@ -211,14 +213,15 @@ impl Summary {
                 "internal errors"
             },
         );
+        let noun = if self.blocks { "block" } else { "item" };
         if parts.is_empty() {
-            parts.push("no items".to_owned());
+            parts.push(format!("no {noun}s"));
         }
         let total = self.total();
         let mut out = String::new();
         let _ = write!(
             out,
-            "fanout: {status}: {total} item{} in {}: {}",
+            "fanout: {status}: {total} {noun}{} in {}: {}",
             if total == 1 { "" } else { "s" },
             format_duration(self.elapsed),
             parts.join(", ")
@@ -277,6 +280,14 @@ mod tests {
             ..Counts::default()
         });
         assert_eq!(s.render(), "fanout: done: 3 items in 0.42s: 3 ok\n");
+        let blocks = Summary {
+            blocks: true,
+            ..summary(Counts {
+                ok: 1,
+                ..Counts::default()
+            })
+        };
+        assert_eq!(blocks.render(), "fanout: done: 1 block in 0.42s: 1 ok\n");
     }
 
     #[test]

@@ -160,4 +160,8 @@ impl RecordSource for FileBlocks {
     fn next_record(&mut self, _name: &str) -> Option<io::Result<Record>> {
         self.next_block().transpose()
     }
+
+    fn bytes_total(&self) -> Option<u64> {
+        Some(self.len)
+    }
 }

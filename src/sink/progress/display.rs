@@ -17,10 +17,21 @@ pub const MAX_SLOT_LINES: usize = 16;
 /// How often the plain status line is printed.
 pub const PLAIN_INTERVAL: Duration = Duration::from_secs(10);
 
+/// What the display counts: items, or the bytes of `--pipe` blocks (with
+/// a throughput, and an ETA when the input's size is known).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Units {
+    #[default]
+    Items,
+    Bytes,
+}
+
 /// What the status line reports.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Status {
-    /// Items finished.
+    /// What `done` and `total` count.
+    pub units: Units,
+    /// Items (or bytes) finished.
     pub done: u64,
     /// Total items, when known.
     pub total: Option<u64>,
@@ -61,11 +72,24 @@ pub fn status_line(status: &Status) -> String {
     } else {
         0.0
     };
-    let mut line = match status.total {
-        Some(total) => format!("fanout: {}/{} done", status.done, total),
-        None => format!("fanout: {} done", status.done),
+    let mut line = match (status.units, status.total) {
+        (Units::Items, Some(total)) => format!("fanout: {}/{} done", status.done, total),
+        (Units::Items, None) => format!("fanout: {} done", status.done),
+        (Units::Bytes, Some(total)) => format!(
+            "fanout: {}/{} done",
+            indicatif::BinaryBytes(status.done),
+            indicatif::BinaryBytes(total)
+        ),
+        (Units::Bytes, None) => format!("fanout: {} done", indicatif::BinaryBytes(status.done)),
     };
-    line.push_str(&format!(", {rate:.1}/s, {} failed", status.failed));
+    match status.units {
+        Units::Items => line.push_str(&format!(", {rate:.1}/s, {} failed", status.failed)),
+        Units::Bytes => line.push_str(&format!(
+            ", {}/s, {} failed",
+            indicatif::BinaryBytes(rate as u64),
+            status.failed
+        )),
+    }
     if let Some((label, running)) = &status.longest {
         line.push_str(&format!(
             ", longest: `{label}` {}",
@@ -101,6 +125,7 @@ pub struct Bars {
     busy: Vec<bool>,
     running_style: ProgressStyle,
     idle_style: ProgressStyle,
+    units: Units,
     failed: u64,
     /// What the run waits for while it stops.
     stopping: Option<String>,
@@ -127,12 +152,17 @@ const BAR_TEMPLATE: &str =
 const BAR_TEMPLATE_PLAIN: &str =
     "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {rate} ETA {eta} {msg}";
 const SPINNER_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {pos} done {rate} {wide_msg}";
+const BYTES_TEMPLATE: &str = "{spinner} [{elapsed_precise}] {wide_bar:.cyan/blue} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}";
+const BYTES_TEMPLATE_PLAIN: &str = "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}";
+const BYTES_SPINNER_TEMPLATE: &str =
+    "{spinner} [{elapsed_precise}] {binary_bytes} done {binary_bytes_per_sec} {wide_msg}";
 const SLOT_TEMPLATE: &str = "  {prefix:>3} {elapsed:>4} {wide_msg}";
 const IDLE_TEMPLATE: &str = "  {prefix:>3}    - idle";
 
 impl Progress {
-    /// Bars for `slots` workers, with the total if already known.
-    pub fn bars(slots: usize, total: Option<u64>) -> Progress {
+    /// Bars for `slots` workers counting `units`, with the total if
+    /// already known.
+    pub fn bars(slots: usize, total: Option<u64>, units: Units) -> Progress {
         // indicatif's own stderr target, but through `StderrTerm`.
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::term_like_with_hz(
             Box::new(StderrTerm::default()),
@@ -146,6 +176,7 @@ impl Progress {
             busy: Vec::new(),
             running_style: style(SLOT_TEMPLATE),
             idle_style: style(IDLE_TEMPLATE),
+            units,
             failed: 0,
             stopping: None,
         };
@@ -209,8 +240,9 @@ impl Progress {
         }
     }
 
-    /// An item reached its outcome (slot 0: it never ran).
-    pub fn finished(&mut self, slot: usize, failed: bool) {
+    /// An item reached its outcome (slot 0: it never ran); `amount`: what
+    /// it counts for (1, or a block's bytes).
+    pub fn finished(&mut self, slot: usize, failed: bool, amount: u64) {
         if let Progress::Bars(bars) = self {
             bars.set_busy(slot, false);
             if let Some(bar) = slot.checked_sub(1).and_then(|i| bars.slots.get(i)) {
@@ -221,7 +253,7 @@ impl Progress {
                 bars.failed += 1;
                 bars.show_message();
             }
-            bars.overall.inc(1);
+            bars.overall.inc(amount);
         }
     }
 
@@ -443,19 +475,17 @@ impl Bars {
     }
 
     fn set_total(&mut self, total: Option<u64>) {
+        let (bar, plain, spinner) = match self.units {
+            Units::Items => (BAR_TEMPLATE, BAR_TEMPLATE_PLAIN, SPINNER_TEMPLATE),
+            Units::Bytes => (BYTES_TEMPLATE, BYTES_TEMPLATE_PLAIN, BYTES_SPINNER_TEMPLATE),
+        };
         match total {
             Some(total) => {
                 self.overall.set_length(total);
-                self.overall.set_style(
-                    style(if colored() {
-                        BAR_TEMPLATE
-                    } else {
-                        BAR_TEMPLATE_PLAIN
-                    })
-                    .progress_chars("=> "),
-                );
+                self.overall
+                    .set_style(style(if colored() { bar } else { plain }).progress_chars("=> "));
             }
-            None => self.overall.set_style(style(SPINNER_TEMPLATE)),
+            None => self.overall.set_style(style(spinner)),
         }
     }
 }
@@ -467,6 +497,9 @@ mod tests {
     #[test]
     fn templates_parse() {
         for t in [
+            BYTES_TEMPLATE,
+            BYTES_TEMPLATE_PLAIN,
+            BYTES_SPINNER_TEMPLATE,
             BAR_TEMPLATE,
             BAR_TEMPLATE_PLAIN,
             SPINNER_TEMPLATE,
@@ -499,6 +532,7 @@ mod tests {
     #[test]
     fn plain_line() {
         let status = Status {
+            units: Units::Items,
             done: 50,
             total: Some(200),
             failed: 2,
@@ -512,5 +546,15 @@ mod tests {
             ..status
         };
         assert_eq!(status_line(&status), "fanout: 50 done, 5.0/s, 2 failed");
+        let bytes = Status {
+            units: Units::Bytes,
+            done: 3 << 20,
+            total: Some(10 << 20),
+            ..status
+        };
+        assert_eq!(
+            status_line(&bytes),
+            "fanout: 3.00 MiB/10.00 MiB done, 307.20 KiB/s, 2 failed"
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::cancel::{CancelToken, RunState};
 use crate::duration::format_duration;
+use crate::item::{Item, ItemData};
 use crate::sink::{Control, RunEvent, Sink};
 
 mod display;
@@ -24,16 +25,20 @@ pub struct ProgressSink {
     failed: u64,
     total: Option<u64>,
     start: Instant,
+    units: Units,
 }
 
 impl ProgressSink {
-    pub fn new(progress: Progress) -> ProgressSink {
+    /// The sink of `progress`, which counts `units`; `bytes` is the total
+    /// when it counts bytes and the total is known ahead.
+    pub fn new(progress: Progress, units: Units, bytes: Option<u64>) -> ProgressSink {
         ProgressSink {
+            units,
+            total: bytes.filter(|_| units == Units::Bytes),
             progress,
             running: HashMap::new(),
             done: 0,
             failed: 0,
-            total: None,
             start: Instant::now(),
         }
     }
@@ -45,6 +50,7 @@ impl ProgressSink {
             .min_by_key(|(_, started)| *started)
             .map(|(label, started)| (label.clone(), started.elapsed()));
         Status {
+            units: self.units,
             done: self.done,
             total: self.total,
             failed: self.failed,
@@ -68,10 +74,14 @@ impl ProgressSink {
         }
     }
 
-    fn item_done(&mut self, slot: usize, failed: bool) {
-        self.done += 1;
+    fn item_done(&mut self, slot: usize, failed: bool, item: &Item) {
+        let amount = match (&item.data, self.units) {
+            (ItemData::Block(block), Units::Bytes) => block.len,
+            _ => 1,
+        };
+        self.done += amount;
         self.failed += u64::from(failed);
-        self.progress.finished(slot, failed);
+        self.progress.finished(slot, failed, amount);
     }
 }
 
@@ -104,7 +114,7 @@ impl Sink for ProgressSink {
             RunEvent::Finished(done) => {
                 let finished = &done.finished;
                 self.running.remove(&finished.ticket);
-                self.item_done(finished.slot, finished.outcome.is_failure());
+                self.item_done(finished.slot, finished.outcome.is_failure(), &finished.item);
             }
             RunEvent::Written(done) => {
                 // Once the job's own output is on screen (with `-k`, when
@@ -120,7 +130,7 @@ impl Sink for ProgressSink {
                 }
             }
             RunEvent::Skipped(earlier) => {
-                self.item_done(0, !earlier.record.status.is_success());
+                self.item_done(0, !earlier.record.status.is_success(), &earlier.item);
             }
             RunEvent::Tick => {
                 let status = self.status();
