@@ -55,9 +55,9 @@ complete -c fanout -n "__fish_fanout_needs_command" -l delay -d 'At least DUR be
 complete -c fanout -n "__fish_fanout_needs_command" -l shard -d 'Run only shard K of N: the items at input positions K, K+N, K+2N... (for Slurm arrays and CI matrices)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s n -l max-args -d 'Up to N items per job; `{}` stands for all of them, one argument each' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s N -l max-replace-args -d 'N items per job, `{1}`..`{N}` the job\'s items (GNU\'s -N)' -r
-complete -c fanout -n "__fish_fanout_needs_command" -s L -l max-lines -d 'N lines per job (xargs -L; GNU -L implies -X)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -s L -l max-lines -d 'N lines per job (xargs -L; GNU -L implies -X); with --pipe, N lines a record' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s s -l max-chars -d 'At most N bytes of command line per job (arguments with their NULs)' -r
-complete -c fanout -n "__fish_fanout_needs_command" -l block -d 'About SIZE bytes a block (k, M, G, T: powers of 1024); -N: a file\'s size over N times -j [default: 1M; with --pipe-part -10]' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l block -d 'About SIZE bytes a block (k m g t: powers of 1000, K M G T: of 1024, as GNU); -N: a file\'s size over N times -j [default: 1M; with --pipe-part -10]' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l recend -d 'What ends a record [default: \\n]; escapes \\n \\t \\0 \\\\ \\xHH as in -d' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l recstart -d 'What starts a record: blocks are cut only before it (and after --recend)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l output -d 'Output grouping' -r -f -a "group\t'Each job\'s stdout, then stderr, written whole when it ends'
@@ -92,7 +92,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -s m -d 'As many items per j
 complete -c fanout -n "__fish_fanout_needs_command" -l xargs -d 'As many items per job as fit, never spread over the job slots (GNU\'s --xargs)'
 complete -c fanout -n "__fish_fanout_needs_command" -l pipe -d 'Cut the input (stdin or -a FILE) into blocks of whole records, each one job\'s stdin; -N N records a block, -L N lines a record, -0 NUL records'
 complete -c fanout -n "__fish_fanout_needs_command" -l pipe-part -d '--pipe on the regular file given with -a: blocks go from the file to the jobs with splice(2), not through fanout (--pipe does this on any regular file)'
-complete -c fanout -n "__fish_fanout_needs_command" -l round-robin -d 'Start only -j jobs and deal the blocks to whichever is ready (for filters that are slow to start); implies --pipe'
+complete -c fanout -n "__fish_fanout_needs_command" -l round-robin -l round -d 'Start only -j jobs and deal the blocks to whichever is ready (for filters that are slow to start); implies --pipe'
 complete -c fanout -n "__fish_fanout_needs_command" -s k -l keep-order -d 'Write output in input order (jobs still run in parallel)'
 complete -c fanout -n "__fish_fanout_needs_command" -l tag -d 'Prefix each output line with the item and a tab'
 complete -c fanout -n "__fish_fanout_needs_command" -l no-progress -d 'Never show progress'

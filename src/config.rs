@@ -804,8 +804,12 @@ fn retry_policy(exec: &ExecArgs, dialect: Dialect) -> anyhow::Result<Option<Retr
 /// spec; with them, `-N` and `-L` count records, not items.
 fn pipe_spec(args: &Args) -> anyhow::Result<Option<PipeSpec>> {
     let escaped = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<Vec<u8>>> {
+        // Empty is allowed: `--recend ''` means fixed-length records.
         text.as_deref()
-            .map(|t| input::delimiter::parse(t).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+            .map(|t| match t {
+                "" => Ok(Vec::new()),
+                t => input::delimiter::parse(t).map_err(|e| anyhow::anyhow!("{flag}: {e}")),
+            })
             .transpose()
     };
     let recend = escaped("--recend", &args.pipe.recend)?;
@@ -893,6 +897,12 @@ fn refuse_with_pipe(
 
 /// `-n`, `-N`, `-L`, `-X`, `-m`, `--xargs` and `-s` as one spec.
 fn batch_spec(args: &crate::cli::BatchArgs) -> anyhow::Result<Option<BatchSpec>> {
+    // Together only with --pipe: N records of L lines a block.
+    if args.max_lines.is_some() && args.max_replace_args.is_some() {
+        bail!(
+            "-L and -N both say how many items a job gets: give one (both go together with --pipe)"
+        );
+    }
     let count = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<usize>> {
         text.as_deref()
             .map(|t| unit_count(t).map_err(|e| anyhow::anyhow!("{flag}: {e}")))

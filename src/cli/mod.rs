@@ -195,13 +195,13 @@ pub struct BatchArgs {
     )]
     pub max_replace_args: Option<String>,
 
-    /// N lines per job (xargs -L; GNU -L implies -X).
+    /// N lines per job (xargs -L; GNU -L implies -X); with --pipe, N lines a record.
     #[arg(
         short = 'L',
         long = "max-lines",
         value_name = "N",
         allow_hyphen_values = true,
-        conflicts_with_all = ["max_args", "max_replace_args"]
+        conflicts_with = "max_args"
     )]
     pub max_lines: Option<String>,
 
@@ -239,11 +239,11 @@ pub struct PipeArgs {
 
     /// --pipe on the regular file given with -a: blocks go from the file to the
     /// jobs with splice(2), not through fanout (--pipe does this on any regular file).
-    #[arg(long = "pipe-part")]
+    #[arg(long = "pipe-part", alias = "pipepart")]
     pub pipe_part: bool,
 
-    /// About SIZE bytes a block (k, M, G, T: powers of 1024); -N: a file's size over
-    /// N times -j [default: 1M; with --pipe-part -10].
+    /// About SIZE bytes a block (k m g t: powers of 1000, K M G T: of 1024, as GNU);
+    /// -N: a file's size over N times -j [default: 1M; with --pipe-part -10].
     #[arg(
         long,
         alias = "block-size",
@@ -262,7 +262,12 @@ pub struct PipeArgs {
 
     /// Start only -j jobs and deal the blocks to whichever is ready (for filters
     /// that are slow to start); implies --pipe.
-    #[arg(long = "round-robin", alias = "round", conflicts_with = "keep_order")]
+    #[arg(
+        long = "round-robin",
+        visible_alias = "round",
+        alias = "roundrobin",
+        conflicts_with = "keep_order"
+    )]
     pub round_robin: bool,
 }
 

@@ -169,8 +169,10 @@ impl Cutter {
             }
         }
         if eof {
+            // By size with -L, as GNU: what follows the last whole record
+            // (fewer than L lines) is a block of its own.
             return match (whole, scan.last_whole) {
-                (None, Some(cut)) if data.len() > self.size => Cut::At(cut),
+                (None, Some(cut)) if cut < data.len() => Cut::At(cut),
                 _ => Cut::At(data.len()),
             };
         }
@@ -282,6 +284,18 @@ mod tests {
     }
 
     #[test]
+    fn fixed_length_records_without_an_end() {
+        let c = cutter(
+            "3",
+            PipeOptions {
+                recend: Some(b""),
+                ..Default::default()
+            },
+        );
+        assert_eq!(text(&blocks(&c, b"abcdefgh", 2)), ["abc", "def", "gh"]);
+    }
+
+    #[test]
     fn counting_records_and_lines() {
         let n2 = cutter(
             "1M",
@@ -305,6 +319,25 @@ mod tests {
         assert_eq!(
             text(&blocks(&l2, b"1\n2\n3\n4\n5\n6\n", 2)),
             ["1\n2\n", "3\n4\n", "5\n6\n"]
+        );
+        // The lines after the last whole record are a block of their own
+        // (GNU: `seq 10 | parallel --pipe -L 3 wc -l` gives 9 and 1).
+        let l3 = cutter(
+            "1M",
+            PipeOptions {
+                lines: Some("3"),
+                ..Default::default()
+            },
+        );
+        let ten: Vec<u8> = (1..=10)
+            .flat_map(|n| format!("{n}\n").into_bytes())
+            .collect();
+        assert_eq!(
+            blocks(&l3, &ten, 4)
+                .iter()
+                .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+                .collect::<Vec<_>>(),
+            [9, 1]
         );
         // A record of 2 lines longer than the block is one block.
         let l2 = cutter(
@@ -375,8 +408,16 @@ mod tests {
                 .collect();
             let size = 1 + (next() % 40) as usize;
             let step = 1 + (next() % 50) as usize;
-            let (options, end, pattern): (PipeOptions<'_>, usize, &[u8]) = match round % 3 {
+            let (options, end, pattern): (PipeOptions<'_>, usize, &[u8]) = match round % 4 {
                 0 => (PipeOptions::default(), 1, b"\n"),
+                3 => (
+                    PipeOptions {
+                        recend: Some(b""),
+                        ..Default::default()
+                    },
+                    0,
+                    b"",
+                ),
                 1 => (
                     PipeOptions {
                         recstart: Some(b">"),

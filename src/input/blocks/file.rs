@@ -31,6 +31,19 @@ pub(crate) struct FileBlocks {
     /// The next block's offset from `base`.
     offset: u64,
     header: Arc<[u8]>,
+    /// How cuts are placed: as `--pipe` does, or as GNU's `--pipe-part`.
+    rule: Rule,
+}
+
+/// Where a block of a file ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// `--pipe`: at the last cut within `--block` bytes of the block's
+    /// start (the same blocks as from a pipe).
+    LastWithin,
+    /// `--pipe-part`, as GNU's: after the first record end that starts at
+    /// or after `--block` bytes from the block's start.
+    FirstAfter,
 }
 
 impl FileBlocks {
@@ -47,6 +60,11 @@ impl FileBlocks {
             len: end.saturating_sub(start),
             offset: 0,
             header: Arc::from(Vec::new()),
+            rule: if spec.part {
+                Rule::FirstAfter
+            } else {
+                Rule::LastWithin
+            },
         };
         if spec.header_lines > 0 {
             blocks.read_header(spec.header_lines)?;
@@ -92,6 +110,18 @@ impl FileBlocks {
         Ok(())
     }
 
+    /// GNU's `--pipe-part`: the block starting at `start` ends after the
+    /// first record end that starts `--block` bytes or more after it, else
+    /// at the input's end.
+    fn cut_past_size(&self, start: u64) -> io::Result<u64> {
+        let point = start.saturating_add(self.size);
+        if point >= self.len {
+            return Ok(self.len);
+        }
+        let end_len = (self.boundaries.pattern_len() - self.boundaries.lookahead()) as u64;
+        self.first_cut(start, point + end_len)
+    }
+
     /// Where the block starting at `start` ends (an offset from the input's
     /// start): the last cut within the size, else the first after it, else
     /// the input's end.
@@ -114,7 +144,13 @@ impl FileBlocks {
             window = window.saturating_mul(2);
         }
         // A record longer than the block: forwards for its end.
-        let mut from = limit + 1;
+        self.first_cut(start, limit + 1)
+    }
+
+    /// The first cut at or after `from`, in the block starting at `start`
+    /// (else the input's end).
+    fn first_cut(&self, start: u64, from: u64) -> io::Result<u64> {
+        let mut from = from;
         let mut chunk = WINDOW;
         loop {
             let back = self.boundaries.pattern_len() as u64;
@@ -137,10 +173,10 @@ impl FileBlocks {
         if start >= self.len {
             return Ok(None);
         }
-        let end = if self.len - start <= self.size {
-            self.len
-        } else {
-            self.cut_after(start)?
+        let end = match self.rule {
+            Rule::FirstAfter => self.cut_past_size(start)?,
+            Rule::LastWithin if self.len - start <= self.size => self.len,
+            Rule::LastWithin => self.cut_after(start)?,
         };
         let payload = Payload::File {
             file: Arc::clone(&self.file),
