@@ -13,7 +13,7 @@ use crate::cancel::CancelToken;
 use crate::collector::Collector;
 use crate::config::{Config, Source};
 use crate::dispatch::{self, InputEnd, Reading, retry_timer};
-use crate::engine::{self, StartDelay, Work};
+use crate::engine::{self, StartDelay, StartGate, Work};
 use crate::event::Event;
 use crate::halt::HaltState;
 use crate::input::read::StopRead;
@@ -76,6 +76,11 @@ pub(super) fn run<'a>(
     }
     let count_stop = AtomicBool::new(false);
     let delay = config.delay.map(StartDelay::new);
+    let round_robin = config
+        .pipe
+        .as_ref()
+        .filter(|p| p.round_robin)
+        .map(|_| StartGate::new(jobs));
     let (retry_handle, retry_timer, retry_rx) = retry_timer();
     let retries = config.retry.is_some();
     // The reader runs ahead of the workers by this channel only. A block
@@ -157,7 +162,7 @@ pub(super) fn run<'a>(
             journal: parts.journal,
             halt: parts.halt,
             delay: delay.as_ref(),
-            round_robin: config.pipe.as_ref().is_some_and(|p| p.round_robin),
+            round_robin: round_robin.as_ref(),
         };
         let engine = match timer {
             Ok(_) => engine::run(config.engine, jobs, &feed, &work),

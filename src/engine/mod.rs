@@ -28,6 +28,7 @@ use crate::retry::RetryPolicy;
 use crate::template::text::TextTemplate;
 use crate::template::{CommandSpec, Template};
 pub(crate) use delay::StartDelay;
+pub use round_robin::StartGate;
 
 /// Which worker pool runs the jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +74,9 @@ pub struct Work<'a> {
     pub halt: Option<&'a HaltState>,
     /// `--delay`: the moments jobs may start.
     pub delay: Option<&'a StartDelay>,
-    /// `--round-robin`: a job's stdin takes block after block from the feed.
-    pub round_robin: bool,
+    /// `--round-robin`: a job's stdin takes block after block from the
+    /// feed, once every worker has started its job.
+    pub round_robin: Option<&'a StartGate>,
 }
 
 /// Whether a finished item has output for the collector to write (so
@@ -98,12 +100,21 @@ impl Work<'_> {
     /// (jobs after jobs, while blocks are left that a job ended before
     /// reading).
     pub fn run(&self, dispatch: Dispatch, feed: &Feed, slot: usize) {
-        if !self.round_robin {
+        let Some(gate) = self.round_robin else {
             return self.execute(dispatch, slot);
-        }
+        };
+        gate.arrived();
         let mut next = Some(dispatch);
         while let Some(dispatch) = next.take() {
-            next = self.execute_fed(dispatch, slot, Some(feed));
+            next = self.execute_fed(dispatch, slot, Some((feed, gate)));
+        }
+    }
+
+    /// A worker found the input done (so the round-robin jobs running
+    /// need not wait for more workers to start).
+    pub fn input_done(&self) {
+        if let Some(gate) = self.round_robin {
+            gate.input_done();
         }
     }
 
@@ -114,7 +125,7 @@ impl Work<'_> {
         &self,
         dispatch: Dispatch,
         slot: usize,
-        feed: Option<&Feed>,
+        feed: Option<(&Feed, &StartGate)>,
     ) -> Option<Dispatch> {
         // `in_flight` goes with the item to the retry timer, or is dropped
         // when this returns, once the item's last attempt is reported: the
@@ -162,7 +173,8 @@ impl Work<'_> {
             }));
         }
         let start = Stamp::now();
-        let stream = feed.map(|feed| round_robin::Stream::new(feed, self.cancel, &item));
+        let stream =
+            feed.map(|(feed, gate)| round_robin::Stream::new(feed, gate, self.cancel, &item));
         let write_all = stream.as_ref().map(|s| move |pipe| s.write_all(pipe));
         let stdin = write_all.as_ref().map(|w| w as &StreamStdin<'_>);
         let (

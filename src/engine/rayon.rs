@@ -38,6 +38,7 @@ pub fn run(jobs: usize, feed: &Feed, work: &Work<'_>) -> anyhow::Result<()> {
                             let _ = permit_rx.recv();
                         });
                     }
+                    work.input_done();
                 });
             },
         )

@@ -9,16 +9,67 @@
 //! the worker's next job.
 
 use std::process::ChildStdin;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::cancel::CancelToken;
 use crate::dispatch::{Dispatch, Feed};
 use crate::item::{Item, ItemData};
 use crate::job::{Written, write_block};
 
+/// Holds the jobs' stdin threads back from the feed until every worker
+/// has its first block (or the input ended first), so that `-j` jobs run
+/// whatever the timing, as GNU's `--round-robin` starts `-j` jobs: a fast
+/// job's stdin thread would otherwise take the blocks meant to start the
+/// others.
+pub struct StartGate {
+    jobs: usize,
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl StartGate {
+    /// A gate for `jobs` workers.
+    pub fn new(jobs: usize) -> StartGate {
+        StartGate {
+            jobs,
+            state: Mutex::new((0, false)),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// A worker took a block to start a job with.
+    pub(super) fn arrived(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 += 1;
+        self.changed.notify_all();
+    }
+
+    /// A worker found the input done: no more jobs will start.
+    pub(super) fn input_done(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.1 = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits until every worker has started a job, the input is done or
+    /// the run stops.
+    fn wait(&self, cancel: &CancelToken) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.0 < self.jobs && !state.1 && !cancel.is_stopping() {
+            state = self
+                .changed
+                .wait_timeout(state, Duration::from_millis(100))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
 /// The blocks of one round-robin job, as its stdin thread wrote them.
 pub(super) struct Stream<'a> {
     feed: &'a Feed,
+    gate: &'a StartGate,
     cancel: &'a CancelToken,
     first: &'a Item,
     state: Mutex<Fed>,
@@ -36,9 +87,15 @@ pub(super) struct Fed {
 }
 
 impl<'a> Stream<'a> {
-    pub(super) fn new(feed: &'a Feed, cancel: &'a CancelToken, first: &'a Item) -> Stream<'a> {
+    pub(super) fn new(
+        feed: &'a Feed,
+        gate: &'a StartGate,
+        cancel: &'a CancelToken,
+        first: &'a Item,
+    ) -> Stream<'a> {
         Stream {
             feed,
+            gate,
             cancel,
             first,
             state: Mutex::new(Fed::default()),
@@ -58,6 +115,7 @@ impl<'a> Stream<'a> {
                 return;
             }
         }
+        self.gate.wait(self.cancel);
         while !self.cancel.is_stopping() {
             let Some(mut dispatch) = self.feed.next() else {
                 return;

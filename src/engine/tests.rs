@@ -149,7 +149,7 @@ fn run_with(
             journal: extras.journal,
             halt: extras.halt,
             delay: None,
-            round_robin: false,
+            round_robin: None,
         };
         super::run(kind, jobs, &feed, &work).unwrap();
         drop(work);

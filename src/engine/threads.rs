@@ -65,6 +65,7 @@ impl<'a, 'w> Pool<'a, 'w> {
             self.idle.fetch_add(1, Ordering::SeqCst);
             let Some(dispatch) = self.feed.next() else {
                 self.idle.fetch_sub(1, Ordering::SeqCst);
+                self.work.input_done();
                 return;
             };
             // The last waiting worker took an item: start another, so the
