@@ -152,3 +152,53 @@ fn write(pipe: &ChildStdin, item: &Item) -> Written {
         _ => Written::All,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// Whether `wait` returned only once `open` had begun on another
+    /// thread (a gate open too early returns before, seeing `false`).
+    fn opens_with(gate: &StartGate, cancel: &CancelToken, open: impl FnOnce() + Send) -> bool {
+        let opened = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::yield_now();
+                opened.store(true, Ordering::SeqCst);
+                open();
+            });
+            gate.wait(cancel);
+            opened.load(Ordering::SeqCst)
+        })
+    }
+
+    #[test]
+    fn the_gate_opens_once_every_worker_started_a_job() {
+        let cancel = CancelToken::new().unwrap();
+        let gate = StartGate::new(3);
+        gate.arrived();
+        gate.arrived();
+        assert!(opens_with(&gate, &cancel, || gate.arrived()));
+        // Open for good: a job that runs later does not wait.
+        gate.wait(&cancel);
+    }
+
+    #[test]
+    fn the_gate_opens_when_the_input_ends_first() {
+        let cancel = CancelToken::new().unwrap();
+        let gate = StartGate::new(4);
+        gate.arrived();
+        assert!(opens_with(&gate, &cancel, || gate.input_done()));
+    }
+
+    #[test]
+    fn the_gate_opens_when_the_run_stops() {
+        let cancel = CancelToken::new().unwrap();
+        let gate = StartGate::new(2);
+        assert!(opens_with(&gate, &cancel, || {
+            cancel.signal(libc::SIGINT);
+        }));
+    }
+}
