@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::event::Stream;
+use crate::item::ItemData;
 use crate::record::{ItemRecord, Status};
 use crate::sink::output::StdStreams;
 use crate::sink::{Control, Done, RunEvent, Sink};
@@ -295,7 +296,11 @@ impl JoblogSink {
     fn written(&mut self, done: &Done, control: &mut Control<'_>) {
         let receive = self.receive(done);
         let record = done.record();
-        if let Some(row) = JoblogRow::of(record, receive, SystemTime::now()) {
+        if let Some(mut row) = JoblogRow::of(record, receive, SystemTime::now()) {
+            // GNU's Send: the bytes a `--pipe` job got on stdin.
+            if let ItemData::Block(block) = &done.finished.item.data {
+                row.send = block.len + block.header.len() as u64;
+            }
             let mut line = Vec::with_capacity(128 + row.command.len());
             row.write(&mut line);
             self.write(&line, control);
