@@ -4,6 +4,10 @@
 #
 #   bench/run.sh            full run (about 15-20 min on a 2-core VM)
 #   bench/run.sh --quick    smoke test: small N's, 3 runs (about 2 min)
+#   BENCH_ROWS=g bench/run.sh   only row (g); BENCH_ROWS=a,d,g: rows (a), (d) and (g)
+#
+# Rows: (a) dispatch of `true`, (b) and (c) `echo` to a file (grouped, -k), (d) output
+# throughput, (e) --dry-run rate, (f) peak RSS, (g) start-up, (h) batches.
 #
 # On a fresh Debian machine it installs what is missing: GNU parallel, hyperfine,
 # GNU time and python3 from Debian's packages (needs root), and rust-parallel
@@ -22,6 +26,8 @@
 #   BENCH_MAX_BG        measure a command again when other processes used more than
 #                       this % of the CPUs during its runs (default 10) ...
 #   BENCH_REMEASURE     ... at most this many times in the whole run (default 8)
+#   BENCH_ROWS          the rows to run, letters a-h (default: all); (b) and (c) are one
+#                       block, run when either is named; the report covers the rows run
 #
 # Raw results (hyperfine JSON, GNU time reports, env.txt, run.log, report.md,
 # targets.json) are kept in the results dir; the report, with PASS/FAIL per
@@ -92,6 +98,10 @@ exec > >(tee "$RESULTS/run.log") 2>&1
 T_START=$(date +%s)
 log() { printf '\n=== %s  [%ss, load %s]\n' "$*" "$(($(date +%s) - T_START))" "$(cut -d' ' -f1 /proc/loadavg)"; }
 die() { echo "run.sh: $*" >&2; exit 2; }
+ROWS=${BENCH_ROWS:-abcdefgh}
+ROWS=${ROWS//[ ,]/}
+[[ $ROWS =~ ^[a-h]+$ ]] || die "BENCH_ROWS: letters a-h wanted (e.g. a,d,g), got '$BENCH_ROWS'"
+row_on() { [[ $ROWS == *"$1"* ]]; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fanout-bench.XXXXXX")
 cleanup() { rm -rf "$WORK"; }
@@ -168,6 +178,8 @@ try:
     if not head.startswith("ref: "):
         print(head); sys.exit()
     ref = head[5:]
+    if os.path.isfile(os.path.join(g, "commondir")):  # a worktree's refs live in the main repo
+        g = os.path.join(g, open(os.path.join(g, "commondir")).read().strip())
     p = os.path.join(g, ref)
     if os.path.exists(p):
         print(open(p).read().strip(), "(" + ref + ")"); sys.exit()
@@ -215,6 +227,7 @@ F_REAL=$F_REAL
 F_TIMEOUT=$F_TIMEOUT
 G_RUNS=$G_RUNS
 H_N=$H_N
+ROWS=$ROWS
 WORK=$WORK
 FANOUT=$FANOUT
 SL=$SL
@@ -232,6 +245,9 @@ items() { # N -> path of a file holding `seq 1 N`
 }
 ONE=$WORK/items/one
 echo x >"$ONE"
+O=$WORK/out
+I=$(items "$N")   # (a)-(c)
+IG=$(items "$NG") # (a)-(c) at GNU parallel's N
 
 # ---------------------------------------------------------------- helpers
 # The machine may be shared: other processes' CPU use skews wall times. Before
@@ -310,141 +326,154 @@ check_bytes() { # FILE BYTES
 }
 
 # ---------------------------------------------------------------- spawn-limit bench
-log "spawn-limit bench $NG (the floor, several variants)"
-"$SL" bench "$NG" | tee "$RESULTS/spawn-limit-bench.txt"
+if row_on a; then
+    log "spawn-limit bench $NG (the floor, several variants)"
+    "$SL" bench "$NG" | tee "$RESULTS/spawn-limit-bench.txt"
+fi
 
 # ---------------------------------------------------------------- (a) dispatch: `true`
-I=$(items "$N")
-log "(a) $N jobs of \`true ITEM\`, -j2"
-bench true-N$N spawn-limit "$N" "$SL run -j 2 true < $I"
-bench true-N$N fanout "$N" "$FANOUT -j2 -q true < $I"
-bench true-N$N xargs "$N" "$XARGS -P2 -n1 true < $I"
-bench true-N$N rust-parallel "$N" "$RP -j2 true < $I"
-bench true-N$N spawn-limit-again "$N" "$SL run -j 2 true < $I"
+if row_on a; then
+    log "(a) $N jobs of \`true ITEM\`, -j2"
+    bench true-N$N spawn-limit "$N" "$SL run -j 2 true < $I"
+    bench true-N$N fanout "$N" "$FANOUT -j2 -q true < $I"
+    bench true-N$N xargs "$N" "$XARGS -P2 -n1 true < $I"
+    bench true-N$N rust-parallel "$N" "$RP -j2 true < $I"
+    bench true-N$N spawn-limit-again "$N" "$SL run -j 2 true < $I"
 
-IG=$(items "$NG")
-log "(a) $NG jobs of \`true ITEM\`, -j2 (GNU parallel's N, every tool again)"
-bench true-N$NG spawn-limit "$NG" "$SL run -j 2 true < $IG"
-bench true-N$NG fanout "$NG" "$FANOUT -j2 -q true < $IG"
-bench true-N$NG xargs "$NG" "$XARGS -P2 -n1 true < $IG"
-bench true-N$NG rust-parallel "$NG" "$RP -j2 true < $IG"
-bench true-N$NG gnu-parallel "$NG" "$PARALLEL --will-cite -j2 true :::: $IG"
+    log "(a) $NG jobs of \`true ITEM\`, -j2 (GNU parallel's N, every tool again)"
+    bench true-N$NG spawn-limit "$NG" "$SL run -j 2 true < $IG"
+    bench true-N$NG fanout "$NG" "$FANOUT -j2 -q true < $IG"
+    bench true-N$NG xargs "$NG" "$XARGS -P2 -n1 true < $IG"
+    bench true-N$NG rust-parallel "$NG" "$RP -j2 true < $IG"
+    bench true-N$NG gnu-parallel "$NG" "$PARALLEL --will-cite -j2 true :::: $IG"
+fi
 
 # ---------------------------------------------------------------- (b), (c) `echo {}` to a file
-O=$WORK/out
-log "(b) and (c) $N jobs of \`echo ITEM\`, output to a file, -j2"
-bench echo-N$N spawn-limit-capture "$N" "$SL run -j 2 --capture echo < $I > $O/echo-sl"
-check_set "$O/echo-sl" "$I"
-bench echo-N$N fanout "$N" "$FANOUT -j2 -q echo {} < $I > $O/echo-fanout"
-check_set "$O/echo-fanout" "$I"
-bench echo-N$N fanout-k "$N" "$FANOUT -j2 -q -k echo {} < $I > $O/echo-fanout-k"
-check_order "$O/echo-fanout-k" "$I"
-bench echo-N$N fanout-ungroup "$N" "$FANOUT -j2 -q --output ungroup echo {} < $I > $O/echo-fanout-ungroup"
-check_set "$O/echo-fanout-ungroup" "$I"
-bench echo-N$N xargs "$N" "$XARGS -P2 -n1 echo < $I > $O/echo-xargs"
-check_set "$O/echo-xargs" "$I"
-bench echo-N$N rust-parallel "$N" "$RP -j2 echo < $I > $O/echo-rp"
-check_set "$O/echo-rp" "$I"
-bench echo-N$N rust-parallel-k "$N" "$RP -j2 -k echo < $I > $O/echo-rp-k"
-check_order "$O/echo-rp-k" "$I"
-rm -f "$O"/echo-*
+if row_on b || row_on c; then
+    log "(b) and (c) $N jobs of \`echo ITEM\`, output to a file, -j2"
+    bench echo-N$N spawn-limit-capture "$N" "$SL run -j 2 --capture echo < $I > $O/echo-sl"
+    check_set "$O/echo-sl" "$I"
+    bench echo-N$N fanout "$N" "$FANOUT -j2 -q echo {} < $I > $O/echo-fanout"
+    check_set "$O/echo-fanout" "$I"
+    bench echo-N$N fanout-k "$N" "$FANOUT -j2 -q -k echo {} < $I > $O/echo-fanout-k"
+    check_order "$O/echo-fanout-k" "$I"
+    bench echo-N$N fanout-ungroup "$N" "$FANOUT -j2 -q --output ungroup echo {} < $I > $O/echo-fanout-ungroup"
+    check_set "$O/echo-fanout-ungroup" "$I"
+    bench echo-N$N xargs "$N" "$XARGS -P2 -n1 echo < $I > $O/echo-xargs"
+    check_set "$O/echo-xargs" "$I"
+    bench echo-N$N rust-parallel "$N" "$RP -j2 echo < $I > $O/echo-rp"
+    check_set "$O/echo-rp" "$I"
+    bench echo-N$N rust-parallel-k "$N" "$RP -j2 -k echo < $I > $O/echo-rp-k"
+    check_order "$O/echo-rp-k" "$I"
+    rm -f "$O"/echo-*
 
-log "(b) and (c) $NG jobs of \`echo ITEM\` (GNU parallel's N)"
-bench echo-N$NG spawn-limit-capture "$NG" "$SL run -j 2 --capture echo < $IG > $O/echo-sl"
-check_set "$O/echo-sl" "$IG"
-bench echo-N$NG fanout "$NG" "$FANOUT -j2 -q echo {} < $IG > $O/echo-fanout"
-check_set "$O/echo-fanout" "$IG"
-bench echo-N$NG fanout-k "$NG" "$FANOUT -j2 -q -k echo {} < $IG > $O/echo-fanout-k"
-check_order "$O/echo-fanout-k" "$IG"
-bench echo-N$NG gnu-parallel "$NG" "$PARALLEL --will-cite -j2 echo {} :::: $IG > $O/echo-gp"
-check_set "$O/echo-gp" "$IG"
-bench echo-N$NG gnu-parallel-k "$NG" "$PARALLEL --will-cite -j2 -k echo {} :::: $IG > $O/echo-gp-k"
-check_order "$O/echo-gp-k" "$IG"
-rm -f "$O"/echo-*
+    log "(b) and (c) $NG jobs of \`echo ITEM\` (GNU parallel's N)"
+    bench echo-N$NG spawn-limit-capture "$NG" "$SL run -j 2 --capture echo < $IG > $O/echo-sl"
+    check_set "$O/echo-sl" "$IG"
+    bench echo-N$NG fanout "$NG" "$FANOUT -j2 -q echo {} < $IG > $O/echo-fanout"
+    check_set "$O/echo-fanout" "$IG"
+    bench echo-N$NG fanout-k "$NG" "$FANOUT -j2 -q -k echo {} < $IG > $O/echo-fanout-k"
+    check_order "$O/echo-fanout-k" "$IG"
+    bench echo-N$NG gnu-parallel "$NG" "$PARALLEL --will-cite -j2 echo {} :::: $IG > $O/echo-gp"
+    check_set "$O/echo-gp" "$IG"
+    bench echo-N$NG gnu-parallel-k "$NG" "$PARALLEL --will-cite -j2 -k echo {} :::: $IG > $O/echo-gp-k"
+    check_order "$O/echo-gp-k" "$IG"
+    rm -f "$O"/echo-*
+fi
 
 # ---------------------------------------------------------------- (d) output throughput
-ID=$(items "$D_JOBS")
-TOTAL=$((D_JOBS * D_BYTES))
-EMIT="$SL emit $D_BYTES"
-log "(d) $D_JOBS jobs each printing $D_BYTES bytes ($TOTAL bytes), to a file, -j2"
-d_bench() { # TOOL COMMAND-WITHOUT-REDIRECTIONS
-    bench output "$1" "$D_JOBS" "$2 < $ID > $O/d-out"
-    check_bytes "$O/d-out" "$TOTAL"
-    rm -f "$O/d-out"
-}
-d_bench spawn-limit-inherit "$SL run -j 2 --inherit $EMIT"
-d_bench spawn-limit-capture "$SL run -j 2 --capture $EMIT"
-d_bench fanout "$FANOUT -j2 -q $EMIT"
-d_bench fanout-ungroup "$FANOUT -j2 -q --output ungroup $EMIT"
-d_bench fanout-k "$FANOUT -j2 -q -k $EMIT"
-d_bench xargs "$XARGS -P2 -n1 $EMIT"
-d_bench rust-parallel "$RP -j2 $EMIT"
-d_bench gnu-parallel "$PARALLEL --will-cite -j2 $EMIT"
+if row_on d; then
+    ID=$(items "$D_JOBS")
+    TOTAL=$((D_JOBS * D_BYTES))
+    EMIT="$SL emit $D_BYTES"
+    log "(d) $D_JOBS jobs each printing $D_BYTES bytes ($TOTAL bytes), to a file, -j2"
+    d_bench() { # TOOL COMMAND-WITHOUT-REDIRECTIONS
+        bench output "$1" "$D_JOBS" "$2 < $ID > $O/d-out"
+        check_bytes "$O/d-out" "$TOTAL"
+        rm -f "$O/d-out"
+    }
+    d_bench spawn-limit-inherit "$SL run -j 2 --inherit $EMIT"
+    d_bench spawn-limit-capture "$SL run -j 2 --capture $EMIT"
+    d_bench fanout "$FANOUT -j2 -q $EMIT"
+    d_bench fanout-ungroup "$FANOUT -j2 -q --output ungroup $EMIT"
+    d_bench fanout-k "$FANOUT -j2 -q -k $EMIT"
+    d_bench xargs "$XARGS -P2 -n1 $EMIT"
+    d_bench rust-parallel "$RP -j2 $EMIT"
+    d_bench gnu-parallel "$PARALLEL --will-cite -j2 $EMIT"
+fi
 
 # ---------------------------------------------------------------- (e) --dry-run rate
-IE=$(items "$E_N")
-log "(e) $E_N items with --dry-run (output to /dev/null)"
-check_lines <("$FANOUT" --dry-run -j2 true <"$IE") "$E_N"
-bench dryrun-N$E_N fanout "$E_N" "$FANOUT --dry-run -j2 true < $IE"
-bench dryrun-N$E_N rust-parallel "$E_N" "$RP --dry-run -j2 true < $IE"
+if row_on e; then
+    IE=$(items "$E_N")
+    log "(e) $E_N items with --dry-run (output to /dev/null)"
+    check_lines <("$FANOUT" --dry-run -j2 true <"$IE") "$E_N"
+    bench dryrun-N$E_N fanout "$E_N" "$FANOUT --dry-run -j2 true < $IE"
+    bench dryrun-N$E_N rust-parallel "$E_N" "$RP --dry-run -j2 true < $IE"
+fi
 
 # ---------------------------------------------------------------- (f) peak RSS
-# GNU time's "Maximum resident set size" is the largest single process that it
-# waited for: the runner itself (timeout(1) and the jobs are about 1-2 MB).
-log "(f) peak RSS (GNU time -v)"
-printf 'label\ttool\twhat\tn\tcommand\n' >"$RESULTS/rss.tsv"
-rss() { # LABEL TOOL WHAT N INPUT COMMAND... (stdin from INPUT, stdout to /dev/null)
-    local label=$1 tool=$2 what=$3 n=$4 input=$5
-    shift 5
-    printf '%s\t%s\t%s\t%s\t%s < %s\n' "$label" "$tool" "$what" "$n" "$*" "$input" >>"$RESULTS/rss.tsv"
-    echo "--- $label: $* < $input"
-    wait_idle
-    local rc=0
-    /usr/bin/time -v -o "$RESULTS/rss/$label.txt" "$@" <"$input" >/dev/null 2>"$RESULTS/rss/$label.stderr" || rc=$?
-    echo "exit $rc" >>"$RESULTS/rss/$label.txt"
-    grep -E 'Maximum resident|Elapsed' "$RESULTS/rss/$label.txt" | sed 's/^\s*/    /'
-}
-IF1=$(items "$F_SMALL")
-IF2=$(items "$F_LARGE")
-IFR=$(items "$F_REAL")
-IFRS=$(items "$F_REAL_SMALL")
-rss fanout-dryrun-small fanout dry-run "$F_SMALL" "$IF1" "$FANOUT" --dry-run -j2 true
-rss fanout-dryrun-large fanout dry-run "$F_LARGE" "$IF2" "$FANOUT" --dry-run -j2 true
-rss rust-parallel-dryrun-small rust-parallel dry-run "$F_SMALL" "$IF1" "$RP" --dry-run -j2 true
-rss fanout-real-small fanout "real jobs" "$F_REAL_SMALL" "$IFRS" "$FANOUT" -j2 -q true
-rss fanout-real fanout "real jobs" "$F_REAL" "$IFR" "$FANOUT" -j2 -q true
-rss xargs-real xargs "real jobs, first ${F_TIMEOUT}s" "$F_REAL" "$IFR" timeout "$F_TIMEOUT" "$XARGS" -P2 -n1 true
-rss rust-parallel-real rust-parallel "real jobs, first ${F_TIMEOUT}s" "$F_REAL" "$IFR" timeout "$F_TIMEOUT" "$RP" -j2 true
-rss gnu-parallel-real gnu-parallel "real jobs, first ${F_TIMEOUT}s" "$F_REAL" "$IFR" timeout "$F_TIMEOUT" "$PARALLEL" --will-cite -j2 true
+if row_on f; then
+    # GNU time's "Maximum resident set size" is the largest single process that it
+    # waited for: the runner itself (timeout(1) and the jobs are about 1-2 MB).
+    log "(f) peak RSS (GNU time -v)"
+    printf 'label\ttool\twhat\tn\tcommand\n' >"$RESULTS/rss.tsv"
+    rss() { # LABEL TOOL WHAT N INPUT COMMAND... (stdin from INPUT, stdout to /dev/null)
+        local label=$1 tool=$2 what=$3 n=$4 input=$5
+        shift 5
+        printf '%s\t%s\t%s\t%s\t%s < %s\n' "$label" "$tool" "$what" "$n" "$*" "$input" >>"$RESULTS/rss.tsv"
+        echo "--- $label: $* < $input"
+        wait_idle
+        local rc=0
+        /usr/bin/time -v -o "$RESULTS/rss/$label.txt" "$@" <"$input" >/dev/null 2>"$RESULTS/rss/$label.stderr" || rc=$?
+        echo "exit $rc" >>"$RESULTS/rss/$label.txt"
+        grep -E 'Maximum resident|Elapsed' "$RESULTS/rss/$label.txt" | sed 's/^\s*/    /'
+    }
+    IF1=$(items "$F_SMALL")
+    IF2=$(items "$F_LARGE")
+    IFR=$(items "$F_REAL")
+    IFRS=$(items "$F_REAL_SMALL")
+    rss fanout-dryrun-small fanout dry-run "$F_SMALL" "$IF1" "$FANOUT" --dry-run -j2 true
+    rss fanout-dryrun-large fanout dry-run "$F_LARGE" "$IF2" "$FANOUT" --dry-run -j2 true
+    rss rust-parallel-dryrun-small rust-parallel dry-run "$F_SMALL" "$IF1" "$RP" --dry-run -j2 true
+    rss fanout-real-small fanout "real jobs" "$F_REAL_SMALL" "$IFRS" "$FANOUT" -j2 -q true
+    rss fanout-real fanout "real jobs" "$F_REAL" "$IFR" "$FANOUT" -j2 -q true
+    rss xargs-real xargs "real jobs, first ${F_TIMEOUT}s" "$F_REAL" "$IFR" timeout "$F_TIMEOUT" "$XARGS" -P2 -n1 true
+    rss rust-parallel-real rust-parallel "real jobs, first ${F_TIMEOUT}s" "$F_REAL" "$IFR" timeout "$F_TIMEOUT" "$RP" -j2 true
+    rss gnu-parallel-real gnu-parallel "real jobs, first ${F_TIMEOUT}s" "$F_REAL" "$IFR" timeout "$F_TIMEOUT" "$PARALLEL" --will-cite -j2 true
+fi
 
 # ---------------------------------------------------------------- (g) start-up
-log "(g) start-up: one item, $G_RUNS runs, no shell (hyperfine -N)"
-g_bench() { # TOOL COMMAND
-    printf '%s\t%s\t%s\t%s\n' startup "$1" 1 "$2" >>"$RESULTS/commands.tsv"
-    echo "--- startup / $1: $2"
-    measure "$RESULTS/hf/startup__$1.json" "$1" "$2" 3 "$G_RUNS" -N
-}
-g_bench spawn-limit "$SL run -a $ONE true"
-g_bench fanout "$FANOUT true ::: x"
-g_bench xargs "$XARGS -a $ONE true"
-g_bench rust-parallel "$RP true ::: x"
-g_bench gnu-parallel "$PARALLEL --will-cite true ::: x"
+if row_on g; then
+    log "(g) start-up: one item, $G_RUNS runs, no shell (hyperfine -N)"
+    g_bench() { # TOOL COMMAND
+        printf '%s\t%s\t%s\t%s\n' startup "$1" 1 "$2" >>"$RESULTS/commands.tsv"
+        echo "--- startup / $1: $2"
+        measure "$RESULTS/hf/startup__$1.json" "$1" "$2" 3 "$G_RUNS" -N
+    }
+    g_bench spawn-limit "$SL run -a $ONE true"
+    g_bench fanout "$FANOUT true ::: x"
+    g_bench xargs "$XARGS -a $ONE true"
+    g_bench rust-parallel "$RP true ::: x"
+    g_bench gnu-parallel "$PARALLEL --will-cite true ::: x"
+fi
 
 # ---------------------------------------------------------------- (h) batches
-IH=$(items "$H_N")
-log "(h) $H_N items in batches, -j2 (per-item journal on)"
-words() { wc -w <"$1" | tr -d ' '; }
-check_words() { # FILE N
-    [[ $(words "$1") == "$2" ]] || die "$1: $(words "$1") words, expected $2"
-}
-bench batch-true-N$H_N xargs-n500 "$H_N" "$XARGS -P2 -n500 true < $IH"
-bench batch-true-N$H_N fanout-n500 "$H_N" "$FANOUT -j2 -q -n500 --journal $WORK/h.jsonl --force true < $IH"
-bench batch-true-N$H_N fanout-X "$H_N" "$FANOUT -j2 -q -X --journal $WORK/h.jsonl --force true < $IH"
-bench batch-echo-N$H_N xargs-n500 "$H_N" "$XARGS -P2 -n500 echo < $IH > $O/h-xargs"
-check_words "$O/h-xargs" "$H_N"
-bench batch-echo-N$H_N fanout-n500 "$H_N" "$FANOUT -j2 -q -n500 --journal $WORK/h.jsonl --force echo < $IH > $O/h-fanout"
-check_words "$O/h-fanout" "$H_N"
-rm -f "$O"/h-* "$WORK/h.jsonl"
+if row_on h; then
+    IH=$(items "$H_N")
+    log "(h) $H_N items in batches, -j2 (per-item journal on)"
+    words() { wc -w <"$1" | tr -d ' '; }
+    check_words() { # FILE N
+        [[ $(words "$1") == "$2" ]] || die "$1: $(words "$1") words, expected $2"
+    }
+    bench batch-true-N$H_N xargs-n500 "$H_N" "$XARGS -P2 -n500 true < $IH"
+    bench batch-true-N$H_N fanout-n500 "$H_N" "$FANOUT -j2 -q -n500 --journal $WORK/h.jsonl --force true < $IH"
+    bench batch-true-N$H_N fanout-X "$H_N" "$FANOUT -j2 -q -X --journal $WORK/h.jsonl --force true < $IH"
+    bench batch-echo-N$H_N xargs-n500 "$H_N" "$XARGS -P2 -n500 echo < $IH > $O/h-xargs"
+    check_words "$O/h-xargs" "$H_N"
+    bench batch-echo-N$H_N fanout-n500 "$H_N" "$FANOUT -j2 -q -n500 --journal $WORK/h.jsonl --force echo < $IH > $O/h-fanout"
+    check_words "$O/h-fanout" "$H_N"
+    rm -f "$O"/h-* "$WORK/h.jsonl"
+fi
 
 # ---------------------------------------------------------------- report
 echo "loadavg end:   $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/env.txt"
