@@ -4,8 +4,8 @@
 usage: report.py RESULTS_DIR
        report.py --bg HYPERFINE_JSON   (prints the background CPU of one measurement: % and ms)
 
-Reads env.txt, params.env, commands.tsv, hf/*.json (hyperfine), rss.tsv and
-rss/*.txt (GNU time -v); prints the report and writes it to RESULTS_DIR/report.md,
+Reads env.txt, params.env, commands.tsv, hf/*.json (hyperfine), rss.tsv,
+pipe.tsv, pipe-rss.tsv and rss/*.txt (GNU time -v); prints the report and writes it to RESULTS_DIR/report.md,
 with the target checks also in RESULTS_DIR/targets.json.
 """
 
@@ -25,6 +25,8 @@ MAX_RSS_KB = 16 * 1024  # (f) 16 MiB at the large N
 RSS_INDEPENDENCE_KB = 1024  # (f) large N may exceed small N by at most 1 MiB (or 10%)
 MAX_STARTUP_OVER_XARGS_S = 1e-3  # (g)
 MIN_BATCH_SPEEDUP = 100  # (h) batched items/s vs one job per item (a)
+MIN_PIPE_PART_VS_GNU = 2.0  # (i) fanout --pipe-part vs GNU --pipe-part, speed ratio
+MIN_PIPE_VS_GNU = 3.0  # (i) fanout --pipe vs GNU --pipe, both from a pipe
 
 
 def load_params(d):
@@ -87,22 +89,48 @@ def bg(r):
     return "-" if r.get("bg") is None else f"{r['bg']:.0f}%"
 
 
+def load_tsv(d, name):
+    path = os.path.join(d, name)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def with_time_v(d, row):
+    """row plus kb, wall and rc from its GNU time -v report rss/LABEL.txt."""
+    path = os.path.join(d, "rss", row["label"] + ".txt")
+    txt = open(path).read() if os.path.exists(path) else ""
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", txt)
+    w = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", txt)
+    rc = re.search(r"^exit (\d+)", txt, re.M)
+    row["kb"] = int(m.group(1)) if m else None
+    row["wall"] = w.group(1) if w else "?"
+    row["rc"] = int(rc.group(1)) if rc else None
+    return row
+
+
 def load_rss(d):
     out = []
-    path = os.path.join(d, "rss.tsv")
-    if not os.path.exists(path):
-        return out
-    with open(path) as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            txt = open(os.path.join(d, "rss", row["label"] + ".txt")).read()
-            m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", txt)
-            w = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", txt)
-            rc = re.search(r"^exit (\d+)", txt, re.M)
-            row["kb"] = int(m.group(1)) if m else None
-            row["wall"] = w.group(1) if w else "?"
-            row["rc"] = int(rc.group(1)) if rc else None
-            row["n"] = int(row["n"])
-            out.append(row)
+    for row in load_tsv(d, "rss.tsv"):
+        row = with_time_v(d, row)
+        row["n"] = int(row["n"])
+        out.append(row)
+    return out
+
+
+def load_pipe(d):
+    """(i): one row per check run (workload, tool, input, file, status, lines, blocks, expected)."""
+    return load_tsv(d, "pipe.tsv")
+
+
+def load_pipe_rss(d):
+    """(i): fanout's peak RSS runs (label, mode, bytes, status, command, kb, wall, rc)."""
+    out = []
+    for row in load_tsv(d, "pipe-rss.tsv"):
+        row = with_time_v(d, row)
+        row["bytes"] = int(row["bytes"])
+        out.append(row)
     return out
 
 
@@ -127,6 +155,7 @@ def main():
     p = load_params(d)
     hf = load_hf(d)
     rss = load_rss(d)
+    pipe_rows = load_pipe(d)
     lines = []
     say = lines.append
 
@@ -136,8 +165,10 @@ def main():
     say(open(os.path.join(d, "env.txt")).read().rstrip())
     say("```")
     say("")
-    say(f"hyperfine: --warmup {p['WARMUP']} --runs {p['RUNS']} (start-up: -N --warmup 3 --runs {p['G_RUNS']}); "
-        "median over the runs, min and max beside it. All at -j2 on this machine.")
+    say(f"hyperfine: --warmup {p['WARMUP']} --runs {p['RUNS']} (start-up: -N --warmup 3 --runs {p['G_RUNS']}; "
+        f"(i): after one check run, the slow peers --runs {p.get('I_SLOW_RUNS', '-')} without warm-up); "
+        "median over the runs, min and max beside it. All at -j2 on this machine."
+        + ("" if p.get("ROWS", "abcdefghi") == "abcdefghi" else f" Rows run: {', '.join(p['ROWS'])} (BENCH_ROWS)."))
     say("Columns: us/job = median / N; above limit = (median - spawn-limit median, same workload and N) / N; "
         "x limit = median / spawn-limit median; x fanout = median / fanout's median (fanout -k for -k rows); "
         "CPU us/job = mean user+system time of the runner and its jobs / N (less sensitive to other load on the machine than wall time); "
@@ -240,6 +271,69 @@ def main():
             say(f"| {w.split('-')[1]} | {t} | {fmt_s(r['median'])} | {fmt_s(r['min'])} | {fmt_s(r['max'])} | "
                 f"{r['n'] / r['median']:.0f} | {xx} | {bg(r)} |")
 
+    # ---------------------------------------------------------- (i) --pipe
+    pipe = load_pipe(d)
+    prss = load_pipe_rss(d)
+    pw = [(w, t, r) for (w, t), r in hf.items() if w.startswith("pipe-")]
+    if pipe or pw:
+        ib = p.get("I_BYTES", 0)
+        big = {(c["workload"], c["tool"]): c for c in pipe if c["file"] == "big.txt"}
+        edge = {(c["workload"], c["tool"]): c for c in pipe if c["file"] == "edge.txt"}
+        exp = next((c["expected"] for c in pipe if c["file"] == "big.txt"), "?")
+        say("")
+        say(f"### --pipe throughput: {ib / 1e6:.0f} MB of text ({exp} lines) in the page cache, -j2")
+        say("")
+        say("Input: `pipe` = `cat FILE |` into the tool, `file` = the tool reads FILE (`-a FILE`). "
+            "x ref = median / the one-process reference's median (`cat FILE | wc -l` for `wc -l`, "
+            "`cat FILE | cat >/dev/null` for `cat`); x fanout = median / fanout's (same job, same input). "
+            "lines = the sum of the jobs' `wc -l` against `wc -l FILE`; edge = the same on a 5 MB file "
+            "whose last line has no newline; blocks = the number of jobs (lines of output).")
+        say("")
+        say("| job | tool | input | median s | min s | max s | GB/s | x ref | x fanout | lines | edge | blocks | bg |")
+        say("|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|")
+        order = []
+        for c in pipe:
+            k = (c["workload"], c["tool"])
+            if k not in order:
+                order.append(k)
+        for k in order:
+            w, t = k
+            c, e, r = big.get(k), edge.get(k), hf.get(k)
+            job = "`wc -l`" if w == "pipe-wc" else "`cat >/dev/null`"
+            inp = (c or e)["input"]
+            ref = hf.get((w, "cat-wc-l" if w == "pipe-wc" else "cat-cat"))
+            fo = hf.get((w, "fanout-pipe" if inp == "pipe" else "fanout-pipe-part"))
+            status = c["status"] if c else e["status"]
+
+            def count(x):
+                if x is None:
+                    return "-"
+                if x["status"] == "ok":
+                    return "exact" if x["lines"] != "-" else "ok"
+                if x["status"] == "WRONG":
+                    return f"**WRONG** ({x['lines']}, want {x['expected']})"
+                return f"**{x['status']}**"
+
+            if r:
+                wrong = status == "WRONG"
+                gbps = "(wrong)" if wrong else f"{ib / r['median'] / 1e9:.2f}"
+                xr = f"{r['median'] / ref['median']:.2f}x" if ref else "-"
+                xf = f"{r['median'] / fo['median']:.2f}x" if fo else "-"
+                say(f"| {job} | {t} | {inp} | {fmt_s(r['median'])} | {fmt_s(r['min'])} | {fmt_s(r['max'])} | "
+                    f"{gbps} | {xr} | {xf} | {count(c)} | {count(e)} | {c['blocks'] if c else '-'} | {bg(r)} |")
+            else:
+                say(f"| {job} | {t} | {inp} | - | - | - | - | - | - | {count(c)} | {count(e)} | - | - |")
+        if prss:
+            say("")
+            say("Peak RSS of fanout (GNU time -v, Maximum resident set size; `wc -l` jobs, -j2, default --block 1M):")
+            say("")
+            say("| mode | input MB | max RSS MiB | max RSS KB | wall | lines |")
+            say("|---|---:|---:|---:|---|---|")
+            for r in prss:
+                kb = r["kb"]
+                say(f"| {r['mode']} | {r['bytes'] / 1e6:.0f} | {'?' if kb is None else f'{kb / 1024:.1f}'} | "
+                    f"{'?' if kb is None else kb} | {r['wall']} | {'exact' if r['status'] == 'ok' else '**' + r['status'] + '**'} |")
+
     # ---------------------------------------------------------- targets
     checks = []
 
@@ -320,6 +414,55 @@ def main():
               f"{speedup:.0f}x ({p['H_N'] / fb['median']:.0f} vs {N / ta['median']:.0f} items/s)",
               f">= {MIN_BATCH_SPEEDUP}x")
 
+    # (i) --pipe
+    pstat = {(c["workload"], c["tool"], c["file"]): c["status"] for c in load_pipe(d)}
+
+    def fanout_ok(w, t):
+        return pstat.get((w, t, "big.txt")) == "ok" and pstat.get((w, t, "edge.txt"), "ok") == "ok"
+
+    def speed_check(name, w, t, peer, want):
+        f, g = hf.get((w, t)), hf.get((w, peer))
+        if f and g:
+            x = g["median"] / f["median"]
+            note = "" if fanout_ok(w, t) else "; fanout's count is WRONG"
+            check(name, x >= want and not note,
+                  f"{x:.2f}x {peer}'s speed ({f['median']:.3f} vs {g['median']:.3f} s; "
+                  f"{p['I_BYTES'] / f['median'] / 1e9:.2f} vs {p['I_BYTES'] / g['median'] / 1e9:.2f} GB/s){note}",
+                  f">= {want:.0f}x")
+
+    for w, job in (("pipe-wc", "`wc -l`"), ("pipe-cat", "`cat >/dev/null`")):
+        speed_check(f"(i) --pipe-part {job} vs GNU --pipe-part", w, "fanout-pipe-part", "gnu-pipe-part", MIN_PIPE_PART_VS_GNU)
+    for w, job in (("pipe-wc", "`wc -l`"), ("pipe-cat", "`cat >/dev/null`")):
+        speed_check(f"(i) --pipe from a pipe, {job}, vs GNU --pipe", w, "fanout-pipe", "gnu-pipe", MIN_PIPE_VS_GNU)
+    for t, ref, name, want in (
+            ("fanout-pipe", "cat-wc-l", "(i) `cat FILE \\| fanout --pipe wc -l` vs `cat FILE \\| wc -l`", "no slower"),
+            ("fanout-pipe-part", "wc-l-file", "(i) moonshot: `--pipe-part -a FILE wc -l` vs `wc -l FILE`", "as fast")):
+        f, r = hf.get(("pipe-wc", t)), hf.get(("pipe-wc", ref))
+        if f and r:
+            x = f["median"] / r["median"]
+            note = "" if fanout_ok("pipe-wc", t) else "; fanout's count is WRONG"
+            check(name, x <= 1.0 and not note, f"{x:.2f}x its time ({f['median']:.3f} vs {r['median']:.3f} s){note}",
+                  f"<= 1.00x ({want})")
+    fan = [(f"{t} {w} on {f}", s) for (w, t, f), s in pstat.items()
+           if t.startswith("fanout") and not s.startswith("skipped")]
+    fan += [(f"{r['label']} ({r['bytes'] / 1e6:.0f} MB)", r["status"]) for r in load_pipe_rss(d)]
+    if fan:
+        bad = [f"{k}: {s}" for k, s in fan if s != "ok"]
+        peers = sorted({f"{k[1]} ({k[2]})" for k, s in pstat.items() if not k[1].startswith("fanout") and s == "WRONG"})
+        check("(i) every fanout line count exact (and every run ends well)", not bad,
+              (f"{len(fan) - len(bad)} of {len(fan)} runs exact" + (": " + "; ".join(bad) if bad else "") +
+               ("; peers WRONG: " + ", ".join(peers) if peers else "; every peer's count exact too")),
+              "all exact")
+    prs = {r["label"]: r for r in load_pipe_rss(d)}
+    for mode, s, b in (("--pipe (from a pipe)", "pipe-rss-pipe-small", "pipe-rss-pipe-big"),
+                       ("--pipe-part", "pipe-rss-part-small", "pipe-rss-part-big")):
+        rs, rb = prs.get(s), prs.get(b)
+        if rs and rb and rs["kb"] and rb["kb"]:
+            grow = rb["kb"] - rs["kb"]
+            check(f"(i) {mode} peak RSS flat in the input size ({rs['bytes'] / 1e6:.0f} -> {rb['bytes'] / 1e6:.0f} MB)",
+                  grow <= max(RSS_INDEPENDENCE_KB, 0.1 * rs["kb"]),
+                  f"{rs['kb'] / 1024:.1f} -> {rb['kb'] / 1024:.1f} MiB ({grow:+d} KB)", "growth <= 1 MiB or 10%")
+
     say("")
     say("### targets")
     say("")
@@ -328,9 +471,10 @@ def main():
     for c in checks:
         say(f"| {c['target']} | {c['measured']} | {c['want']} | **{'PASS' if c['ok'] else 'FAIL'}** |")
     npass = sum(c["ok"] for c in checks)
+    failed = [c["target"].split(" ")[0] for c in checks if not c["ok"]]
+    failed = [f + ("" if failed.count(f) == 1 else f" x{failed.count(f)}") for f in dict.fromkeys(failed)]
     say("")
-    say(f"{npass} of {len(checks)} targets PASS" + ("" if npass == len(checks) else
-        ": FAIL " + ", ".join(c["target"].split(" ")[0] for c in checks if not c["ok"])))
+    say(f"{npass} of {len(checks)} targets PASS" + ("" if npass == len(checks) else ": FAIL " + ", ".join(failed)))
 
     # Exact commands, with the run's paths shortened to names.
     short = [(p[k], v) for k, v in (
@@ -348,7 +492,9 @@ def main():
     say("")
     say("hyperfine runs the ones with redirections under `sh -c`. Paths shortened: " +
         ", ".join(f"`{name}` = {path}" for path, name in short) +
-        f"; `$W/items/N` holds `seq 1 N`, `$W/items/one` the line `x`.")
+        f"; `$W/items/N` holds `seq 1 N`, `$W/items/one` the line `x`" +
+        ("; (i): `$W/pipe/big.txt` is the generated text file, `$W/out/i-out` the jobs' counts (checked)."
+         if pipe_rows else "."))
     say("")
     say("```")
     for line in open(os.path.join(d, "commands.tsv")):
@@ -357,6 +503,8 @@ def main():
     if rss:
         for r in rss:
             say(f"[rss / {r['label']}] /usr/bin/time -v {shorten(r['command'])} > /dev/null")
+    for r in load_pipe_rss(d):
+        say(f"[rss / {r['label']}] {shorten(r['command'])} > OUT")
     say("```")
 
     text = "\n".join(lines) + "\n"

@@ -2,12 +2,13 @@
 # fanout's benchmark suite: fanout against the machine's spawn limit and its peers
 # (GNU xargs, GNU parallel, rust-parallel), side by side in one run.
 #
-#   bench/run.sh            full run (about 15-20 min on a 2-core VM)
-#   bench/run.sh --quick    smoke test: small N's, 3 runs (about 2 min)
-#   BENCH_ROWS=g bench/run.sh   only row (g); BENCH_ROWS=a,d,g: rows (a), (d) and (g)
+#   bench/run.sh            full run (about 17-23 min on a 2-core VM)
+#   bench/run.sh --quick    smoke test: small N's, 3 runs (about 3 min)
+#   BENCH_ROWS=i bench/run.sh   only row (i); BENCH_ROWS=a,d,i: rows (a), (d) and (i)
 #
 # Rows: (a) dispatch of `true`, (b) and (c) `echo` to a file (grouped, -k), (d) output
-# throughput, (e) --dry-run rate, (f) peak RSS, (g) start-up, (h) batches.
+# throughput, (e) --dry-run rate, (f) peak RSS, (g) start-up, (h) batches, (i) --pipe
+# throughput on a generated text file in the page cache (500 MB; 50 MB with --quick).
 #
 # On a fresh Debian machine it installs what is missing: GNU parallel, hyperfine,
 # GNU time and python3 from Debian's packages (needs root), and rust-parallel
@@ -26,15 +27,16 @@
 #   BENCH_MAX_BG        measure a command again when other processes used more than
 #                       this % of the CPUs during its runs (default 10) ...
 #   BENCH_REMEASURE     ... at most this many times in the whole run (default 8)
-#   BENCH_ROWS          the rows to run, letters a-h (default: all); (b) and (c) are one
+#   BENCH_ROWS          the rows to run, letters a-i (default: all); (b) and (c) are one
 #                       block, run when either is named; the report covers the rows run
 #
 # Raw results (hyperfine JSON, GNU time reports, env.txt, run.log, report.md,
 # targets.json) are kept in the results dir; the report, with PASS/FAIL per
 # target, is printed at the end. The exit status is 0 when every measurement ran
-# and every tool's output checked out, whatever the targets say. Method and
-# reading of the figures: BENCHMARKS.md at the repo root; bench/profile.sh
-# shows where fanout's time goes.
+# and every tool's output checked out, whatever the targets say (in row (i) a tool
+# whose line count is off is reported as WRONG, and a run that fails or hangs as
+# such, without stopping the run). Method and reading of the figures: BENCHMARKS.md
+# at the repo root; bench/profile.sh shows where fanout's time goes.
 set -euo pipefail
 export LC_ALL=C
 
@@ -70,6 +72,10 @@ if [[ $MODE == full ]]; then
     F_TIMEOUT=15     # (f): peers' real-job RSS runs are cut to their first F_TIMEOUT seconds
     G_RUNS=30        # (g): start-up
     H_N=1000000      # (h): items in batches
+    I_BYTES=500000000        # (i): the --pipe input file
+    I_SMALL_BYTES=100000000  # (i): the smaller file of the RSS comparison
+    I_SLOW_RUNS=3    # (i): runs of the slow peers (GNU --pipe, rust-parallel), no warm-up
+    I_TIMEOUT=300    # (i): a check run taking longer than this is reported as hung
 else
     N=1000
     NG=200
@@ -85,6 +91,10 @@ else
     F_TIMEOUT=3
     G_RUNS=10
     H_N=100000
+    I_BYTES=50000000
+    I_SMALL_BYTES=10000000
+    I_SLOW_RUNS=2
+    I_TIMEOUT=60
 fi
 
 # ---------------------------------------------------------------- set-up
@@ -98,9 +108,9 @@ exec > >(tee "$RESULTS/run.log") 2>&1
 T_START=$(date +%s)
 log() { printf '\n=== %s  [%ss, load %s]\n' "$*" "$(($(date +%s) - T_START))" "$(cut -d' ' -f1 /proc/loadavg)"; }
 die() { echo "run.sh: $*" >&2; exit 2; }
-ROWS=${BENCH_ROWS:-abcdefgh}
+ROWS=${BENCH_ROWS:-abcdefghi}
 ROWS=${ROWS//[ ,]/}
-[[ $ROWS =~ ^[a-h]+$ ]] || die "BENCH_ROWS: letters a-h wanted (e.g. a,d,g), got '$BENCH_ROWS'"
+[[ $ROWS =~ ^[a-i]+$ ]] || die "BENCH_ROWS: letters a-i wanted (e.g. a,d,i), got '$BENCH_ROWS'"
 row_on() { [[ $ROWS == *"$1"* ]]; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fanout-bench.XXXXXX")
@@ -227,6 +237,9 @@ F_REAL=$F_REAL
 F_TIMEOUT=$F_TIMEOUT
 G_RUNS=$G_RUNS
 H_N=$H_N
+I_BYTES=$I_BYTES
+I_SMALL_BYTES=$I_SMALL_BYTES
+I_SLOW_RUNS=$I_SLOW_RUNS
 ROWS=$ROWS
 WORK=$WORK
 FANOUT=$FANOUT
@@ -473,6 +486,151 @@ if row_on h; then
     bench batch-echo-N$H_N fanout-n500 "$H_N" "$FANOUT -j2 -q -n500 --journal $WORK/h.jsonl --force echo < $IH > $O/h-fanout"
     check_words "$O/h-fanout" "$H_N"
     rm -f "$O"/h-* "$WORK/h.jsonl"
+fi
+
+# ---------------------------------------------------------------- (i) --pipe throughput
+# One generated text file, in the page cache, cut into blocks by each tool at -j2,
+# with `wc -l` and with `cat >/dev/null` as the job. A real pipe (`cat FILE |`) for
+# --pipe, so that no tool can use the file itself; `-a FILE` for --pipe-part. Each
+# command runs once first as a check (not timed; it also warms up): its exit status
+# and, for `wc -l`, the sum of the jobs' counts against `wc -l FILE`, also on a short
+# file whose last line has no newline. A tool that fails or hangs is not timed; one
+# whose count is off is timed and reported as WRONG.
+if row_on i; then
+    IP=$WORK/pipe
+    mkdir -p "$IP"
+    gen_text() { # FILE BYTES: lines of 1-20 random words, ending in a newline, BYTES at most
+        "$PYTHON" - "$1" "$2" <<'PY'
+import random, sys
+path, size = sys.argv[1], int(sys.argv[2])
+r = random.Random(11)
+words = ["".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(r.randint(2, 10))) for _ in range(5000)]
+pool, n = [], 0
+while n < 4 << 20:  # a 4 MiB pool of lines, written again and again
+    line = " ".join(r.choice(words) for _ in range(r.randint(1, 20))) + "\n"
+    pool.append(line)
+    n += len(line)
+pool = "".join(pool).encode()
+with open(path, "wb") as f:
+    left = size
+    while left >= len(pool):
+        f.write(pool)
+        left -= len(pool)
+    f.write(pool[: pool.rfind(b"\n", 0, left) + 1])
+PY
+    }
+    BIG=$IP/big.txt
+    SMALL=$IP/small.txt
+    EDGE=$IP/edge.txt # 5 MB, the last line without its newline
+    gen_text "$BIG" "$I_BYTES"
+    gen_text "$SMALL" "$I_SMALL_BYTES"
+    gen_text "$EDGE" 5000000
+    truncate -s -1 "$EDGE"
+    I_MB=$((I_BYTES / 1000000))
+    log "(i) --pipe throughput: $(stat -c %s "$BIG") bytes, $(wc -l <"$BIG") lines of text in the page cache, -j2"
+    cat "$BIG" "$SMALL" "$EDGE" >/dev/null
+    command -v fincore >/dev/null && fincore "$BIG" "$SMALL" "$EDGE"
+    printf 'workload\ttool\tinput\tfile\tstatus\tlines\tblocks\texpected\n' >"$RESULTS/pipe.tsv"
+    declare -A IEXPECT
+    for f in "$BIG" "$SMALL" "$EDGE"; do IEXPECT[$f]=$(wc -l <"$f"); done
+    if "$FANOUT" --help 2>&1 | grep -q -- '--pipe-part'; then FANOUT_PIPE=1; else FANOUT_PIPE=; fi
+    [[ $FANOUT_PIPE ]] || echo "    ($FANOUT has no --pipe-part: its rows are skipped)"
+
+    # pipe_check WORKLOAD TOOL INPUT FILE COMMAND: run COMMAND (@F@ = FILE, @O@ = the
+    # output file) once, check it, record it in pipe.tsv; its status in ICHECK.
+    pipe_check() {
+        local workload=$1 tool=$2 input=$3 file=$4 cmd=${5//@F@/$4} out=$O/i-out rc=0 status lines=- blocks=-
+        cmd=${cmd//@O@/$out}
+        rm -f "$out"
+        timeout "$I_TIMEOUT" sh -c "$cmd" >"$O/i-stdout" 2>"$O/i-stderr" </dev/null || rc=$?
+        if ((rc == 124)); then
+            status="hung (killed after ${I_TIMEOUT}s)"
+        elif ((rc != 0)); then
+            status="exit $rc"
+        elif [[ $workload == pipe-wc ]]; then
+            lines=$(awk '{s += $1} END {print s + 0}' "$out")
+            blocks=$(wc -l <"$out")
+            [[ $lines == "${IEXPECT[$file]}" ]] && status=ok || status=WRONG
+        else
+            [[ -s $O/i-stdout ]] && status="unexpected output" || status=ok
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$workload" "$tool" "$input" "${file##*/}" \
+            "$status" "$lines" "$blocks" "${IEXPECT[$file]}" >>"$RESULTS/pipe.tsv"
+        [[ $status == ok ]] || { echo "    check on ${file##*/}: $status (lines $lines, expected ${IEXPECT[$file]})"; head -5 "$O/i-stderr" | sed 's/^/    stderr: /'; }
+        ICHECK=$status
+    }
+    # pipe_bench WORKLOAD TOOL INPUT SLOW COMMAND: check COMMAND on the edge file (wc -l
+    # only) and on the big one, then time it on the big one (SLOW: I_SLOW_RUNS runs, no
+    # warm-up) unless it failed or hung.
+    pipe_bench() {
+        local workload=$1 tool=$2 input=$3 slow=$4 cmd=$5 warmup=$WARMUP runs=$RUNS json
+        local big=${cmd//@F@/$BIG}
+        big=${big//@O@/$O/i-out}
+        echo "--- $workload / $tool: $big"
+        if [[ $workload == pipe-wc ]]; then
+            pipe_check "$workload" "$tool" "$input" "$EDGE" "$cmd"
+            [[ $ICHECK == ok || $ICHECK == WRONG ]] || return 0
+        fi
+        pipe_check "$workload" "$tool" "$input" "$BIG" "$cmd"
+        [[ $ICHECK == ok || $ICHECK == WRONG ]] || return 0
+        [[ $slow ]] && warmup=0 runs=$I_SLOW_RUNS
+        printf '%s\t%s\t%s\t%s\n' "$workload" "$tool" "$I_BYTES" "$big" >>"$RESULTS/commands.tsv"
+        json=$RESULTS/hf/${workload}__$tool.json
+        measure "$json" "$tool" "$big" "$warmup" "$runs" || true
+        [[ -s $json ]] || echo "    (hyperfine failed: no timing for $tool)"
+    }
+    fanout_bench() { if [[ $FANOUT_PIPE ]]; then pipe_bench "$@"; else printf '%s\t%s\t%s\t%s\t%s\t-\t-\t%s\n' "$1" "$2" "$3" big.txt "skipped (no --pipe)" "${IEXPECT[$BIG]}" >>"$RESULTS/pipe.tsv"; fi; }
+
+    log "(i) job \`wc -l\`: references, then fanout, GNU parallel, rust-parallel"
+    pipe_bench pipe-wc wc-l-file file "" "wc -l @F@ > @O@"
+    pipe_bench pipe-wc cat-wc-l pipe "" "cat @F@ | wc -l > @O@"
+    fanout_bench pipe-wc fanout-pipe pipe "" "cat @F@ | $FANOUT --pipe -j2 -q wc -l > @O@"
+    fanout_bench pipe-wc fanout-pipe-part file "" "$FANOUT --pipe-part -a @F@ -j2 -q wc -l > @O@"
+    pipe_bench pipe-wc gnu-pipe pipe slow "cat @F@ | $PARALLEL --will-cite --pipe -j2 wc -l > @O@"
+    pipe_bench pipe-wc gnu-pipe-part file "" "$PARALLEL --will-cite --pipe-part -a @F@ -j2 wc -l > @O@"
+    pipe_bench pipe-wc gnu-pipe-part-block1M file slow "$PARALLEL --will-cite --pipe-part --block 1M -a @F@ -j2 wc -l > @O@"
+    pipe_bench pipe-wc rust-parallel-pipe pipe slow "cat @F@ | $RP --pipe -j2 wc -l > @O@"
+
+    log "(i) job \`cat >/dev/null\`"
+    pipe_bench pipe-cat cat-cat pipe "" "cat @F@ | cat >/dev/null"
+    fanout_bench pipe-cat fanout-pipe pipe "" "cat @F@ | $FANOUT --pipe -j2 -q 'cat >/dev/null'"
+    fanout_bench pipe-cat fanout-pipe-part file "" "$FANOUT --pipe-part -a @F@ -j2 -q 'cat >/dev/null'"
+    pipe_bench pipe-cat gnu-pipe pipe slow "cat @F@ | $PARALLEL --will-cite --pipe -j2 'cat >/dev/null'"
+    pipe_bench pipe-cat gnu-pipe-part file "" "$PARALLEL --will-cite --pipe-part -a @F@ -j2 'cat >/dev/null'"
+    pipe_bench pipe-cat rust-parallel-pipe pipe slow "cat @F@ | $RP --pipe -j2 -s --shell-path /bin/sh 'cat >/dev/null'"
+
+    # Peak RSS of fanout (GNU time -v: fanout itself, the largest process it waits for)
+    # at two input sizes; the counts are checked too.
+    log "(i) peak RSS of fanout --pipe and --pipe-part, $((I_SMALL_BYTES / 1000000)) and $I_MB MB"
+    printf 'label\tmode\tbytes\tstatus\tcommand\n' >"$RESULTS/pipe-rss.tsv"
+    pipe_rss() { # LABEL MODE FILE
+        local label=$1 mode=$2 file=$3 txt=$RESULTS/rss/$1.txt rc=0 status cmd lines
+        if [[ $mode == pipe ]]; then
+            cmd="cat $file | /usr/bin/time -v $FANOUT --pipe -j2 -q wc -l"
+        else
+            cmd="/usr/bin/time -v $FANOUT --pipe-part -a $file -j2 -q wc -l"
+        fi
+        echo "--- $label: $cmd"
+        wait_idle
+        if [[ $mode == pipe ]]; then
+            cat "$file" | /usr/bin/time -v -o "$txt" timeout "$I_TIMEOUT" "$FANOUT" --pipe -j2 -q wc -l >"$O/i-out" 2>"$RESULTS/rss/$label.stderr" || rc=$?
+        else
+            /usr/bin/time -v -o "$txt" timeout "$I_TIMEOUT" "$FANOUT" --pipe-part -a "$file" -j2 -q wc -l >"$O/i-out" 2>"$RESULTS/rss/$label.stderr" </dev/null || rc=$?
+        fi
+        echo "exit $rc" >>"$txt"
+        lines=$(awk '{s += $1} END {print s + 0}' "$O/i-out")
+        if ((rc != 0)); then status="exit $rc"; elif [[ $lines == "${IEXPECT[$file]}" ]]; then status=ok; else status=WRONG; fi
+        printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$mode" "$(stat -c %s "$file")" "$status" "$cmd" >>"$RESULTS/pipe-rss.tsv"
+        grep -E 'Maximum resident|Elapsed' "$txt" | sed 's/^\s*/    /'
+        [[ $status == ok ]] || echo "    $status (lines $lines, expected ${IEXPECT[$file]})"
+    }
+    if [[ $FANOUT_PIPE ]]; then
+        pipe_rss pipe-rss-pipe-small pipe "$SMALL"
+        pipe_rss pipe-rss-pipe-big pipe "$BIG"
+        pipe_rss pipe-rss-part-small pipe-part "$SMALL"
+        pipe_rss pipe-rss-part-big pipe-part "$BIG"
+    fi
+    rm -f "$O"/i-* "$BIG" "$SMALL" "$EDGE"
 fi
 
 # ---------------------------------------------------------------- report
