@@ -559,11 +559,13 @@ PY
         [[ $status == ok ]] || { echo "    check on ${file##*/}: $status (lines $lines, expected ${IEXPECT[$file]})"; head -5 "$O/i-stderr" | sed 's/^/    stderr: /'; }
         ICHECK=$status
     }
-    # pipe_bench WORKLOAD TOOL INPUT SLOW COMMAND: check COMMAND on the edge file (wc -l
-    # only) and on the big one, then time it on the big one (SLOW: I_SLOW_RUNS runs, no
-    # warm-up) unless it failed or hung.
+    # pipe_bench WORKLOAD TOOL INPUT PACE COMMAND: check COMMAND on the edge file (wc -l
+    # only) and on the big one, then time it on the big one unless it failed or hung.
+    # PACE: "" = WARMUP and RUNS, slow = I_SLOW_RUNS runs without warm-up, ref = twice
+    # RUNS (the one-process references are quick, and a pipe's speed varies with where
+    # the scheduler puts its two ends).
     pipe_bench() {
-        local workload=$1 tool=$2 input=$3 slow=$4 cmd=$5 warmup=$WARMUP runs=$RUNS json
+        local workload=$1 tool=$2 input=$3 pace=$4 cmd=$5 warmup=$WARMUP runs=$RUNS json
         local big=${cmd//@F@/$BIG}
         big=${big//@O@/$O/i-out}
         echo "--- $workload / $tool: $big"
@@ -573,7 +575,10 @@ PY
         fi
         pipe_check "$workload" "$tool" "$input" "$BIG" "$cmd"
         [[ $ICHECK == ok || $ICHECK == WRONG ]] || return 0
-        [[ $slow ]] && warmup=0 runs=$I_SLOW_RUNS
+        case $pace in
+            slow) warmup=0 runs=$I_SLOW_RUNS ;;
+            ref) runs=$((2 * RUNS)) ;;
+        esac
         printf '%s\t%s\t%s\t%s\n' "$workload" "$tool" "$I_BYTES" "$big" >>"$RESULTS/commands.tsv"
         json=$RESULTS/hf/${workload}__$tool.json
         measure "$json" "$tool" "$big" "$warmup" "$runs" || true
@@ -582,8 +587,8 @@ PY
     fanout_bench() { if [[ $FANOUT_PIPE ]]; then pipe_bench "$@"; else printf '%s\t%s\t%s\t%s\t%s\t-\t-\t%s\n' "$1" "$2" "$3" big.txt "skipped (no --pipe)" "${IEXPECT[$BIG]}" >>"$RESULTS/pipe.tsv"; fi; }
 
     log "(i) job \`wc -l\`: references, then fanout, GNU parallel, rust-parallel"
-    pipe_bench pipe-wc wc-l-file file "" "wc -l @F@ > @O@"
-    pipe_bench pipe-wc cat-wc-l pipe "" "cat @F@ | wc -l > @O@"
+    pipe_bench pipe-wc wc-l-file file ref "wc -l @F@ > @O@"
+    pipe_bench pipe-wc cat-wc-l pipe ref "cat @F@ | wc -l > @O@"
     fanout_bench pipe-wc fanout-pipe pipe "" "cat @F@ | $FANOUT --pipe -j2 -q wc -l > @O@"
     fanout_bench pipe-wc fanout-pipe-part file "" "$FANOUT --pipe-part -a @F@ -j2 -q wc -l > @O@"
     pipe_bench pipe-wc gnu-pipe pipe slow "cat @F@ | $PARALLEL --will-cite --pipe -j2 wc -l > @O@"
@@ -592,7 +597,7 @@ PY
     pipe_bench pipe-wc rust-parallel-pipe pipe slow "cat @F@ | $RP --pipe -j2 wc -l > @O@"
 
     log "(i) job \`cat >/dev/null\`"
-    pipe_bench pipe-cat cat-cat pipe "" "cat @F@ | cat >/dev/null"
+    pipe_bench pipe-cat cat-cat pipe ref "cat @F@ | cat >/dev/null"
     fanout_bench pipe-cat fanout-pipe pipe "" "cat @F@ | $FANOUT --pipe -j2 -q 'cat >/dev/null'"
     fanout_bench pipe-cat fanout-pipe-part file "" "$FANOUT --pipe-part -a @F@ -j2 -q 'cat >/dev/null'"
     pipe_bench pipe-cat gnu-pipe pipe slow "cat @F@ | $PARALLEL --will-cite --pipe -j2 'cat >/dev/null'"
