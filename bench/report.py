@@ -285,7 +285,7 @@ def main():
         say("")
         say("Input: `pipe` = `cat FILE |` into the tool, `file` = the tool reads FILE (`-a FILE`). "
             "x ref = median / the one-process reference's median (`cat FILE | wc -l` for `wc -l`, "
-            "`cat FILE | cat >/dev/null` for `cat`); x fanout = median / fanout's (same job, same input). "
+            "`cat FILE | cat >/dev/null` for `cat`); x fanout = median / fanout's (same job, same input, same --block). "
             "lines = the sum of the jobs' `wc -l` against `wc -l FILE`; edge = the same on a 5 MB file "
             "whose last line has no newline; blocks = the number of jobs (lines of output).")
         say("")
@@ -302,7 +302,8 @@ def main():
             job = "`wc -l`" if w == "pipe-wc" else "`cat >/dev/null`"
             inp = (c or e)["input"]
             ref = hf.get((w, "cat-wc-l" if w == "pipe-wc" else "cat-cat"))
-            fo = hf.get((w, "fanout-pipe" if inp == "pipe" else "fanout-pipe-part"))
+            fo = hf.get((w, "fanout-pipe" if inp == "pipe" else
+                         "fanout-pipe-part-block1M" if t.endswith("-block1M") else "fanout-pipe-part"))
             status = c["status"] if c else e["status"]
 
             def count(x):
@@ -325,7 +326,8 @@ def main():
                 say(f"| {job} | {t} | {inp} | - | - | - | - | - | - | {count(c)} | {count(e)} | - | - |")
         if prss:
             say("")
-            say("Peak RSS of fanout (GNU time -v, Maximum resident set size; `wc -l` jobs, -j2, default --block 1M):")
+            say("Peak RSS of fanout (GNU time -v, Maximum resident set size; `wc -l` jobs, -j2, the default --block: "
+                "1M for --pipe, 10 blocks per job slot for --pipe-part):")
             say("")
             say("| mode | input MB | max RSS MiB | max RSS KB | wall | lines |")
             say("|---|---:|---:|---:|---|---|")

@@ -491,7 +491,9 @@ fi
 # ---------------------------------------------------------------- (i) --pipe throughput
 # One generated text file, in the page cache, cut into blocks by each tool at -j2,
 # with `wc -l` and with `cat >/dev/null` as the job. A real pipe (`cat FILE |`) for
-# --pipe, so that no tool can use the file itself; `-a FILE` for --pipe-part. Each
+# --pipe, so that no tool can use the file itself; `-a FILE` for --pipe-part (whose
+# default, in fanout as in GNU, is 10 blocks per job slot; both again at --block 1M,
+# the --pipe default, to compare the cost per block). Each
 # command runs once first as a check (not timed; it also warms up): its exit status
 # and, for `wc -l`, the sum of the jobs' counts against `wc -l FILE`, also on a short
 # file whose last line has no newline. A tool that fails or hangs is not timed; one
@@ -593,6 +595,7 @@ PY
     fanout_bench pipe-wc fanout-pipe-part file "" "$FANOUT --pipe-part -a @F@ -j2 -q wc -l > @O@"
     pipe_bench pipe-wc gnu-pipe pipe slow "cat @F@ | $PARALLEL --will-cite --pipe -j2 wc -l > @O@"
     pipe_bench pipe-wc gnu-pipe-part file "" "$PARALLEL --will-cite --pipe-part -a @F@ -j2 wc -l > @O@"
+    fanout_bench pipe-wc fanout-pipe-part-block1M file "" "$FANOUT --pipe-part --block 1M -a @F@ -j2 -q wc -l > @O@"
     pipe_bench pipe-wc gnu-pipe-part-block1M file slow "$PARALLEL --will-cite --pipe-part --block 1M -a @F@ -j2 wc -l > @O@"
     pipe_bench pipe-wc rust-parallel-pipe pipe slow "cat @F@ | $RP --pipe -j2 wc -l > @O@"
 
