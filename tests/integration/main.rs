@@ -20,6 +20,7 @@ mod input_options;
 mod integrity;
 mod journal;
 mod output;
+mod pipe;
 mod reports;
 mod resumed;
 mod safety;

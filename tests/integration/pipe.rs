@@ -1,0 +1,1566 @@
+//! `--pipe` and `--pipe-part` (issue 11) through the real binary: blocks cut
+//! at record ends and fed to jobs' stdin. Property checks over seeded random
+//! inputs (any bytes, empty and long lines, several record separators) and
+//! block sizes: `-k cat` gives the input back byte for byte, `wc -l` sums to
+//! its newline count, and every block is exactly where the spec's cut rule
+//! puts it, from a pipe on stdin, a regular file on stdin, `-a FILE` and
+//! `--pipe-part -a FILE`. Then the edge cases (CRLF, no final newline, empty
+//! input, a 50 MB line, `-0`, `--recend`/`--recstart` against GNU parallel,
+//! `-N`, `-L`, `--header`, `{#}`), the refusals, and supervision per block:
+//! retries with the same bytes, failures, the journal's `OFFSET+LENGTH` keys
+//! and `--resume`, reports, timeouts, `-k` order, jobs that never read their
+//! stdin, `--round-robin` and backpressure.
+//!
+//! Jobs write what they got to `in.SEQ` files (`FANOUT_SEQ` is the block
+//! number) and the tests read those back. Jobs that must wait wait for marker
+//! files the test or another job creates, never for time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::util::journal::{LastLine, journal_at};
+use crate::util::{
+    RECORD_PID, Run, Sandbox, assert_nothing_left, bin, harness_env, sh_wait_for, wait_or_kill,
+};
+
+// ---------------------------------------------------------------------------
+// Harness: a seeded PRNG, the four ways to give fanout its input, the spec's
+// cut rule, byte comparisons that say where they differ.
+// ---------------------------------------------------------------------------
+
+/// SplitMix64: small, seeded, good enough to pick lengths and bytes.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `lo..=hi`.
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next() % (hi - lo + 1) as u64) as usize
+    }
+
+    /// True `percent` times out of 100.
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    /// `len` bytes, none of them in `banned`: any byte (invalid UTF-8 and
+    /// NUL included), with extra `\r`s.
+    fn bytes(&mut self, len: usize, banned: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let b = if self.chance(8) {
+                b'\r'
+            } else {
+                self.next() as u8
+            };
+            if !banned.contains(&b) {
+                out.push(b);
+            }
+        }
+        out
+    }
+}
+
+/// How fanout gets its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// `--pipe`, the input written into a pipe on stdin.
+    Stdin,
+    /// `--pipe < FILE`: stdin is a regular file (the splice path).
+    StdinFile,
+    /// `--pipe -a FILE` (the splice path).
+    File,
+    /// `--pipe-part -a FILE`.
+    PipePart,
+}
+
+const SOURCES: [Source; 4] = [
+    Source::Stdin,
+    Source::StdinFile,
+    Source::File,
+    Source::PipePart,
+];
+
+/// The name of the input file in the sandbox.
+const INPUT: &str = "input.bin";
+
+/// `fanout --pipe ARGS` (or `--pipe-part`) with `input` given as `source`
+/// says; `args` are the options and the command.
+fn pipe_run(sb: &Sandbox, source: Source, input: &[u8], args: &[&str]) -> Run {
+    match source {
+        Source::Stdin => sb.fanout().arg("--pipe").args(args).stdin(input).run(),
+        Source::StdinFile => {
+            let path = sb.write(INPUT, input);
+            run_with_stdin_file(sb, &path, &[&["--pipe"], args].concat())
+        }
+        Source::File => {
+            sb.write(INPUT, input);
+            sb.fanout().args(["--pipe", "-a", INPUT]).args(args).run()
+        }
+        Source::PipePart => {
+            sb.write(INPUT, input);
+            sb.fanout()
+                .args(["--pipe-part", "-a", INPUT])
+                .args(args)
+                .run()
+        }
+    }
+}
+
+/// `fanout --no-progress ARGS < PATH`, in the sandbox, to completion (the
+/// harness's `run` always gives fanout a pipe on stdin).
+fn run_with_stdin_file(sb: &Sandbox, path: &Path, args: &[&str]) -> Run {
+    let logs = tempfile::TempDir::new().expect("create a log directory");
+    let (out, err) = (logs.path().join("stdout"), logs.path().join("stderr"));
+    let command = format!(
+        "fanout --no-progress {} < {}",
+        args.join(" "),
+        path.display()
+    );
+    let mut cmd = Command::new(bin());
+    harness_env(&mut cmd);
+    cmd.current_dir(sb.path())
+        .arg("--no-progress")
+        .args(args)
+        .stdin(File::open(path).expect("open the input"))
+        .stdout(File::create(&out).expect("create the stdout log"))
+        .stderr(File::create(&err).expect("create the stderr log"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn `{command}`: {e}"));
+    let status = wait_or_kill(&mut child, || {
+        format!(
+            "command: {command}\n--- stderr ---\n{}",
+            fs::read_to_string(&err).unwrap_or_default()
+        )
+    });
+    Run {
+        command,
+        status,
+        stdout: fs::read(&out).expect("read the stdout log"),
+        stderr: String::from_utf8_lossy(&fs::read(&err).expect("read the stderr log")).into_owned(),
+    }
+}
+
+/// A run, for failure messages (stdout bounded: it may be megabytes).
+fn describe(run: &Run) -> String {
+    let stderr: String = run.stderr.chars().take(3000).collect();
+    format!(
+        "command: {}\nstatus: {}\nstdout: {} bytes\n--- stderr ---\n{stderr}",
+        run.command,
+        run.status,
+        run.stdout.len()
+    )
+}
+
+/// `bytes[from..to]` escaped, for messages.
+fn show(bytes: &[u8], from: usize, to: usize) -> String {
+    let from = from.min(bytes.len());
+    let to = to.min(bytes.len());
+    format!("{}", bytes[from..to].escape_ascii())
+}
+
+/// Asserts two byte strings are equal; otherwise says where they part.
+#[track_caller]
+fn assert_bytes(what: &str, got: &[u8], want: &[u8], context: &str) {
+    if got == want {
+        return;
+    }
+    let at = got
+        .iter()
+        .zip(want)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(want.len()));
+    let from = at.saturating_sub(40);
+    panic!(
+        "{what}: got {} bytes, expected {}; they differ first at byte {at}\n  got:      \
+         ...{}...\n  expected: ...{}...\n{context}",
+        got.len(),
+        want.len(),
+        show(got, from, at + 40),
+        show(want, from, at + 40),
+    );
+}
+
+/// Where the spec cuts: the block starting at `start` ends at the last
+/// record end at or before `start + size`, or, when a record is longer than
+/// that, at that record's end. `ends` are the record ends in increasing
+/// order, the input's length (EOF) last. Returns `(offset, length)` per
+/// block.
+fn cut_by_size(ends: &[usize], size: usize) -> Vec<(usize, usize)> {
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let Some(&len) = ends.last() else {
+        return blocks;
+    };
+    while start < len {
+        while ends[i] <= start {
+            i += 1;
+        }
+        // ends[i] is the first end after start.
+        let mut end = ends[i];
+        let mut j = i;
+        while j + 1 < ends.len() && ends[j + 1] <= start + size {
+            j += 1;
+            end = ends[j];
+        }
+        blocks.push((start, end - start));
+        start = end;
+    }
+    blocks
+}
+
+/// `-N n`: blocks of exactly `n` records (the last may have fewer).
+fn cut_by_count(ends: &[usize], n: usize) -> Vec<(usize, usize)> {
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    for chunk in ends.chunks(n) {
+        let end = *chunk.last().expect("a record");
+        if end > start {
+            blocks.push((start, end - start));
+        }
+        start = end;
+    }
+    blocks
+}
+
+/// Record ends for records terminated by `sep` (the input's length last).
+fn ends_of(input: &[u8], sep: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut i = 0;
+    while i + sep.len() <= input.len() {
+        if &input[i..i + sep.len()] == sep {
+            i += sep.len();
+            ends.push(i);
+        } else {
+            i += 1;
+        }
+    }
+    if ends.last() != Some(&input.len()) && !input.is_empty() {
+        ends.push(input.len());
+    }
+    ends
+}
+
+/// Every `n`th end (records of `n` lines, `-L n`), EOF kept.
+fn every_nth(ends: &[usize], n: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = ends.iter().skip(n - 1).step_by(n).copied().collect();
+    if let Some(&last) = ends.last()
+        && out.last() != Some(&last)
+    {
+        out.push(last);
+    }
+    out
+}
+
+/// The `in.N` files the jobs wrote, which must be numbered 1..=n.
+#[track_caller]
+fn blocks_in(sb: &Sandbox, prefix: &str, context: &str) -> Vec<Vec<u8>> {
+    let found = sb.numbered(prefix);
+    let numbers: Vec<u64> = found.keys().copied().collect();
+    let want: Vec<u64> = (1..=found.len() as u64).collect();
+    assert_eq!(
+        numbers, want,
+        "blocks are numbered 1..=n ({{#}}, FANOUT_SEQ)\n{context}"
+    );
+    found.into_values().collect()
+}
+
+/// Asserts the blocks the jobs got are exactly `want` (offset, length)
+/// slices of `input`.
+#[track_caller]
+fn assert_blocks(got: &[Vec<u8>], input: &[u8], want: &[(usize, usize)], context: &str) {
+    let got_lens: Vec<usize> = got.iter().map(Vec::len).collect();
+    let want_lens: Vec<usize> = want.iter().map(|&(_, l)| l).collect();
+    if got_lens != want_lens {
+        let first = got_lens
+            .iter()
+            .zip(&want_lens)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got_lens.len().min(want_lens.len()));
+        let shown = |v: &[usize]| format!("{:?}", &v[first..v.len().min(first + 8)]);
+        panic!(
+            "block lengths differ from the spec's cut: {} blocks, expected {}; first \
+             difference at block {} (offset {:?}): got {}..., expected {}...\n{context}",
+            got_lens.len(),
+            want_lens.len(),
+            first + 1,
+            want.get(first).map(|b| b.0),
+            shown(&got_lens),
+            shown(&want_lens),
+        );
+    }
+    for (n, (block, &(offset, len))) in got.iter().zip(want).enumerate() {
+        assert_bytes(
+            &format!("block {} (bytes {offset}..{})", n + 1, offset + len),
+            block,
+            &input[offset..offset + len],
+            context,
+        );
+    }
+}
+
+/// `wc -l` outputs (one number per line), summed.
+#[track_caller]
+fn sum_of_counts(run: &Run) -> usize {
+    run.stdout_lines()
+        .iter()
+        .map(|l| {
+            l.trim()
+                .parse::<usize>()
+                .unwrap_or_else(|e| run.fail(&format!("`wc -l` printed {l:?}: {e}")))
+        })
+        .sum()
+}
+
+fn count(bytes: &[u8], b: u8) -> usize {
+    bytes.iter().filter(|&&x| x == b).count()
+}
+
+/// Lines of text with a final newline.
+fn text_lines(lines: &[&str]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// The job that writes its stdin to `in.SEQ`.
+const SAVE: [&str; 3] = ["sh", "-c", "cat > in.$FANOUT_SEQ"];
+
+// ---------------------------------------------------------------------------
+// 1. Random inputs and block sizes
+// ---------------------------------------------------------------------------
+
+/// How records are delimited in a random case.
+#[derive(Debug, Clone, Copy)]
+enum Sep {
+    /// Lines (the default).
+    Newline,
+    /// `-0`.
+    Nul,
+    /// `--recend ';;'`.
+    Double,
+    /// `--recend '\n' --recstart '>'` (FASTA-like, several lines a record).
+    Fasta,
+    /// `--recstart '@@'` alone (no end string).
+    StartOnly,
+}
+
+impl Sep {
+    fn options(self) -> &'static [&'static str] {
+        match self {
+            Sep::Newline => &[],
+            Sep::Nul => &["-0"],
+            Sep::Double => &["--recend", ";;"],
+            Sep::Fasta => &["--recend", r"\n", "--recstart", ">"],
+            Sep::StartOnly => &["--recstart", "@@"],
+        }
+    }
+}
+
+/// A random input of `records` records whose bodies are mostly short, some
+/// empty and some up to `long` bytes; returns it with its record ends (EOF
+/// last).
+fn random_input(rng: &mut Rng, sep: Sep, records: usize, long: usize) -> (Vec<u8>, Vec<usize>) {
+    let mut input = Vec::new();
+    let mut ends = Vec::new();
+    let body_len = |rng: &mut Rng| {
+        let pick = rng.next() % 100;
+        match pick {
+            0..15 => 0,
+            15..80 => rng.range(1, 40),
+            80..95 => rng.range(41, 400),
+            _ => rng.range(401, long.max(402)),
+        }
+    };
+    for r in 0..records {
+        let last = r + 1 == records;
+        match sep {
+            Sep::Newline => {
+                let n = body_len(rng);
+                input.extend(rng.bytes(n, b"\n"));
+                if !last || rng.chance(70) {
+                    input.push(b'\n');
+                }
+            }
+            Sep::Nul => {
+                let n = body_len(rng);
+                input.extend(rng.bytes(n, b"\0"));
+                if !last || rng.chance(70) {
+                    input.push(b'\0');
+                }
+            }
+            Sep::Double => {
+                let n = body_len(rng);
+                input.extend(rng.bytes(n, b";"));
+                if !last || rng.chance(70) {
+                    input.extend(b";;");
+                }
+            }
+            Sep::Fasta => {
+                input.push(b'>');
+                let n = rng.range(0, 12);
+                input.extend(rng.bytes(n, b"\n>"));
+                for _ in 0..rng.range(0, 3) {
+                    input.push(b'\n');
+                    let n = body_len(rng);
+                    input.extend(rng.bytes(n, b"\n>"));
+                }
+                if !last || rng.chance(70) {
+                    input.push(b'\n');
+                }
+            }
+            Sep::StartOnly => {
+                input.extend(b"@@");
+                let n = body_len(rng);
+                input.extend(rng.bytes(n, b"@"));
+            }
+        }
+        ends.push(input.len());
+    }
+    (input, ends)
+}
+
+/// One random case: an input and the options that cut it.
+struct Case {
+    label: String,
+    input: Vec<u8>,
+    ends: Vec<usize>,
+    sep: Sep,
+    block: String,
+    size: usize,
+    jobs: &'static str,
+}
+
+impl Case {
+    fn new(seed: u64, sep: Sep, records: usize, long: usize, size: usize) -> Case {
+        let mut rng = Rng::new(seed);
+        let (input, ends) = random_input(&mut rng, sep, records, long);
+        let jobs = if seed % 2 == 0 { "-j1" } else { "-j4" };
+        // Sizes in the k/M forms where they are exact.
+        let block = if size >= 1 << 20 && size % (1 << 20) == 0 {
+            format!("{}M", size >> 20)
+        } else if size >= 1024 && size % 1024 == 0 {
+            format!("{}k", size >> 10)
+        } else {
+            size.to_string()
+        };
+        Case {
+            label: format!(
+                "seed {seed}, {sep:?}, {} bytes in {records} records, --block {block}, {jobs}",
+                input.len()
+            ),
+            input,
+            ends,
+            sep,
+            block,
+            size,
+            jobs,
+        }
+    }
+
+    /// The options: separator, block size, jobs, then `extra`.
+    fn args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = self.sep.options().to_vec();
+        args.extend(["--block", &self.block, self.jobs]);
+        args.extend(extra);
+        args
+    }
+
+    /// Checks the case from every source: `-k cat` gives the input back,
+    /// `wc -l` sums to its newline count (from one source, in turn), and the
+    /// blocks are the spec's (from one source, in turn).
+    fn check(&self, turn: usize) {
+        for source in SOURCES {
+            let sb = Sandbox::new();
+            let run = pipe_run(&sb, source, &self.input, &self.args(&["-k", "cat"]));
+            let context = format!("{} from {source:?}\n{}", self.label, describe(&run));
+            if run.status.code() != Some(0) {
+                panic!("exit status is not 0\n{context}");
+            }
+            assert_bytes(
+                "`--pipe -k cat` gives the input back",
+                &run.stdout,
+                &self.input,
+                &context,
+            );
+        }
+
+        let source = SOURCES[turn % SOURCES.len()];
+        let sb = Sandbox::new();
+        let run = pipe_run(&sb, source, &self.input, &self.args(&["wc", "-l"]));
+        let context = format!("{} from {source:?}\n{}", self.label, describe(&run));
+        run.code(0);
+        assert_eq!(
+            sum_of_counts(&run),
+            count(&self.input, b'\n'),
+            "`--pipe wc -l` sums to the newline count\n{context}"
+        );
+
+        let source = SOURCES[(turn + 1) % SOURCES.len()];
+        let sb = Sandbox::new();
+        let run = pipe_run(&sb, source, &self.input, &self.args(&SAVE));
+        let context = format!("{} from {source:?}\n{}", self.label, describe(&run));
+        run.code(0);
+        let got = blocks_in(&sb, "in", &context);
+        assert_blocks(
+            &got,
+            &self.input,
+            &cut_by_size(&self.ends, self.size),
+            &context,
+        );
+    }
+}
+
+#[test]
+fn random_small_inputs_come_back_byte_for_byte_in_spec_blocks() {
+    let seps = [
+        Sep::Newline,
+        Sep::Nul,
+        Sep::Double,
+        Sep::Fasta,
+        Sep::StartOnly,
+    ];
+    for seed in 1..=12u64 {
+        let mut rng = Rng::new(seed * 1000);
+        let sep = seps[rng.range(0, seps.len() - 1)];
+        // Tiny blocks on few records (a job per record); otherwise a size
+        // that gives a few to a few dozen blocks.
+        let (records, size) = match seed % 5 {
+            0 => (rng.range(1, 12), 1),
+            1 => (rng.range(1, 25), 7),
+            2 => (rng.range(20, 60), 100),
+            3 => (rng.range(20, 80), rng.range(50, 2000)),
+            _ => (rng.range(30, 80), 1 << 20),
+        };
+        let case = Case::new(seed, sep, records, 3000, size);
+        case.check(seed as usize);
+    }
+}
+
+#[test]
+fn random_larger_inputs_come_back_byte_for_byte_in_spec_blocks() {
+    // Lines up to 300 kB against 64 kB blocks, then lines up to 2.5 MB
+    // against the default-sized 1 MB block.
+    Case::new(101, Sep::Newline, 400, 300_000, 64 << 10).check(0);
+    Case::new(102, Sep::Newline, 300, 2_500_000, 1 << 20).check(1);
+    Case::new(103, Sep::Nul, 2000, 20_000, 16 << 10).check(2);
+}
+
+#[test]
+fn the_default_block_is_one_mebibyte_and_suffixes_are_powers_of_1024() {
+    // 100-byte lines: a 1 MiB block holds 10485 of them (1048500 bytes).
+    let line = format!("{}\n", "x".repeat(99));
+    let input = line.repeat(30_000);
+    let ends = ends_of(input.as_bytes(), b"\n");
+    for (opts, size) in [
+        (&[][..], 1usize << 20),
+        (&["--block", "1M"][..], 1 << 20),
+        (&["--block", "1m"][..], 1 << 20),
+        (&["--block-size", "1024k"][..], 1 << 20),
+        (&["--block", "100K"][..], 100 << 10),
+        (&["--block", "50000"][..], 50_000),
+    ] {
+        let sb = Sandbox::new();
+        let mut args = opts.to_vec();
+        args.extend(SAVE);
+        let run = pipe_run(&sb, Source::Stdin, input.as_bytes(), &args);
+        let context = describe(&run);
+        run.code(0);
+        let got = blocks_in(&sb, "in", &context);
+        assert_blocks(&got, input.as_bytes(), &cut_by_size(&ends, size), &context);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 2. Record boundaries and the edge cases
+// ---------------------------------------------------------------------------
+
+#[test]
+fn every_block_is_whole_lines_in_order() {
+    let lines: Vec<String> = (1..=40)
+        .map(|n| "y".repeat(n % 7) + &n.to_string())
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let input = text_lines(&refs);
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &["--block", "10", "-k", "sh", "-c", "cat; echo ---"],
+        );
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        let text = run.stdout_text();
+        let mut rebuilt = String::new();
+        let mut blocks = 0;
+        for block in text.split("---\n").filter(|b| !b.is_empty()) {
+            blocks += 1;
+            assert!(
+                block.ends_with('\n'),
+                "block {blocks} ends mid-line: {block:?}\n{context}"
+            );
+            assert!(
+                block.len() <= 10 || block.lines().count() == 1,
+                "block {blocks} is longer than --block yet holds more than one line: \
+                 {block:?}\n{context}"
+            );
+            rebuilt.push_str(block);
+        }
+        assert!(blocks > 5, "the input took several blocks\n{context}");
+        assert_eq!(
+            rebuilt, input,
+            "the blocks, in order, are the input\n{context}"
+        );
+    }
+}
+
+#[test]
+fn a_50_mb_line_is_one_block() {
+    let mut input = vec![b'x'; 50 << 20];
+    input.push(b'\n');
+    input.extend(b"tail\n");
+    for source in [Source::Stdin, Source::File, Source::PipePart] {
+        let sb = Sandbox::new();
+        let run = pipe_run(&sb, source, &input, &["--block", "1M", "-k", "wc", "-c"]);
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        assert_eq!(
+            run.stdout_lines(),
+            [(50usize << 20) + 1, 5].map(|n| n.to_string()),
+            "the 50 MB line is one block and the next line another\n{context}"
+        );
+    }
+}
+
+#[test]
+fn crlf_lines_keep_their_carriage_returns() {
+    let input = b"a\r\nbb\r\ncc\r\n\r\nd";
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let run = pipe_run(&sb, source, input, &[&["--block", "5"][..], &SAVE].concat());
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        let got = blocks_in(&sb, "in", &context);
+        let want: [&[u8]; 4] = [b"a\r\n", b"bb\r\n", b"cc\r\n", b"\r\nd"];
+        assert_eq!(got, want, "\n{context}");
+    }
+}
+
+#[test]
+fn a_last_line_without_newline_is_passed_as_is() {
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let run = pipe_run(&sb, source, b"a\nb\nc", &["--block", "2", "-k", "cat"]);
+        run.code(0);
+        assert_eq!(run.stdout, b"a\nb\nc", "{}", describe(&run));
+        let run = pipe_run(&sb, source, b"a\nb\nc", &["--block", "2", "wc", "-l"]);
+        run.code(0);
+        assert_eq!(sum_of_counts(&run), 2, "{}", describe(&run));
+        // The whole input in one block, no newline at all.
+        let run = pipe_run(&sb, source, b"no newline", &["-k", "wc", "-c"]);
+        run.code(0).lines(&["10"]);
+    }
+}
+
+#[test]
+fn empty_input_runs_no_job_and_succeeds() {
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            b"",
+            &["sh", "-c", "touch ran.$FANOUT_SEQ; cat"],
+        );
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        assert!(run.stdout.is_empty(), "no output\n{context}");
+        assert!(
+            sb.numbered("ran").is_empty(),
+            "no job runs on empty input: {:?}\n{context}",
+            sb.names()
+        );
+    }
+}
+
+#[test]
+fn nul_records_with_null() {
+    // Records end in NUL and may hold newlines.
+    let input = b"a\nb\0cc\0\0dddddd\0e\ne";
+    for source in SOURCES {
+        for opts in [&["-0"][..], &["--null"], &["--recend", r"\0"]] {
+            let sb = Sandbox::new();
+            let mut args = opts.to_vec();
+            args.extend(["--block", "5", "-k"]);
+            args.extend(SAVE);
+            let run = pipe_run(&sb, source, input, &args);
+            let context = format!("from {source:?}\n{}", describe(&run));
+            run.code(0);
+            let got = blocks_in(&sb, "in", &context);
+            let want: [&[u8]; 4] = [b"a\nb\0", b"cc\0\0", b"dddddd\0", b"e\ne"];
+            assert_eq!(got, want, "\n{context}");
+        }
+    }
+}
+
+#[test]
+fn recend_and_recstart_take_c_escapes() {
+    let input = b"a;b;c\td\te;f";
+    for (opts, want) in [
+        (
+            &["--recend", r"\x3b"][..],
+            &[&b"a;"[..], b"b;", b"c\td\te;", b"f"][..],
+        ),
+        (&["--recend", r"\t"], &[b"a;b;c\t", b"d\t", b"e;f"]),
+        (&["--recstart", r"\x3b"], &[b"a", b";b", b";c\td\te", b";f"]),
+    ] {
+        for source in SOURCES {
+            let sb = Sandbox::new();
+            let mut args = opts.to_vec();
+            args.extend(["--block", "1", "-k"]);
+            args.extend(SAVE);
+            let run = pipe_run(&sb, source, input, &args);
+            let context = format!("from {source:?}\n{}", describe(&run));
+            run.code(0);
+            assert_eq!(blocks_in(&sb, "in", &context), want, "\n{context}");
+        }
+    }
+}
+
+/// Small cases checked against GNU parallel 20221122, live when it is
+/// installed (it is here and in CI), else against its recorded output. Each
+/// is chosen so GNU never warns "A record was longer than ..." (GNU then
+/// raises --block for the rest of the run, where fanout grows only the one
+/// block). The job is `cat; echo ---`, with -k.
+const GNU_CASES: &[(&[&str], &[u8], &[u8])] = &[
+    (
+        &["--recend", ";", "--block", "5"],
+        b"ab;c;de;f;ghi;j;",
+        b"ab;c;---\nde;f;---\nghi;---\nj;---\n",
+    ),
+    (
+        &["--recend", ";;", "--block", "12"],
+        b"one;;two;;three;;four;;five;six;;",
+        b"one;;two;;---\nthree;;---\nfour;;---\nfive;six;;---\n",
+    ),
+    (
+        &["--recstart", ">", "--block", "20"],
+        b">s1\nACGT\n>s2\nGG\n>s3\nTTTTTTTT\n>s4\nA\n>s5\nCC\n",
+        b">s1\nACGT\n>s2\nGG\n---\n>s3\nTTTTTTTT\n>s4\nA\n---\n>s5\nCC\n---\n",
+    ),
+    (
+        &["--recend", r"END\n", "--recstart", "START", "--block", "30"],
+        b"r1END\nSTARTr2 END x\nEND\nSTARTr3END\nSTARTr4 is longer END\nSTARTr5END\n",
+        b"r1END\nSTARTr2 END x\nEND\n---\nSTARTr3END\n---\nSTARTr4 is longer END\n---\nSTARTr5END\n---\n",
+    ),
+    (
+        &["--recend", r"\0", "--block", "10"],
+        b"aa\0bbb\0c\0dddd\0ee\0",
+        b"aa\0bbb\0c\0---\ndddd\0ee\0---\n",
+    ),
+    (
+        &["-N", "3"],
+        b"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n",
+        b"1\n2\n3\n---\n4\n5\n6\n---\n7\n8\n9\n---\n10\n---\n",
+    ),
+    (
+        &["--header", "1", "--block", "6"],
+        b"H\na1\nb2\nc3\nd4\n",
+        b"H\na1\nb2\n---\nH\nc3\nd4\n---\n",
+    ),
+    (
+        &["-L", "2", "--block", "5"],
+        b"1\n2\n3\n4\n5\n6\n7\n8\n9\n",
+        b"1\n2\n---\n3\n4\n---\n5\n6\n---\n7\n8\n---\n9\n---\n",
+    ),
+    (
+        &["--block", "5"],
+        b"a\r\nbb\r\ncc",
+        b"a\r\n---\nbb\r\n---\ncc---\n",
+    ),
+];
+
+/// GNU parallel's output for one case, when GNU parallel is on PATH.
+fn gnu_pipe(opts: &[&str], input: &[u8]) -> Option<Vec<u8>> {
+    let home = tempfile::TempDir::new().expect("create a home for GNU parallel");
+    let mut child = match Command::new("parallel")
+        .args(["--pipe", "-k"])
+        .args(opts)
+        .arg("cat; echo ---")
+        .env("HOME", home.path())
+        .env_remove("PARALLEL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(_) => return None,
+    };
+    let mut stdin = child.stdin.take().expect("GNU's stdin");
+    stdin.write_all(input).expect("feed GNU parallel");
+    drop(stdin);
+    let output = child.wait_with_output().expect("wait for GNU parallel");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && !stderr.contains("Warning"),
+        "GNU parallel {opts:?} did not run the case cleanly ({}): {stderr}",
+        output.status
+    );
+    Some(output.stdout)
+}
+
+#[test]
+fn recend_recstart_n_l_header_match_gnu_parallel() {
+    let ci = std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1");
+    for (opts, input, recorded) in GNU_CASES {
+        let live = gnu_pipe(opts, input);
+        if live.is_none() && ci {
+            panic!("GNU parallel is not on PATH, and CI=true needs it (.ci/run installs it)");
+        }
+        let want = live.as_deref().unwrap_or(recorded);
+        for source in SOURCES {
+            let sb = Sandbox::new();
+            let mut args = opts.to_vec();
+            args.extend(["-k", "sh", "-c", "cat; echo ---"]);
+            let run = pipe_run(&sb, source, input, &args);
+            let context = format!(
+                "from {source:?}, against GNU parallel {}\n{}",
+                if live.is_some() { "live" } else { "(recorded)" },
+                describe(&run)
+            );
+            run.code(0);
+            assert_bytes(&format!("{opts:?}"), &run.stdout, want, &context);
+        }
+    }
+}
+
+#[test]
+fn n_gives_exactly_n_records_per_block_whatever_the_block_size() {
+    let input: String = (1..=20).map(|n| format!("{n}\n")).collect();
+    let ends = ends_of(input.as_bytes(), b"\n");
+    for source in SOURCES {
+        for opts in [
+            &["-N", "3"][..],
+            &["-N", "3", "--block", "1"],
+            &["-N3", "--block", "1M"],
+        ] {
+            let sb = Sandbox::new();
+            let mut args = opts.to_vec();
+            args.extend(SAVE);
+            let run = pipe_run(&sb, source, input.as_bytes(), &args);
+            let context = format!("from {source:?}\n{}", describe(&run));
+            run.code(0);
+            let got = blocks_in(&sb, "in", &context);
+            assert_blocks(&got, input.as_bytes(), &cut_by_count(&ends, 3), &context);
+        }
+    }
+    // -N with NUL records.
+    let sb = Sandbox::new();
+    let run = pipe_run(
+        &sb,
+        Source::Stdin,
+        b"a\0b\0c\0d\0e",
+        &["-0", "-N", "2", "-k", "wc", "-c"],
+    );
+    run.code(0).lines(&["4", "4", "1"]);
+}
+
+/// A FASTQ-like input: `records` records of 4 lines of random lengths.
+fn fastq(seed: u64, records: usize) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::new();
+    for r in 0..records {
+        let len = rng.range(1, 60);
+        out.extend(format!("@read{r}\n").as_bytes());
+        out.extend(rng.bytes(len, b"\n"));
+        out.extend(b"\n+\n");
+        out.extend(rng.bytes(len, b"\n"));
+        out.push(b'\n');
+    }
+    out
+}
+
+#[test]
+fn l_4_never_splits_a_fastq_record() {
+    let input = fastq(7, 40);
+    let line_ends = ends_of(&input, b"\n");
+    let records = every_nth(&line_ends, 4);
+    for source in SOURCES {
+        for (opts, want) in [
+            (
+                &["-L", "4", "--block", "100"][..],
+                cut_by_size(&records, 100),
+            ),
+            (&["-L", "4", "--block", "1"], cut_by_size(&records, 1)),
+            (&["-L", "4", "-N", "2"], cut_by_count(&records, 2)),
+        ] {
+            let sb = Sandbox::new();
+            let mut args = opts.to_vec();
+            args.extend(SAVE);
+            let run = pipe_run(&sb, source, &input, &args);
+            let context = format!("from {source:?}\n{}", describe(&run));
+            run.code(0);
+            let got = blocks_in(&sb, "in", &context);
+            for (n, block) in got.iter().enumerate() {
+                assert!(
+                    block.starts_with(b"@read") && count(block, b'\n') % 4 == 0,
+                    "block {} is not whole 4-line records: {}\n{context}",
+                    n + 1,
+                    show(block, 0, 200)
+                );
+            }
+            assert_blocks(&got, &input, &want, &context);
+        }
+    }
+}
+
+#[test]
+fn header_lines_top_every_block_and_are_in_none() {
+    let rows: Vec<String> = (1..=30).map(|n| format!("{n},value{n}")).collect();
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    for (opts, header_lines) in [
+        (&["--header", "1"][..], 1),
+        (&["--header", ":"], 1),
+        (&["--header", "2"], 2),
+    ] {
+        let mut all = vec!["id,val", "# units"];
+        all.truncate(header_lines);
+        all.extend(&refs);
+        let input = text_lines(&all);
+        let header = text_lines(&all[..header_lines]);
+        let body = &input.as_bytes()[header.len()..];
+        for source in SOURCES {
+            let sb = Sandbox::new();
+            let mut args = opts.to_vec();
+            args.extend(["--block", "40", "--journal", "j.jsonl"]);
+            args.extend(SAVE);
+            let run = pipe_run(&sb, source, input.as_bytes(), &args);
+            let context = format!("{opts:?} from {source:?}\n{}", describe(&run));
+            run.code(0);
+            let got = blocks_in(&sb, "in", &context);
+            assert!(got.len() > 3, "several blocks\n{context}");
+            let mut blocks = Vec::new();
+            for (n, stdin) in got.iter().enumerate() {
+                let Some(block) = stdin.strip_prefix(header.as_bytes()) else {
+                    panic!(
+                        "job {}'s stdin does not start with the header: {}\n{context}",
+                        n + 1,
+                        show(stdin, 0, 80)
+                    );
+                };
+                assert!(
+                    !block.starts_with(all[0].as_bytes()),
+                    "the header is in a block too: {}\n{context}",
+                    show(stdin, 0, 80)
+                );
+                blocks.push(block.to_vec());
+            }
+            // Blocks are cut from the data after the header.
+            let want = cut_by_size(&ends_of(body, b"\n"), 40);
+            assert_blocks(&blocks, body, &want, &context);
+            // The journal's offsets count from the end of the header.
+            let keys: Vec<String> = block_lines(&sb, "j.jsonl")
+                .iter()
+                .map(|v| v["key"].as_str().unwrap_or_default().to_owned())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut want_keys: Vec<String> = want.iter().map(|(o, l)| format!("{o}+{l}")).collect();
+            want_keys.sort();
+            assert_eq!(keys, want_keys, "journal keys OFFSET+LENGTH\n{context}");
+        }
+    }
+}
+
+#[test]
+fn block_number_and_slot_placeholders() {
+    let input = b"a\nb\nc\nd\ne\n";
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            input,
+            &[
+                "--block",
+                "4",
+                "-k",
+                "-j1",
+                "sh",
+                "-c",
+                r#"echo "{#} $FANOUT_SEQ {%} $(wc -l)""#,
+            ],
+        );
+        run.code(0).lines(&["1 1 1 2", "2 2 1 2", "3 3 1 1"]);
+        // {#} works as a word of its own too, and nothing else is appended.
+        let run = pipe_run(&sb, source, input, &["--block", "4", "-k", "echo", "{#}"]);
+        run.code(0).lines(&["1", "2", "3"]);
+    }
+}
+
+#[test]
+fn options_pipe_cannot_take_are_refused_before_any_job() {
+    let sb = Sandbox::new();
+    sb.write("f1", "a\n");
+    sb.write("f2", "b\n");
+    let touch = ["sh", "-c", "touch ran; cat"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--pipe", "echo", "{}"], "{}"),
+        (vec!["--pipe", "echo", "x{}y"], "{}"),
+        (vec!["--pipe", "echo", "{.}"], "{.}"),
+        (vec!["--pipe", "echo", "{1}"], "{1}"),
+        (vec!["--pipe", "echo", "{##}"], "{##}"),
+        (vec!["--pipe", "echo", "{name}"], "{name}"),
+        (vec!["--pipe-part", "-a", "f1", "echo", "{}"], "{}"),
+        (vec!["--spreadstdin", "echo", "{}"], "{}"),
+        (vec!["--pipe", "cat", ":::", "a", "b"], ":::"),
+        (vec!["--pipe", "-a", "f1", "-a", "f2", "cat"], "-a"),
+        (vec!["--pipe", "--format", "csv", "cat"], "--format"),
+        (vec!["--pipe", "--format", "json", "cat"], "--format"),
+        (vec!["--pipe", "--round-robin", "-k", "cat"], "-k"),
+        (vec!["--pipe-part", "cat"], "-a"),
+        (
+            vec!["--pipe-part", "-a", "/dev/null", "cat"],
+            "regular file",
+        ),
+    ];
+    for (args, mention) in cases {
+        let mut args = args;
+        let is_cat = args.last() == Some(&"cat");
+        if is_cat {
+            args.pop();
+            args.extend(touch);
+        }
+        let run = sb.fanout().args(&args).stdin("a\nb\n").run();
+        run.code(2).stderr_has(mention);
+        assert!(!sb.exists("ran"), "a refused run started a job\n{run:?}");
+    }
+    // A value placeholder names --pipe in its refusal.
+    sb.fanout()
+        .args(["--pipe", "echo", "{}"])
+        .stdin("a\n")
+        .run()
+        .code(2)
+        .stderr_has("--pipe");
+}
+
+#[test]
+fn aliases_spreadstdin_block_size_round() {
+    let input = text_lines(&["1", "2", "3", "4", "5", "6"]);
+    let sb = Sandbox::new();
+    sb.fanout()
+        .args(["--spreadstdin", "--block-size", "4", "-k", "wc", "-l"])
+        .stdin(input.clone())
+        .run()
+        .code(0)
+        .lines(&["2", "2", "2"]);
+    let run = sb
+        .fanout()
+        .args(["--pipe", "--round", "-j2", "--block", "4", "wc", "-l"])
+        .stdin(input)
+        .run();
+    run.code(0);
+    assert_eq!(sum_of_counts(&run), 6, "{}", describe(&run));
+}
+
+// ---------------------------------------------------------------------------
+// 3. Supervision per block
+// ---------------------------------------------------------------------------
+
+/// The journal's block lines (its item lines).
+#[track_caller]
+fn block_lines(sb: &Sandbox, name: &str) -> Vec<Value> {
+    journal_at(&sb.join(name), LastLine::Whole)
+        .into_iter()
+        .filter(|v| v["type"] == "item")
+        .collect()
+}
+
+/// 16 unique 4-byte lines, `bad` third: `--block 8` makes 8 blocks of two.
+fn sixteen_lines() -> String {
+    let lines: Vec<String> = (1..=16)
+        .map(|n| {
+            if n == 3 {
+                "bad".to_owned()
+            } else {
+                format!("l{n:02}")
+            }
+        })
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    text_lines(&refs)
+}
+
+#[test]
+fn a_failed_block_is_retried_with_the_same_bytes() {
+    // Odd blocks read all their stdin on the first attempt, even ones none;
+    // both fail, and the second attempt must get the block again, whole.
+    let job = "if [ -e tried.$FANOUT_SEQ ]; then cat > second.$FANOUT_SEQ; \
+               else touch tried.$FANOUT_SEQ; \
+               if [ $((FANOUT_SEQ % 2)) = 1 ]; then cat > first.$FANOUT_SEQ; fi; exit 1; fi";
+    let input = fastq(3, 30);
+    let ends = ends_of(&input, b"\n");
+    let want = cut_by_size(&ends, 200);
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            &input,
+            &[
+                "--block",
+                "200",
+                "-j2",
+                "--retries",
+                "1",
+                "--journal",
+                "j.jsonl",
+                "sh",
+                "-c",
+                job,
+            ],
+        );
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        let second = blocks_in(&sb, "second", &context);
+        assert_blocks(&second, &input, &want, &context);
+        let first = sb.numbered("first");
+        assert_eq!(first.len(), want.len().div_ceil(2), "\n{context}");
+        for (n, bytes) in &first {
+            assert_bytes(
+                &format!("block {n}: the retry's stdin equals the first attempt's"),
+                &second[*n as usize - 1],
+                bytes,
+                &context,
+            );
+        }
+        let lines = block_lines(&sb, "j.jsonl");
+        assert_eq!(
+            lines.len(),
+            want.len(),
+            "a journal line per block\n{context}"
+        );
+        for line in &lines {
+            assert_eq!(line["outcome"], "ok", "{line}\n{context}");
+            assert_eq!(line["attempts"], 2, "{line}\n{context}");
+        }
+    }
+}
+
+#[test]
+fn a_failing_block_fails_the_run_with_its_journal_line_and_report_row() {
+    let input = sixteen_lines();
+    let want = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 8);
+    assert_eq!(want.len(), 8);
+    let job = "cat > in.$FANOUT_SEQ; if grep -q bad in.$FANOUT_SEQ; then exit 3; fi";
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &[
+                "--block",
+                "8",
+                "-j2",
+                "--journal",
+                "j.jsonl",
+                "--report",
+                "r.csv",
+                "sh",
+                "-c",
+                job,
+            ],
+        );
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(1);
+        let lines = block_lines(&sb, "j.jsonl");
+        assert_eq!(
+            lines.len(),
+            8,
+            "a journal line per block\n{context}\n{lines:#?}"
+        );
+        let by_seq: BTreeMap<u64, &Value> = lines
+            .iter()
+            .map(|v| (v["seq"].as_u64().expect("a seq"), v))
+            .collect();
+        for (n, &(offset, len)) in want.iter().enumerate() {
+            let seq = n as u64 + 1;
+            let line = by_seq
+                .get(&seq)
+                .unwrap_or_else(|| panic!("no journal line for block {seq}\n{context}"));
+            assert_eq!(line["key"], format!("{offset}+{len}"), "{line}\n{context}");
+            if seq == 2 {
+                assert_eq!(line["outcome"], "failed", "{line}\n{context}");
+                assert_eq!(line["exit_code"], 3, "{line}\n{context}");
+            } else {
+                assert_eq!(line["outcome"], "ok", "{line}\n{context}");
+            }
+        }
+
+        let bytes = sb.read("r.csv");
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let headers = reader.headers().expect("a CSV header").clone();
+        let rows: Vec<BTreeMap<String, String>> = reader
+            .records()
+            .map(|r| {
+                let r = r.expect("a CSV row");
+                headers
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            rows.len(),
+            8,
+            "a report row per block\n{context}\n{rows:#?}"
+        );
+        let mut by_seq: BTreeMap<u64, &BTreeMap<String, String>> = BTreeMap::new();
+        for row in &rows {
+            by_seq.insert(row["seq"].parse().expect("a seq"), row);
+        }
+        for (n, &(offset, len)) in want.iter().enumerate() {
+            let seq = n as u64 + 1;
+            let row = by_seq
+                .get(&seq)
+                .unwrap_or_else(|| panic!("no report row for block {seq}\n{context}"));
+            assert_eq!(
+                row["item"],
+                format!("bytes {offset}..{}", offset + len),
+                "{row:?}\n{context}"
+            );
+            assert_eq!(row["key"], format!("{offset}+{len}"), "{row:?}\n{context}");
+            let status = if seq == 2 { "failed" } else { "ok" };
+            assert_eq!(row["status"], status, "{row:?}\n{context}");
+        }
+    }
+}
+
+#[test]
+fn resume_runs_only_the_blocks_not_finished() {
+    let input = sixteen_lines();
+    let all_lines: Vec<String> = input.lines().map(str::to_owned).collect();
+    let want = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 8);
+    // Every run appends its block's lines to `side`; a block holding `bad`
+    // fails while `fail` exists. -j1 and a halt on the first failure leave
+    // blocks 3..8 unfinished.
+    let job = "cat > blk.$$; cat blk.$$ >> side; \
+               if [ -e fail ] && grep -q bad blk.$$; then exit 1; fi; rm blk.$$";
+    for source in [Source::Stdin, Source::File, Source::PipePart] {
+        let sb = Sandbox::new();
+        let run = |extra: &[&str]| {
+            let mut args = vec!["--block", "8", "-j1", "--journal", "j.jsonl"];
+            args.extend(extra);
+            args.extend(["--halt", "now,fail=1", "sh", "-c", job]);
+            pipe_run(&sb, source, input.as_bytes(), &args)
+        };
+        let side_len = || sb.lines("side").len();
+        sb.write("fail", "");
+        let first = run(&[]);
+        let context = format!("from {source:?}\n{}", describe(&first));
+        first.code(1);
+        let finished: BTreeMap<String, String> = block_lines(&sb, "j.jsonl")
+            .iter()
+            .filter(|v| v["outcome"] == "ok" || v["outcome"] == "failed")
+            .map(|v| {
+                (
+                    v["key"].as_str().unwrap_or_default().to_owned(),
+                    v["outcome"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            finished
+                .get(&format!("{}+{}", want[1].0, want[1].1))
+                .map(String::as_str),
+            Some("failed"),
+            "block 2 is journaled as failed: {finished:?}\n{context}"
+        );
+        assert_eq!(
+            finished
+                .get(&format!("{}+{}", want[0].0, want[0].1))
+                .map(String::as_str),
+            Some("ok"),
+            "block 1 is journaled as ok: {finished:?}\n{context}"
+        );
+        assert!(
+            finished.len() < 8,
+            "the halt left blocks unfinished: {finished:?}\n{context}"
+        );
+
+        // --resume runs exactly the blocks the journal lacks.
+        fs::remove_file(sb.join("fail")).expect("remove the fail marker");
+        let before = side_len();
+        let resumed = run(&["--resume"]);
+        let context = format!("from {source:?}\n{}", describe(&resumed));
+        resumed.code(1);
+        let mut ran: Vec<String> = sb.lines("side")[before..].to_vec();
+        ran.sort();
+        let mut expect: Vec<String> = want
+            .iter()
+            .filter(|(o, l)| !finished.contains_key(&format!("{o}+{l}")))
+            .flat_map(|&(o, l)| {
+                input[o..o + l]
+                    .lines()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        expect.sort();
+        assert_eq!(
+            ran, expect,
+            "--resume runs the unfinished blocks only\n{context}"
+        );
+
+        // --retry-failed runs the failed block alone; then nothing is left.
+        let before = side_len();
+        let retried = run(&["--retry-failed"]);
+        let context = format!("from {source:?}\n{}", describe(&retried));
+        retried.code(0);
+        assert_eq!(
+            sb.lines("side")[before..],
+            all_lines[2..4],
+            "--retry-failed reruns block 2 only\n{context}"
+        );
+        let before = side_len();
+        run(&["--resume"]).code(0);
+        assert_eq!(side_len(), before, "a finished run resumes to nothing");
+    }
+}
+
+#[test]
+fn timeout_ends_a_job_that_never_reads_its_stdin() {
+    // 3 MB in 1 MB blocks: fanout is stuck writing each job's stdin when
+    // the timeout comes.
+    let input = format!("{}\n", "z".repeat(1023)).repeat(3 << 10);
+    let job = format!("{RECORD_PID} sleep 1000");
+    for source in [Source::Stdin, Source::File, Source::PipePart] {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &["--block", "1M", "-j3", "--timeout", "1s", "sh", "-c", &job],
+        );
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(1).stderr_has("timed out");
+        let (jobs, _) = assert_nothing_left(&sb, &context);
+        assert_eq!(jobs, 3, "three blocks, three jobs\n{context}");
+    }
+}
+
+#[test]
+fn k_keeps_input_order_when_blocks_finish_out_of_order() {
+    // Block 1 waits for block 2 to finish, block 2 for block 3: they finish
+    // 3, 2, 1.
+    let job = format!(
+        "cat > in.$FANOUT_SEQ; case $FANOUT_SEQ in 1) {w2};; 2) {w3};; esac; \
+         cat in.$FANOUT_SEQ; touch done.$FANOUT_SEQ",
+        w2 = sh_wait_for("done.2"),
+        w3 = sh_wait_for("done.3"),
+    );
+    let input = text_lines(&["one", "two", "six"]);
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &["--block", "4", "-j3", "-k", "sh", "-c", &job],
+        );
+        run.code(0).lines(&["one", "two", "six"]);
+    }
+}
+
+#[test]
+fn a_job_that_does_not_read_its_stdin_neither_hangs_nor_fails_the_block() {
+    // 4 MB in 1 MB blocks: far more than a pipe holds.
+    let input = format!("{}\n", "q".repeat(99)).repeat(40_000);
+    let blocks = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 1 << 20).len();
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let context = |run: &Run| format!("from {source:?}\n{}", describe(run));
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &["--block", "1M", "-j2", "true"],
+        );
+        run.code(0);
+        assert!(run.stdout.is_empty(), "{}", context(&run));
+
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &["--block", "1M", "-j2", "head", "-c1"],
+        );
+        run.code(0);
+        assert_eq!(
+            run.stdout,
+            "q".repeat(blocks).as_bytes(),
+            "{}",
+            context(&run)
+        );
+
+        // The job's own status decides: it failed, not the write.
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &[
+                "--block",
+                "1M",
+                "-j2",
+                "--journal",
+                "j.jsonl",
+                "sh",
+                "-c",
+                "exit 3",
+            ],
+        );
+        run.code(1);
+        let lines = block_lines(&sb, "j.jsonl");
+        assert_eq!(lines.len(), blocks, "{}", context(&run));
+        for line in lines {
+            assert_eq!(line["exit_code"], 3, "{line}\n{}", context(&run));
+        }
+    }
+}
+
+#[test]
+fn round_robin_deals_whole_blocks_to_j_long_running_jobs() {
+    let lines: Vec<String> = (1..=60).map(|n| format!("r{n}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let input = text_lines(&refs);
+    for source in [Source::Stdin, Source::File] {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &[
+                "--round-robin",
+                "-j2",
+                "--block",
+                "10",
+                "sh",
+                "-c",
+                "cat > rr.$$",
+            ],
+        );
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        let files: Vec<String> = sb
+            .names()
+            .into_iter()
+            .filter(|n| n.starts_with("rr."))
+            .collect();
+        assert!(
+            !files.is_empty() && files.len() <= 2,
+            "at most -j jobs ran: {files:?}\n{context}"
+        );
+        let mut got = Vec::new();
+        for file in &files {
+            let bytes = sb.read(file);
+            assert!(bytes.ends_with(b"\n"), "{file} ends mid-line\n{context}");
+            got.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
+        }
+        got.sort();
+        let mut want = lines.clone();
+        want.sort();
+        assert_eq!(got, want, "every line went to one job\n{context}");
+    }
+}
+
+#[test]
+fn a_slow_job_holds_back_the_reader() {
+    use std::os::fd::AsRawFd as _;
+
+    // -j1, 1 MB blocks and a first job that does not read until `go`
+    // exists: fanout may hold about -j + 2 blocks, so it must stop reading
+    // its stdin after a few megabytes. The test writes without blocking
+    // and watches how much fanout took.
+    let sb = Sandbox::new();
+    let job = format!("{}; wc -l", sh_wait_for("go"));
+    let mut running = sb
+        .fanout()
+        .args(["--pipe", "--block", "1M", "-j1", "sh", "-c", &job])
+        .pipe_stdin()
+        .spawn();
+    let mut stdin = running.stdin.take().expect("fanout's stdin");
+    let fd = stdin.as_raw_fd();
+    // SAFETY: fcntl on a file descriptor this test owns.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        assert!(flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) >= 0);
+    }
+    let line = format!("{}\n", "b".repeat(99));
+    let chunk = line.repeat(640); // 64000 bytes
+    let limit = 12usize << 20;
+    let mut written = 0usize;
+    let mut pending: &[u8] = chunk.as_bytes();
+    let mut refused = 0;
+    // fanout has stopped reading once writes fail for 50 polls in a row; a
+    // fanout that never stops takes everything up to `limit`.
+    while refused < 50 && written < limit {
+        match stdin.write(pending) {
+            Ok(n) => {
+                written += n;
+                pending = &pending[n..];
+                if pending.is_empty() {
+                    pending = chunk.as_bytes();
+                }
+                refused = 0;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                refused += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("write to fanout: {e}"),
+        }
+    }
+    assert!(
+        written < limit,
+        "fanout read {written} bytes of stdin while its only job read nothing"
+    );
+    // Finish the last line, then let the jobs go.
+    // SAFETY: as above.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+    }
+    stdin.write_all(pending).expect("finish the line");
+    written += pending.len();
+    sb.write("go", "");
+    drop(stdin);
+    let ended = running.wait();
+    ended.code(0);
+    let total: usize = ended
+        .stdout
+        .lines()
+        .map(|l| l.trim().parse::<usize>().expect("a count"))
+        .sum();
+    assert_eq!(total, written / 100, "{}", ended.dump());
+}
