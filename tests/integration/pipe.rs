@@ -900,38 +900,43 @@ fn fastq(seed: u64, records: usize) -> Vec<u8> {
     out
 }
 
+/// Runs `-L 4 OPTS` on a FASTQ-like input from every source and checks the
+/// blocks: whole 4-line records, cut as `want` says.
+fn check_fastq_blocks(opts: &[&str], want: impl Fn(&[usize]) -> Vec<(usize, usize)>) {
+    let input = fastq(7, 40);
+    let records = every_nth(&ends_of(&input, b"\n"), 4);
+    let want = want(&records);
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        let mut args = vec!["-L", "4"];
+        args.extend(opts);
+        args.extend(SAVE);
+        let run = pipe_run(&sb, source, &input, &args);
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        let got = blocks_in(&sb, "in", &context);
+        for (n, block) in got.iter().enumerate() {
+            assert!(
+                block.starts_with(b"@read") && count(block, b'\n') % 4 == 0,
+                "block {} is not whole 4-line records: {}\n{context}",
+                n + 1,
+                show(block, 0, 200)
+            );
+        }
+        assert_blocks(&got, &input, &want, &context);
+    }
+}
+
 #[test]
 fn l_4_never_splits_a_fastq_record() {
-    let input = fastq(7, 40);
-    let line_ends = ends_of(&input, b"\n");
-    let records = every_nth(&line_ends, 4);
-    for source in SOURCES {
-        for (opts, want) in [
-            (
-                &["-L", "4", "--block", "100"][..],
-                cut_by_size(&records, 100),
-            ),
-            (&["-L", "4", "--block", "1"], cut_by_size(&records, 1)),
-            (&["-L", "4", "-N", "2"], cut_by_count(&records, 2)),
-        ] {
-            let sb = Sandbox::new();
-            let mut args = opts.to_vec();
-            args.extend(SAVE);
-            let run = pipe_run(&sb, source, &input, &args);
-            let context = format!("from {source:?}\n{}", describe(&run));
-            run.code(0);
-            let got = blocks_in(&sb, "in", &context);
-            for (n, block) in got.iter().enumerate() {
-                assert!(
-                    block.starts_with(b"@read") && count(block, b'\n') % 4 == 0,
-                    "block {} is not whole 4-line records: {}\n{context}",
-                    n + 1,
-                    show(block, 0, 200)
-                );
-            }
-            assert_blocks(&got, &input, &want, &context);
-        }
-    }
+    check_fastq_blocks(&["--block", "100"], |r| cut_by_size(r, 100));
+    check_fastq_blocks(&["--block", "1"], |r| cut_by_size(r, 1));
+}
+
+#[test]
+fn l_4_with_n_2_gives_two_fastq_records_per_block() {
+    // GNU parallel 20221122 takes `--pipe -L 4 -N 2` (8 lines a block).
+    check_fastq_blocks(&["-N", "2"], |r| cut_by_count(r, 2));
 }
 
 #[test]
@@ -1605,7 +1610,9 @@ fn a_slow_job_holds_back_the_reader() {
     }
     let line = format!("{}\n", "b".repeat(99));
     let chunk = line.repeat(640); // 64000 bytes
-    let limit = 12usize << 20;
+    // -j + 2 = 3 blocks, plus 2 MB for the two pipes and a read buffer
+    // (fanout itself takes 3.2 MB here).
+    let limit = 5usize << 20;
     let mut written = 0usize;
     let mut pending: &[u8] = chunk.as_bytes();
     let mut refused = 0;
@@ -1632,15 +1639,16 @@ fn a_slow_job_holds_back_the_reader() {
         written < limit,
         "fanout read {written} bytes of stdin while its only job read nothing"
     );
-    // Finish the last line, then let the jobs go.
+    // Let the jobs go (fanout reads on only once they read), then finish
+    // the chunk.
+    sb.write("go", "");
     // SAFETY: as above.
     unsafe {
         let flags = libc::fcntl(fd, libc::F_GETFL);
         libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
     }
-    stdin.write_all(pending).expect("finish the line");
+    stdin.write_all(pending).expect("finish the chunk");
     written += pending.len();
-    sb.write("go", "");
     drop(stdin);
     let ended = running.wait();
     ended.code(0);
