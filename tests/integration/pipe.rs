@@ -588,6 +588,44 @@ fn the_default_block_is_one_mebibyte_and_suffixes_are_powers_of_1024() {
     }
 }
 
+#[test]
+fn a_negative_block_shares_a_file_among_the_job_slots() {
+    // GNU's `--block -N`: a file's size over -j times N (1 + size / j / N),
+    // and --pipe-part's default, -10.
+    let lines: Vec<String> = (1..=3000).map(|n| n.to_string()).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let input = text_lines(&refs);
+    let ends = ends_of(input.as_bytes(), b"\n");
+    let len = input.len();
+    for (source, opts, n) in [
+        (Source::File, &["--block", "-3"][..], 3),
+        (Source::StdinFile, &["--block", "-3"], 3),
+        (Source::PipePart, &["--block", "-3"], 3),
+        (Source::PipePart, &[], 10),
+    ] {
+        let sb = Sandbox::new();
+        let mut args = opts.to_vec();
+        args.extend(["-j2"]);
+        args.extend(SAVE);
+        let run = pipe_run(&sb, source, input.as_bytes(), &args);
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        let got = blocks_in(&sb, "in", &context);
+        let want = cut_by_size(&ends, 1 + len / 2 / n);
+        assert_blocks(&got, input.as_bytes(), &want, &context);
+    }
+    // A stream has no size to share.
+    let sb = Sandbox::new();
+    pipe_run(
+        &sb,
+        Source::Stdin,
+        input.as_bytes(),
+        &["--block", "-3", "cat"],
+    )
+    .code(2)
+    .stderr_has("regular file");
+}
+
 // ---------------------------------------------------------------------------
 // 2. Record boundaries and the edge cases
 // ---------------------------------------------------------------------------
@@ -1538,6 +1576,29 @@ fn a_job_that_does_not_read_its_stdin_neither_hangs_nor_fails_the_block() {
         for line in lines {
             assert_eq!(line["exit_code"], 3, "{line}\n{}", context(&run));
         }
+    }
+}
+
+#[test]
+fn output_line_streams_whole_lines() {
+    let lines: Vec<String> = (1..=200).map(|n| format!("line {n}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let input = text_lines(&refs);
+    for source in [Source::Stdin, Source::PipePart] {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &["--output", "line", "--block", "100", "-j3", "cat"],
+        );
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        let mut got = run.stdout_lines();
+        got.sort();
+        let mut want = lines.clone();
+        want.sort();
+        assert_eq!(got, want, "every line once, whole\n{context}");
     }
 }
 
