@@ -1481,9 +1481,10 @@ fn ctrl_c_keeps_finished_blocks_and_resume_runs_the_rest() {
 
 #[test]
 fn timeout_ends_a_job_that_never_reads_its_stdin() {
-    // 3 MB in 1 MB blocks: fanout is stuck writing each job's stdin when
-    // the timeout comes.
-    let input = format!("{}\n", "z".repeat(1023)).repeat(3 << 10);
+    // 9 MB in 3 MB blocks, more than a job's stdin pipe holds (at most
+    // 1 MB unprivileged): fanout is stuck writing each job's stdin when the
+    // timeout comes.
+    let input = format!("{}\n", "z".repeat(1023)).repeat(9 << 10);
     let job = format!("{RECORD_PID} sleep 1000");
     for source in [Source::Stdin, Source::File, Source::PipePart] {
         let sb = Sandbox::new();
@@ -1491,7 +1492,7 @@ fn timeout_ends_a_job_that_never_reads_its_stdin() {
             &sb,
             source,
             input.as_bytes(),
-            &["--block", "1M", "-j3", "--timeout", "1s", "sh", "-c", &job],
+            &["--block", "3M", "-j3", "--timeout", "1s", "sh", "-c", &job],
         );
         let context = format!("from {source:?}\n{}", describe(&run));
         run.code(1).stderr_has("timed out");
@@ -1525,9 +1526,10 @@ fn k_keeps_input_order_when_blocks_finish_out_of_order() {
 
 #[test]
 fn a_job_that_does_not_read_its_stdin_neither_hangs_nor_fails_the_block() {
-    // 4 MB in 1 MB blocks: far more than a pipe holds.
-    let input = format!("{}\n", "q".repeat(99)).repeat(40_000);
-    let blocks = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 1 << 20).len();
+    // 12 MB in 4 MB blocks: more than a job's stdin pipe holds (at most
+    // 1 MB unprivileged), so writing to a job that exits unread fails.
+    let input = format!("{}\n", "q".repeat(99)).repeat(120_000);
+    let blocks = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 4 << 20).len();
     for source in SOURCES {
         let sb = Sandbox::new();
         let context = |run: &Run| format!("from {source:?}\n{}", describe(run));
@@ -1535,7 +1537,7 @@ fn a_job_that_does_not_read_its_stdin_neither_hangs_nor_fails_the_block() {
             &sb,
             source,
             input.as_bytes(),
-            &["--block", "1M", "-j2", "true"],
+            &["--block", "4M", "-j2", "true"],
         );
         run.code(0);
         assert!(run.stdout.is_empty(), "{}", context(&run));
@@ -1544,7 +1546,7 @@ fn a_job_that_does_not_read_its_stdin_neither_hangs_nor_fails_the_block() {
             &sb,
             source,
             input.as_bytes(),
-            &["--block", "1M", "-j2", "head", "-c1"],
+            &["--block", "4M", "-j2", "head", "-c1"],
         );
         run.code(0);
         assert_eq!(
@@ -1561,7 +1563,7 @@ fn a_job_that_does_not_read_its_stdin_neither_hangs_nor_fails_the_block() {
             input.as_bytes(),
             &[
                 "--block",
-                "1M",
+                "4M",
                 "-j2",
                 "--journal",
                 "j.jsonl",
