@@ -1161,51 +1161,51 @@ fn a_failed_block_is_retried_with_the_same_bytes() {
     let job = "if [ -e tried.$FANOUT_SEQ ]; then cat > second.$FANOUT_SEQ; \
                else touch tried.$FANOUT_SEQ; \
                case $FANOUT_SEQ in *[13579]) cat > first.$FANOUT_SEQ;; esac; exit 1; fi";
-    let input = fastq(3, 30);
-    let ends = ends_of(&input, b"\n");
-    let want = cut_by_size(&ends, 200);
-    for source in SOURCES {
-        let sb = Sandbox::new();
-        let run = pipe_run(
-            &sb,
-            source,
-            &input,
-            &[
-                "--block",
-                "200",
-                "-j2",
-                "--retries",
-                "1",
-                "--journal",
-                "j.jsonl",
-                "sh",
-                "-c",
-                job,
-            ],
-        );
-        let context = format!("from {source:?}\n{}", describe(&run));
-        run.code(0);
-        let second = blocks_in(&sb, "second", &context);
-        assert_blocks(&second, &input, &want, &context);
-        let first = sb.numbered("first");
-        assert_eq!(first.len(), want.len().div_ceil(2), "\n{context}");
-        for (n, bytes) in &first {
-            assert_bytes(
-                &format!("block {n}: the retry's stdin equals the first attempt's"),
-                &second[*n as usize - 1],
-                bytes,
-                &context,
+    let body = fastq(3, 30);
+    let want = cut_by_size(&ends_of(&body, b"\n"), 200);
+    for header in [&b""[..], b"@header line\n"] {
+        let input = [header, &body].concat();
+        for source in SOURCES {
+            let sb = Sandbox::new();
+            let mut args = vec!["--block", "200", "-j2", "--retries", "1"];
+            if !header.is_empty() {
+                args.extend(["--header", "1"]);
+            }
+            args.extend(["--journal", "j.jsonl", "sh", "-c", job]);
+            let run = pipe_run(&sb, source, &input, &args);
+            let context = format!("from {source:?}, header {header:?}\n{}", describe(&run));
+            run.code(0);
+            // Each attempt's stdin is the header, then the block.
+            let second: Vec<Vec<u8>> = blocks_in(&sb, "second", &context)
+                .into_iter()
+                .map(|stdin| {
+                    stdin
+                        .strip_prefix(header)
+                        .unwrap_or_else(|| panic!("no header on a retry's stdin\n{context}"))
+                        .to_vec()
+                })
+                .collect();
+            assert_blocks(&second, &body, &want, &context);
+            let first = sb.numbered("first");
+            assert_eq!(first.len(), want.len().div_ceil(2), "\n{context}");
+            for (n, bytes) in &first {
+                assert_bytes(
+                    &format!("block {n}: the retry's stdin equals the first attempt's"),
+                    &[header, &second[*n as usize - 1]].concat(),
+                    bytes,
+                    &context,
+                );
+            }
+            let lines = block_lines(&sb, "j.jsonl");
+            assert_eq!(
+                lines.len(),
+                want.len(),
+                "a journal line per block\n{context}"
             );
-        }
-        let lines = block_lines(&sb, "j.jsonl");
-        assert_eq!(
-            lines.len(),
-            want.len(),
-            "a journal line per block\n{context}"
-        );
-        for line in &lines {
-            assert_eq!(line["outcome"], "ok", "{line}\n{context}");
-            assert_eq!(line["attempts"], 2, "{line}\n{context}");
+            for line in &lines {
+                assert_eq!(line["outcome"], "ok", "{line}\n{context}");
+                assert_eq!(line["attempts"], 2, "{line}\n{context}");
+            }
         }
     }
 }
@@ -1673,15 +1673,15 @@ fn a_slow_job_holds_back_the_reader() {
     }
     let line = format!("{}\n", "b".repeat(99));
     let chunk = line.repeat(640); // 64000 bytes
-    // -j + 2 = 3 blocks, plus 2 MB for the two pipes and a read buffer
-    // (fanout itself takes 3.2 MB here).
-    let limit = 5usize << 20;
+    // -j + 2 = 3 blocks, plus one being read, the job's 1 MB stdin pipe
+    // and slack (fanout takes 4.2 MB here); one that reads on without
+    // bound takes all 12 MB the test offers.
+    let limit = 6usize << 20;
     let mut written = 0usize;
     let mut pending: &[u8] = chunk.as_bytes();
     let mut refused = 0;
-    // fanout has stopped reading once writes fail for 50 polls in a row; a
-    // fanout that never stops takes everything up to `limit`.
-    while refused < 50 && written < limit {
+    // fanout has stopped reading once writes fail for 50 polls in a row.
+    while refused < 50 && written < 2 * limit {
         match stdin.write(pending) {
             Ok(n) => {
                 written += n;
