@@ -1650,6 +1650,81 @@ fn round_robin_deals_whole_blocks_to_j_long_running_jobs() {
 }
 
 #[test]
+fn a_round_robin_job_s_outcome_is_every_one_of_its_blocks() {
+    // The job that gets line r13 fails: every block it got is failed, with
+    // its exit code, and every block of the other job ok.
+    let lines: Vec<String> = (1..=60).map(|n| format!("r{n:02}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let input = text_lines(&refs);
+    let want = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 12);
+    for source in [Source::Stdin, Source::PipePart] {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &[
+                "--round-robin",
+                "-j2",
+                "--block",
+                "12",
+                "--journal",
+                "j.jsonl",
+                "--report",
+                "r.csv",
+                "sh",
+                "-c",
+                "cat > rr.$$; if grep -q r13 rr.$$; then exit 4; fi",
+            ],
+        );
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(1);
+        let jobs: Vec<Vec<u8>> = sb
+            .names()
+            .into_iter()
+            .filter(|n| n.starts_with("rr."))
+            .map(|n| sb.read(&n))
+            .collect();
+        let job_of = |block: &[u8]| {
+            jobs.iter()
+                .position(|j| j.windows(block.len()).any(|w| w == block))
+                .unwrap_or_else(|| panic!("no job got {}\n{context}", show(block, 0, 40)))
+        };
+        let lines = block_lines(&sb, "j.jsonl");
+        assert_eq!(
+            lines.len(),
+            want.len(),
+            "a journal line per block\n{context}"
+        );
+        let keys: BTreeSet<String> = lines
+            .iter()
+            .map(|v| v["key"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        for &(o, l) in &want {
+            let key = format!("{o}+{l}");
+            assert!(keys.contains(&key), "no journal line for {key}\n{context}");
+        }
+        for line in &lines {
+            let key = line["key"].as_str().expect("a key");
+            let (o, l) = key.split_once('+').expect("OFFSET+LENGTH");
+            let (o, l): (usize, usize) = (o.parse().unwrap(), l.parse().unwrap());
+            let job = &jobs[job_of(&input.as_bytes()[o..o + l])];
+            if job.windows(4).any(|w| w == b"r13\n") {
+                assert_eq!(line["outcome"], "failed", "{line}\n{context}");
+                assert_eq!(line["exit_code"], 4, "{line}\n{context}");
+            } else {
+                assert_eq!(line["outcome"], "ok", "{line}\n{context}");
+            }
+        }
+        let report = sb.read("r.csv");
+        let rows = csv::Reader::from_reader(report.as_slice())
+            .records()
+            .count();
+        assert_eq!(rows, want.len(), "a report row per block\n{context}");
+    }
+}
+
+#[test]
 fn a_slow_job_holds_back_the_reader() {
     use std::os::fd::AsRawFd as _;
 
