@@ -1725,6 +1725,49 @@ fn a_round_robin_job_s_outcome_is_every_one_of_its_blocks() {
 }
 
 #[test]
+fn progress_counts_bytes_not_lines() {
+    // Plain status lines (stderr is no terminal); the jobs wait until the
+    // log holds one, so the run cannot end before fanout printed one.
+    let sb = Sandbox::new();
+    let lines: Vec<String> = (1..=3000).map(|n| format!("{n:06}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let input = sb.write(INPUT, text_lines(&refs));
+    let log = sb.join("log");
+    let job = format!(
+        "cat > /dev/null; {}",
+        sh_wait_until(&format!("grep -q '^fanout: ' '{}'", log.display()))
+    );
+    let ended = crate::util::fanout()
+        .env("FANOUT_STATUS_INTERVAL_MS", "50")
+        .args(["--progress", "--no-journal", "--pipe", "-a"])
+        .arg(&input)
+        .args(["--block", "7000", "-j2", "sh", "-c", &job])
+        .merged()
+        .stdout_to(log.clone())
+        .spawn()
+        .wait();
+    let text = fs::read_to_string(&log).expect("read the log");
+    assert_eq!(ended.status.code(), Some(0), "{text}");
+    let status: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("fanout: ") && !l.starts_with("fanout: done"))
+        .collect();
+    assert!(!status.is_empty(), "no status line\n{text}");
+    for line in &status {
+        assert!(
+            !line.contains("/3000 "),
+            "the total is the file's 3000 lines, not its bytes or blocks: {line}\n{text}"
+        );
+    }
+    assert!(
+        status
+            .iter()
+            .any(|l| l.contains("B/s") || l.contains("bytes/s")),
+        "progress counts bytes (throughput): {status:#?}"
+    );
+}
+
+#[test]
 fn a_slow_job_holds_back_the_reader() {
     use std::os::fd::AsRawFd as _;
 
