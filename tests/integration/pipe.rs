@@ -1230,6 +1230,10 @@ fn a_failing_block_fails_the_run_with_its_journal_line_and_report_row() {
                 "j.jsonl",
                 "--report",
                 "r.csv",
+                "--report",
+                "r.jsonl",
+                "--report",
+                "r.json",
                 "sh",
                 "-c",
                 job,
@@ -1237,6 +1241,22 @@ fn a_failing_block_fails_the_run_with_its_journal_line_and_report_row() {
         );
         let context = format!("from {source:?}\n{}", describe(&run));
         run.code(1);
+        let jsonl = crate::util::journal::json_lines(&String::from_utf8_lossy(&sb.read("r.jsonl")));
+        assert_eq!(jsonl.len(), 8, "a JSON-lines row per block\n{context}");
+        let json: Value = serde_json::from_slice(&sb.read("r.json")).expect("the JSON report");
+        let items = json["items"].as_array().expect("items");
+        let texts: Vec<String> = items
+            .iter()
+            .map(|i| i["item"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        let want_texts: Vec<String> = want
+            .iter()
+            .map(|(o, l)| format!("bytes {o}..{}", o + l))
+            .collect();
+        assert_eq!(
+            texts, want_texts,
+            "the JSON report's blocks, in input order\n{context}"
+        );
         let lines = block_lines(&sb, "j.jsonl");
         assert_eq!(
             lines.len(),
@@ -1578,6 +1598,45 @@ fn a_job_that_does_not_read_its_stdin_neither_hangs_nor_fails_the_block() {
         for line in lines {
             assert_eq!(line["exit_code"], 3, "{line}\n{}", context(&run));
         }
+    }
+}
+
+#[test]
+fn output_is_grouped_per_block_by_default() {
+    // Three jobs run at once: each prints a line, waits until all three have
+    // started, prints its block, then a last line. Grouped, each job's
+    // lines come out together.
+    let job = format!(
+        "echo begin $FANOUT_SEQ; touch started.$FANOUT_SEQ; {}; cat; echo end $FANOUT_SEQ",
+        sh_wait_until("[ -e started.1 ] && [ -e started.2 ] && [ -e started.3 ]")
+    );
+    let input = text_lines(&["aa", "bb", "cc"]);
+    for source in [Source::Stdin, Source::PipePart] {
+        let sb = Sandbox::new();
+        let run = pipe_run(
+            &sb,
+            source,
+            input.as_bytes(),
+            &["--block", "3", "-j3", "sh", "-c", &job],
+        );
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(0);
+        let lines = run.stdout_lines();
+        assert_eq!(lines.len(), 9, "\n{context}");
+        let mut seen = BTreeSet::new();
+        for group in lines.chunks(3) {
+            let n = group[0]
+                .strip_prefix("begin ")
+                .unwrap_or_else(|| panic!("a block's output is interleaved\n{context}"));
+            let block = ["aa", "bb", "cc"][n.parse::<usize>().expect("a number") - 1];
+            assert_eq!(
+                group,
+                [format!("begin {n}"), block.to_owned(), format!("end {n}")],
+                "a block's output is interleaved\n{context}"
+            );
+            seen.insert(n.to_owned());
+        }
+        assert_eq!(seen.len(), 3, "\n{context}");
     }
 }
 
