@@ -6,14 +6,17 @@
 //! puts it, from a pipe on stdin, a regular file on stdin, `-a FILE` and
 //! `--pipe-part -a FILE`. Then the edge cases (CRLF, no final newline, empty
 //! input, a 50 MB line, `-0`, `--recend`/`--recstart` against GNU parallel,
-//! `-N`, `-L`, `--header`, `{#}`), the refusals, and supervision per block:
-//! retries with the same bytes, failures, the journal's `OFFSET+LENGTH` keys
-//! and `--resume`, reports, timeouts, `-k` order, jobs that never read their
-//! stdin, `--round-robin` and backpressure.
+//! `-N`, `-L`, `--header`, `--block -N`, `{#}`), the refusals, output
+//! (grouped per block, `-k`, `--output line`, progress in bytes) and
+//! supervision per block: retries with the same bytes, failures, the
+//! journal's `OFFSET+LENGTH` keys, `--resume` after a halt and after Ctrl-C,
+//! reports, timeouts, jobs that never read their stdin, `--round-robin` and
+//! backpressure.
 //!
 //! Jobs write what they got to `in.SEQ` files (`FANOUT_SEQ` is the block
 //! number) and the tests read those back. Jobs that must wait wait for marker
-//! files the test or another job creates, never for time.
+//! files the test or another job creates, never for time; the backpressure
+//! test alone polls, to see that fanout stopped taking its stdin.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
