@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::io::Write as _;
+use std::io::{Seek as _, Write as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -111,7 +111,7 @@ fn pipe_run(sb: &Sandbox, source: Source, input: &[u8], args: &[&str]) -> Run {
         Source::Stdin => sb.fanout().arg("--pipe").args(args).stdin(input).run(),
         Source::StdinFile => {
             let path = sb.write(INPUT, input);
-            run_with_stdin_file(sb, &path, &[&["--pipe"], args].concat())
+            run_with_stdin_file(sb, &path, 0, &[&["--pipe"], args].concat())
         }
         Source::File => {
             sb.write(INPUT, input);
@@ -128,21 +128,26 @@ fn pipe_run(sb: &Sandbox, source: Source, input: &[u8], args: &[&str]) -> Run {
 }
 
 /// `fanout --no-progress ARGS < PATH`, in the sandbox, to completion (the
-/// harness's `run` always gives fanout a pipe on stdin).
-fn run_with_stdin_file(sb: &Sandbox, path: &Path, args: &[&str]) -> Run {
+/// harness's `run` always gives fanout a pipe on stdin), stdin's offset
+/// `skip` bytes into the file (as after `(head -1; fanout ...) < FILE`).
+fn run_with_stdin_file(sb: &Sandbox, path: &Path, skip: u64, args: &[&str]) -> Run {
     let logs = tempfile::TempDir::new().expect("create a log directory");
     let (out, err) = (logs.path().join("stdout"), logs.path().join("stderr"));
     let command = format!(
-        "fanout --no-progress {} < {}",
+        "fanout --no-progress {} < {} (stdin at byte {skip})",
         args.join(" "),
         path.display()
     );
+    let mut stdin = File::open(path).expect("open the input");
+    stdin
+        .seek(std::io::SeekFrom::Start(skip))
+        .expect("seek the input");
     let mut cmd = Command::new(bin());
     harness_env(&mut cmd);
     cmd.current_dir(sb.path())
         .arg("--no-progress")
         .args(args)
-        .stdin(File::open(path).expect("open the input"))
+        .stdin(stdin)
         .stdout(File::create(&out).expect("create the stdout log"))
         .stderr(File::create(&err).expect("create the stderr log"));
     let mut child = cmd
@@ -589,6 +594,36 @@ fn the_default_block_is_one_mebibyte_and_suffixes_are_powers_of_1024() {
         let got = blocks_in(&sb, "in", &context);
         assert_blocks(&got, input.as_bytes(), &cut_by_size(&ends, size), &context);
     }
+}
+
+#[test]
+fn a_regular_file_on_stdin_is_read_from_its_offset() {
+    // `(head -1; fanout --pipe ...) < FILE`: stdin is the file, already part
+    // way in; the input is the rest, and offsets count from there.
+    let skipped = b"already read by someone else\n";
+    let body = fastq(11, 20);
+    let input = [&skipped[..], &body].concat();
+    let sb = Sandbox::new();
+    let path = sb.write(INPUT, &input);
+    let want = cut_by_size(&ends_of(&body, b"\n"), 150);
+    let mut args = vec!["--pipe", "--block", "150", "--journal", "j.jsonl"];
+    args.extend(SAVE);
+    let run = run_with_stdin_file(&sb, &path, skipped.len() as u64, &args);
+    let context = describe(&run);
+    run.code(0);
+    let got = blocks_in(&sb, "in", &context);
+    assert_blocks(&got, &body, &want, &context);
+    let mut keys: Vec<String> = block_lines(&sb, "j.jsonl")
+        .iter()
+        .map(|v| v["key"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    keys.sort();
+    let mut want_keys: Vec<String> = want.iter().map(|(o, l)| format!("{o}+{l}")).collect();
+    want_keys.sort();
+    assert_eq!(
+        keys, want_keys,
+        "offsets count from where stdin was\n{context}"
+    );
 }
 
 #[test]
