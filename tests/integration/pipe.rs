@@ -1538,6 +1538,36 @@ fn ctrl_c_keeps_finished_blocks_and_resume_runs_the_rest() {
 }
 
 #[test]
+fn a_halt_stops_reading_an_endless_stream() {
+    // The test writes lines into fanout's stdin until fanout closes it; the
+    // third block fails and --halt now,fail=1 must end the run.
+    let sb = Sandbox::new();
+    let mut running = sb
+        .fanout()
+        .args(["--pipe", "--block", "1k", "-j2", "--halt", "now,fail=1"])
+        .args(["sh", "-c", "cat > /dev/null; [ $FANOUT_SEQ != 3 ]"])
+        .pipe_stdin()
+        .spawn();
+    let mut stdin = running.stdin.take().expect("fanout's stdin");
+    let writer = std::thread::spawn(move || {
+        let line = format!("{}\n", "e".repeat(63));
+        loop {
+            if let Err(e) = stdin.write_all(line.as_bytes()) {
+                return e.kind();
+            }
+        }
+    });
+    let ended = running.wait();
+    ended.code(1);
+    assert_eq!(
+        writer.join().expect("the writer"),
+        std::io::ErrorKind::BrokenPipe,
+        "fanout closed its stdin when it halted\n{}",
+        ended.dump()
+    );
+}
+
+#[test]
 fn timeout_ends_a_job_that_never_reads_its_stdin() {
     // 9 MB in 3 MB blocks, more than a job's stdin pipe holds (at most
     // 1 MB unprivileged): fanout is stuck writing each job's stdin when the
