@@ -822,6 +822,42 @@ fn recend_and_recstart_take_c_escapes() {
     }
 }
 
+#[test]
+fn a_cut_at_exactly_the_block_size_counts_though_its_start_string_lies_beyond() {
+    // The spec: a block ends at the last record end at or before SIZE; with
+    // --recstart, that end is only known from the bytes after SIZE. (GNU
+    // parallel 20221122 wants END and START both within SIZE: it warns that
+    // a record is longer than SIZE and raises --block for the rest of the
+    // run, which merges later blocks.)
+    for (opts, input, want) in [
+        (
+            &["--recend", r"\n", "--recstart", ">", "--block", "3"][..],
+            &b">a\n>bb\n>c\n"[..],
+            &[&b">a\n"[..], b">bb\n", b">c\n"][..],
+        ),
+        (
+            &["--recend", r"END\n", "--recstart", "START", "--block", "5"],
+            b"aEND\nSTARTbEND\nSTARTc",
+            &[b"aEND\n", b"STARTbEND\n", b"STARTc"],
+        ),
+        (
+            &["--recstart", "@@", "--block", "4"],
+            b"@@ab@@cd@@e",
+            &[b"@@ab", b"@@cd", b"@@e"],
+        ),
+    ] {
+        for source in SOURCES {
+            let sb = Sandbox::new();
+            let mut args = opts.to_vec();
+            args.extend(SAVE);
+            let run = pipe_run(&sb, source, input, &args);
+            let context = format!("{opts:?} from {source:?}\n{}", describe(&run));
+            run.code(0);
+            assert_eq!(blocks_in(&sb, "in", &context), want, "\n{context}");
+        }
+    }
+}
+
 /// Small cases checked against GNU parallel 20221122, live when it is
 /// installed (it is here and in CI), else against its recorded output. Each
 /// is chosen so GNU never warns "A record was longer than ..." (GNU then
