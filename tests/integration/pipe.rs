@@ -1890,44 +1890,72 @@ fn a_round_robin_job_s_outcome_is_every_one_of_its_blocks() {
 #[test]
 fn progress_counts_bytes_not_lines() {
     // Plain status lines (stderr is no terminal); the jobs wait until the
-    // log holds one, so the run cannot end before fanout printed one.
-    let sb = Sandbox::new();
+    // log holds one, so the run cannot end before fanout printed one. The
+    // input is 21000 bytes (20.51 KiB) in 3000 lines, 3 blocks.
     let lines: Vec<String> = (1..=3000).map(|n| format!("{n:06}")).collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let input = sb.write(INPUT, text_lines(&refs));
-    let log = sb.join("log");
-    let job = format!(
-        "cat > /dev/null; {}",
-        sh_wait_until(&format!("grep -q '^fanout: ' '{}'", log.display()))
-    );
-    let ended = crate::util::fanout()
-        .env("FANOUT_STATUS_INTERVAL_MS", "50")
-        .args(["--progress", "--no-journal", "--pipe", "-a"])
-        .arg(&input)
-        .args(["--block", "7000", "-j2", "sh", "-c", &job])
-        .merged()
-        .stdout_to(log.clone())
-        .spawn()
-        .wait();
-    let text = fs::read_to_string(&log).expect("read the log");
-    assert_eq!(ended.status.code(), Some(0), "{text}");
-    let status: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("fanout: ") && !l.starts_with("fanout: done"))
-        .collect();
-    assert!(!status.is_empty(), "no status line\n{text}");
-    for line in &status {
+    let input = text_lines(&refs);
+    for source in [Source::File, Source::Stdin] {
+        let sb = Sandbox::new();
+        let path = sb.write(INPUT, &input);
+        let log = sb.join("log");
+        let job = format!(
+            "cat > /dev/null; {}",
+            sh_wait_until(&format!("grep -q '^fanout: ' '{}'", log.display()))
+        );
+        let mut fanout = crate::util::fanout()
+            .env("FANOUT_STATUS_INTERVAL_MS", "50")
+            .args(["--progress", "--no-journal", "--pipe"]);
+        if source == Source::File {
+            fanout = fanout.arg("-a").arg(&path);
+        }
+        let mut running = fanout
+            .args(["--block", "7000", "-j2", "sh", "-c", &job])
+            .merged()
+            .stdout_to(log.clone())
+            .pipe_stdin()
+            .spawn();
+        let mut stdin = running.stdin.take().expect("fanout's stdin");
+        if source == Source::Stdin {
+            stdin.write_all(input.as_bytes()).expect("feed fanout");
+        }
+        drop(stdin);
+        let ended = running.wait();
+        let text = fs::read_to_string(&log).expect("read the log");
+        let context = format!("from {source:?}\n{text}");
+        assert_eq!(ended.status.code(), Some(0), "{context}");
+        let status: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("fanout: ") && !l.starts_with("fanout: done"))
+            .collect();
+        assert!(!status.is_empty(), "no status line\n{context}");
+        for line in &status {
+            assert!(
+                !line.contains("/3000 "),
+                "the total is the file's 3000 lines, not its bytes: {line}\n{context}"
+            );
+        }
         assert!(
-            !line.contains("/3000 "),
-            "the total is the file's 3000 lines, not its bytes or blocks: {line}\n{text}"
+            status.iter().any(|l| l.contains("B/s")),
+            "progress counts bytes (throughput)\n{context}"
+        );
+        let done = |l: &&str| l.split(" done").next().unwrap_or_default().to_owned();
+        if source == Source::File {
+            assert!(
+                status.iter().any(|l| done(l).ends_with("/20.51 KiB")),
+                "a file's size is the total\n{context}"
+            );
+        } else {
+            assert!(
+                status.iter().all(|l| !done(l).contains('/')),
+                "a pipe has no total\n{context}"
+            );
+        }
+        assert!(
+            text.contains("fanout: done: 3 blocks"),
+            "the summary counts blocks\n{context}"
         );
     }
-    assert!(
-        status
-            .iter()
-            .any(|l| l.contains("B/s") || l.contains("bytes/s")),
-        "progress counts bytes (throughput): {status:#?}"
-    );
 }
 
 #[test]
