@@ -461,11 +461,14 @@ impl Case {
         let mut rng = Rng::new(seed);
         let (input, ends) = random_input(&mut rng, sep, records, long);
         let jobs = if seed % 2 == 0 { "-j1" } else { "-j4" };
-        // Sizes in the k/M forms where they are exact.
+        // Sizes in the suffixed forms where they are exact (GNU's: M and K
+        // powers of 1024, k of 1000).
         let block = if size >= 1 << 20 && size % (1 << 20) == 0 {
             format!("{}M", size >> 20)
         } else if size >= 1024 && size % 1024 == 0 {
-            format!("{}k", size >> 10)
+            format!("{}K", size >> 10)
+        } else if size >= 1000 && size % 1000 == 0 {
+            format!("{}k", size / 1000)
         } else {
             size.to_string()
         };
@@ -572,17 +575,24 @@ fn random_larger_inputs_come_back_byte_for_byte_in_spec_blocks() {
 }
 
 #[test]
-fn the_default_block_is_one_mebibyte_and_suffixes_are_powers_of_1024() {
-    // 100-byte lines: a 1 MiB block holds 10485 of them (1048500 bytes).
+fn the_default_block_is_one_mebibyte_and_suffixes_are_gnus() {
+    // GNU's suffixes: lowercase k m g t are powers of 1000, uppercase K M G
+    // T (and Ki Mi Gi Ti in any case) powers of 1024. 100-byte lines: a
+    // 1 MiB block holds 10485 of them (1048500 bytes), a 1 MB one 10000.
     let line = format!("{}\n", "x".repeat(99));
     let input = line.repeat(30_000);
     let ends = ends_of(input.as_bytes(), b"\n");
     for (opts, size) in [
         (&[][..], 1usize << 20),
         (&["--block", "1M"][..], 1 << 20),
-        (&["--block", "1m"][..], 1 << 20),
-        (&["--block-size", "1024k"][..], 1 << 20),
+        (&["--block", "1m"][..], 1_000_000),
+        (&["--block", "1Mi"][..], 1 << 20),
+        (&["--block", "1mi"][..], 1 << 20),
+        (&["--block-size", "1024k"][..], 1_024_000),
+        (&["--block-size", "1024K"][..], 1 << 20),
         (&["--block", "100K"][..], 100 << 10),
+        (&["--block", "100k"][..], 100_000),
+        (&["--block", "100kI"][..], 100 << 10),
         (&["--block", "50000"][..], 50_000),
     ] {
         let sb = Sandbox::new();
