@@ -2,9 +2,10 @@
 //! at record ends and fed to jobs' stdin. Property checks over seeded random
 //! inputs (any bytes, empty and long lines, several record separators) and
 //! block sizes: `-k cat` gives the input back byte for byte, `wc -l` sums to
-//! its newline count, and every block is exactly where the spec's cut rule
-//! puts it, from a pipe on stdin, a regular file on stdin, `-a FILE` and
-//! `--pipe-part -a FILE`. Then the edge cases (CRLF, no final newline, empty
+//! its newline count, and every block is exactly where the cut rule puts
+//! it, from a pipe on stdin, a regular file on stdin, `-a FILE` (`--pipe`'s
+//! rule: the last record end within --block) and `--pipe-part -a FILE`
+//! (GNU's: after the first record end at or past --block). Then the edge cases (CRLF, no final newline, empty
 //! input, a 50 MB line, `-0`, `--recend`/`--recstart` against GNU parallel,
 //! `-N`, `-L`, `--header`, `--block -N`, `{#}`), the refusals, output
 //! (grouped per block, `-k`, `--output line`, progress in bytes) and
@@ -207,7 +208,7 @@ fn assert_bytes(what: &str, got: &[u8], want: &[u8], context: &str) {
     );
 }
 
-/// Where the spec cuts: the block starting at `start` ends at the last
+/// Where `--pipe` cuts: the block starting at `start` ends at the last
 /// record end at or before `start + size`, or, when a record is longer than
 /// that, at that record's end. `ends` are the record ends in increasing
 /// order, the input's length (EOF) last. Returns `(offset, length)` per
@@ -234,6 +235,42 @@ fn cut_by_size(ends: &[usize], size: usize) -> Vec<(usize, usize)> {
         start = end;
     }
     blocks
+}
+
+/// `--pipe-part`'s cut, GNU's: the block starting at `start` ends right
+/// after the first occurrence of `end` followed by `begin` (the cut between
+/// them) that starts at or after `start + size`, else at EOF; blocks are
+/// thus at least `size` bytes but the last. With both empty (`--recend ''`)
+/// every block is `size` bytes. Works on the bytes, as GNU's search does.
+fn cut_past_size(input: &[u8], end: &[u8], begin: &[u8], size: usize) -> Vec<(usize, usize)> {
+    let pattern = [end, begin].concat();
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    while start < input.len() {
+        let point = start + size;
+        let stop = if point >= input.len() {
+            input.len()
+        } else if pattern.is_empty() {
+            point
+        } else {
+            input[point..]
+                .windows(pattern.len())
+                .position(|w| w == pattern)
+                .map_or(input.len(), |at| point + at + end.len())
+        };
+        blocks.push((start, stop - start));
+        start = stop;
+    }
+    blocks
+}
+
+/// The blocks `source` cuts newline-ended records into at `size`:
+/// `--pipe-part`'s rule for it, `--pipe`'s for the others.
+fn cut_lines(source: Source, input: &[u8], size: usize) -> Vec<(usize, usize)> {
+    match source {
+        Source::PipePart => cut_past_size(input, b"\n", b"", size),
+        _ => cut_by_size(&ends_of(input, b"\n"), size),
+    }
 }
 
 /// `-N n`: blocks of exactly `n` records (the last may have fewer).
@@ -371,6 +408,17 @@ enum Sep {
 }
 
 impl Sep {
+    /// The end and start strings.
+    fn strings(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Sep::Newline => (b"\n", b""),
+            Sep::Nul => (b"\0", b""),
+            Sep::Double => (b";;", b""),
+            Sep::Fasta => (b"\n", b">"),
+            Sep::StartOnly => (b"", b"@@"),
+        }
+    }
+
     fn options(self) -> &'static [&'static str] {
         match self {
             Sep::Newline => &[],
@@ -496,7 +544,7 @@ impl Case {
 
     /// Checks the case from every source: `-k cat` gives the input back,
     /// `wc -l` sums to its newline count (from one source, in turn), and the
-    /// blocks are the spec's (from one source, in turn).
+    /// blocks are where the source's rule cuts (from one source, in turn).
     fn check(&self, turn: usize) {
         for source in SOURCES {
             let sb = Sandbox::new();
@@ -530,12 +578,13 @@ impl Case {
         let context = format!("{} from {source:?}\n{}", self.label, describe(&run));
         run.code(0);
         let got = blocks_in(&sb, "in", &context);
-        assert_blocks(
-            &got,
-            &self.input,
-            &cut_by_size(&self.ends, self.size),
-            &context,
-        );
+        let want = if source == Source::PipePart {
+            let (end, begin) = self.sep.strings();
+            cut_past_size(&self.input, end, begin, self.size)
+        } else {
+            cut_by_size(&self.ends, self.size)
+        };
+        assert_blocks(&got, &self.input, &want, &context);
     }
 }
 
@@ -643,7 +692,6 @@ fn a_negative_block_shares_a_file_among_the_job_slots() {
     let lines: Vec<String> = (1..=3000).map(|n| n.to_string()).collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let input = text_lines(&refs);
-    let ends = ends_of(input.as_bytes(), b"\n");
     let len = input.len();
     for (source, opts, n) in [
         (Source::File, &["--block", "-3"][..], 3),
@@ -659,7 +707,7 @@ fn a_negative_block_shares_a_file_among_the_job_slots() {
         let context = format!("from {source:?}\n{}", describe(&run));
         run.code(0);
         let got = blocks_in(&sb, "in", &context);
-        let want = cut_by_size(&ends, 1 + len / 2 / n);
+        let want = cut_lines(source, input.as_bytes(), 1 + len / 2 / n);
         assert_blocks(&got, input.as_bytes(), &want, &context);
     }
     // A stream has no size to share.
@@ -697,21 +745,37 @@ fn every_block_is_whole_lines_in_order() {
         run.code(0);
         let text = run.stdout_text();
         let mut rebuilt = String::new();
-        let mut blocks = 0;
-        for block in text.split("---\n").filter(|b| !b.is_empty()) {
-            blocks += 1;
+        let blocks: Vec<&str> = text.split("---\n").filter(|b| !b.is_empty()).collect();
+        for (n, block) in blocks.iter().enumerate() {
+            let (n, last) = (n + 1, n + 1 == blocks.len());
             assert!(
                 block.ends_with('\n'),
-                "block {blocks} ends mid-line: {block:?}\n{context}"
+                "block {n} ends mid-line: {block:?}\n{context}"
             );
-            assert!(
-                block.len() <= 10 || block.lines().count() == 1,
-                "block {blocks} is longer than --block yet holds more than one line: \
-                 {block:?}\n{context}"
-            );
+            if source == Source::PipePart {
+                // GNU's rule: the block ends at the first line end at or
+                // past 10 bytes, so only its last line reaches that far,
+                // and only the last block is shorter.
+                let body = &block[..block.len() - 1];
+                assert!(
+                    body.rfind('\n').is_none_or(|at| at < 10),
+                    "block {n} goes on past a line end at or past --block: \
+                     {block:?}\n{context}"
+                );
+                assert!(
+                    last || block.len() > 10,
+                    "block {n} ends before --block bytes: {block:?}\n{context}"
+                );
+            } else {
+                assert!(
+                    block.len() <= 10 || block.lines().count() == 1,
+                    "block {n} is longer than --block yet holds more than one line: \
+                     {block:?}\n{context}"
+                );
+            }
             rebuilt.push_str(block);
         }
-        assert!(blocks > 5, "the input took several blocks\n{context}");
+        assert!(blocks.len() > 5, "the input took several blocks\n{context}");
         assert_eq!(
             rebuilt, input,
             "the blocks, in order, are the input\n{context}"
@@ -746,7 +810,11 @@ fn crlf_lines_keep_their_carriage_returns() {
         let context = format!("from {source:?}\n{}", describe(&run));
         run.code(0);
         let got = blocks_in(&sb, "in", &context);
-        let want: [&[u8]; 4] = [b"a\r\n", b"bb\r\n", b"cc\r\n", b"\r\nd"];
+        let want: &[&[u8]] = if source == Source::PipePart {
+            &[b"a\r\nbb\r\n", b"cc\r\n\r\n", b"d"]
+        } else {
+            &[b"a\r\n", b"bb\r\n", b"cc\r\n", b"\r\nd"]
+        };
         assert_eq!(got, want, "\n{context}");
     }
 }
@@ -802,7 +870,11 @@ fn nul_records_with_null() {
             let context = format!("from {source:?}\n{}", describe(&run));
             run.code(0);
             let got = blocks_in(&sb, "in", &context);
-            let want: [&[u8]; 4] = [b"a\nb\0", b"cc\0\0", b"dddddd\0", b"e\ne"];
+            let want: &[&[u8]] = if source == Source::PipePart {
+                &[b"a\nb\0cc\0", b"\0dddddd\0", b"e\ne"]
+            } else {
+                &[b"a\nb\0", b"cc\0\0", b"dddddd\0", b"e\ne"]
+            };
             assert_eq!(got, want, "\n{context}");
         }
     }
@@ -834,29 +906,39 @@ fn recend_and_recstart_take_c_escapes() {
 
 #[test]
 fn a_cut_at_exactly_the_block_size_counts_though_its_start_string_lies_beyond() {
-    // The spec: a block ends at the last record end at or before SIZE; with
+    // --pipe: a block ends at the last record end at or before SIZE; with
     // --recstart, that end is only known from the bytes after SIZE. (GNU
-    // parallel 20221122 wants END and START both within SIZE: it warns that
-    // a record is longer than SIZE and raises --block for the rest of the
-    // run, which merges later blocks.)
-    for (opts, input, want) in [
+    // parallel 20221122's --pipe wants END and START both within SIZE: it
+    // warns that a record is longer than SIZE and raises --block for the
+    // rest of the run, which merges later blocks.) --pipe-part cuts after
+    // the first END+START that starts at or past SIZE, as GNU's does (these
+    // are among the GNU cases below).
+    for (opts, input, want, want_part) in [
         (
             &["--recend", r"\n", "--recstart", ">", "--block", "3"][..],
             &b">a\n>bb\n>c\n"[..],
             &[&b">a\n"[..], b">bb\n", b">c\n"][..],
+            &[&b">a\n>bb\n"[..], b">c\n"][..],
         ),
         (
             &["--recend", r"END\n", "--recstart", "START", "--block", "5"],
             b"aEND\nSTARTbEND\nSTARTc",
             &[b"aEND\n", b"STARTbEND\n", b"STARTc"],
+            &[b"aEND\nSTARTbEND\n", b"STARTc"],
         ),
         (
             &["--recstart", "@@", "--block", "4"],
             b"@@ab@@cd@@e",
             &[b"@@ab", b"@@cd", b"@@e"],
+            &[b"@@ab", b"@@cd", b"@@e"],
         ),
     ] {
         for source in SOURCES {
+            let want = if source == Source::PipePart {
+                want_part
+            } else {
+                want
+            };
             let sb = Sandbox::new();
             let mut args = opts.to_vec();
             args.extend(SAVE);
@@ -1103,7 +1185,7 @@ fn header_lines_top_every_block_and_are_in_none() {
                 blocks.push(block.to_vec());
             }
             // Blocks are cut from the data after the header.
-            let want = cut_by_size(&ends_of(body, b"\n"), 40);
+            let want = cut_lines(source, body, 40);
             assert_blocks(&blocks, body, &want, &context);
             // The journal's offsets count from the end of the header.
             let keys: Vec<String> = block_lines(&sb, "j.jsonl")
@@ -1138,10 +1220,19 @@ fn block_number_and_slot_placeholders() {
                 r#"echo "{#} $FANOUT_SEQ {%} $(wc -l)""#,
             ],
         );
-        run.code(0).lines(&["1 1 1 2", "2 2 1 2", "3 3 1 1"]);
+        // --pipe-part: the first line end at or past 4 bytes ends a block.
+        if source == Source::PipePart {
+            run.code(0).lines(&["1 1 1 3", "2 2 1 2"]);
+        } else {
+            run.code(0).lines(&["1 1 1 2", "2 2 1 2", "3 3 1 1"]);
+        }
         // {#} works as a word of its own too, and nothing else is appended.
         let run = pipe_run(&sb, source, input, &["--block", "4", "-k", "echo", "{#}"]);
-        run.code(0).lines(&["1", "2", "3"]);
+        if source == Source::PipePart {
+            run.code(0).lines(&["1", "2"]);
+        } else {
+            run.code(0).lines(&["1", "2", "3"]);
+        }
     }
 }
 
@@ -1223,7 +1314,8 @@ fn block_lines(sb: &Sandbox, name: &str) -> Vec<Value> {
         .collect()
 }
 
-/// 16 unique 4-byte lines, `bad` third: `--block 8` makes 8 blocks of two.
+/// 16 unique 4-byte lines, `bad` third: [`two_lines_a_block`] makes 8
+/// blocks of two.
 fn sixteen_lines() -> String {
     let lines: Vec<String> = (1..=16)
         .map(|n| {
@@ -1238,6 +1330,13 @@ fn sixteen_lines() -> String {
     text_lines(&refs)
 }
 
+/// The `--block` that makes blocks of two of [`sixteen_lines`]: 8 for
+/// `--pipe` (the last line end within it), 5 for `--pipe-part` (the first
+/// at or past it).
+fn two_lines_a_block(source: Source) -> &'static str {
+    if source == Source::PipePart { "5" } else { "8" }
+}
+
 #[test]
 fn a_failed_block_is_retried_with_the_same_bytes() {
     // Odd blocks read all their stdin on the first attempt, even ones none;
@@ -1246,10 +1345,10 @@ fn a_failed_block_is_retried_with_the_same_bytes() {
                else touch tried.$FANOUT_SEQ; \
                case $FANOUT_SEQ in *[13579]) cat > first.$FANOUT_SEQ;; esac; exit 1; fi";
     let body = fastq(3, 30);
-    let want = cut_by_size(&ends_of(&body, b"\n"), 200);
     for header in [&b""[..], b"@header line\n"] {
         let input = [header, &body].concat();
         for source in SOURCES {
+            let want = cut_lines(source, &body, 200);
             let sb = Sandbox::new();
             let mut args = vec!["--block", "200", "-j2", "--retries", "1"];
             if !header.is_empty() {
@@ -1297,10 +1396,11 @@ fn a_failed_block_is_retried_with_the_same_bytes() {
 #[test]
 fn a_failing_block_fails_the_run_with_its_journal_line_and_report_row() {
     let input = sixteen_lines();
-    let want = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 8);
-    assert_eq!(want.len(), 8);
     let job = "cat > in.$FANOUT_SEQ; if grep -q bad in.$FANOUT_SEQ; then exit 3; fi";
     for source in SOURCES {
+        let block = two_lines_a_block(source);
+        let want = cut_lines(source, input.as_bytes(), block.parse().unwrap());
+        assert_eq!(want.len(), 8, "{source:?}");
         let sb = Sandbox::new();
         let run = pipe_run(
             &sb,
@@ -1308,7 +1408,7 @@ fn a_failing_block_fails_the_run_with_its_journal_line_and_report_row() {
             input.as_bytes(),
             &[
                 "--block",
-                "8",
+                block,
                 "-j2",
                 "--journal",
                 "j.jsonl",
@@ -1409,16 +1509,18 @@ fn a_failing_block_fails_the_run_with_its_journal_line_and_report_row() {
 fn resume_runs_only_the_blocks_not_finished() {
     let input = sixteen_lines();
     let all_lines: Vec<String> = input.lines().map(str::to_owned).collect();
-    let want = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 8);
     // Every run appends its block's lines to `side`; a block holding `bad`
     // fails while `fail` exists. -j1 and a halt on the first failure leave
     // blocks 3..8 unfinished.
     let job = "cat > blk.$$; cat blk.$$ >> side; \
                if [ -e fail ] && grep -q bad blk.$$; then exit 1; fi; rm blk.$$";
     for source in [Source::Stdin, Source::File, Source::PipePart] {
+        let block = two_lines_a_block(source);
+        let want = cut_lines(source, input.as_bytes(), block.parse().unwrap());
+        assert_eq!(want.len(), 8, "{source:?}");
         let sb = Sandbox::new();
         let run = |extra: &[&str]| {
-            let mut args = vec!["--block", "8", "-j1", "--journal", "j.jsonl"];
+            let mut args = vec!["--block", block, "-j1", "--journal", "j.jsonl"];
             args.extend(extra);
             args.extend(["--halt", "now,fail=1", "sh", "-c", job]);
             pipe_run(&sb, source, input.as_bytes(), &args)
@@ -1502,13 +1604,15 @@ fn ctrl_c_keeps_finished_blocks_and_resume_runs_the_rest() {
     // -j2: blocks 1 and 2 finish, 3 and 4 block while `block` exists (after
     // touching `blocked.SEQ`); the test then sends SIGINT.
     let input = sixteen_lines();
-    let want = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 8);
     let job = format!(
         "cat > in.$FANOUT_SEQ; cat in.$FANOUT_SEQ >> side; case $FANOUT_SEQ in 1|2) ;; \
          *) if [ -e block ]; then touch blocked.$FANOUT_SEQ; {}; fi;; esac",
         sh_wait_until("[ ! -e block ]")
     );
     for source in [Source::Stdin, Source::File, Source::PipePart] {
+        let block = two_lines_a_block(source);
+        let want = cut_lines(source, input.as_bytes(), block.parse().unwrap());
+        assert_eq!(want.len(), 8, "{source:?}");
         let sb = Sandbox::new();
         sb.write(INPUT, &input);
         let fanout = |extra: &[&str]| {
@@ -1517,7 +1621,7 @@ fn ctrl_c_keeps_finished_blocks_and_resume_runs_the_rest() {
                 Source::File => sb.fanout().args(["--pipe", "-a", INPUT]),
                 _ => sb.fanout().arg("--pipe"),
             };
-            f.args(["--block", "8", "-j2", "--journal", "j.jsonl"])
+            f.args(["--block", block, "-j2", "--journal", "j.jsonl"])
                 .args(extra)
                 .args(["sh", "-c", &job])
         };
@@ -1647,12 +1751,17 @@ fn k_keeps_input_order_when_blocks_finish_out_of_order() {
     );
     let input = text_lines(&["one", "two", "six"]);
     for source in SOURCES {
+        // A line a block: the last line end within 4 bytes, or (--pipe-part)
+        // the first at or past 3.
+        let block = if source == Source::PipePart { "3" } else { "4" };
+        let blocks = cut_lines(source, input.as_bytes(), block.parse().unwrap());
+        assert_eq!(blocks.len(), 3, "{source:?}");
         let sb = Sandbox::new();
         let run = pipe_run(
             &sb,
             source,
             input.as_bytes(),
-            &["--block", "4", "-j3", "-k", "sh", "-c", &job],
+            &["--block", block, "-j3", "-k", "sh", "-c", &job],
         );
         run.code(0).lines(&["one", "two", "six"]);
     }
@@ -1663,8 +1772,8 @@ fn a_job_that_does_not_read_its_stdin_neither_hangs_nor_fails_the_block() {
     // 12 MB in 4 MB blocks: more than a job's stdin pipe holds (at most
     // 1 MB unprivileged), so writing to a job that exits unread fails.
     let input = format!("{}\n", "q".repeat(99)).repeat(120_000);
-    let blocks = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 4 << 20).len();
     for source in SOURCES {
+        let blocks = cut_lines(source, input.as_bytes(), 4 << 20).len();
         let sb = Sandbox::new();
         let context = |run: &Run| format!("from {source:?}\n{}", describe(run));
         let run = pipe_run(
@@ -1726,12 +1835,16 @@ fn output_is_grouped_per_block_by_default() {
     );
     let input = text_lines(&["aa", "bb", "cc"]);
     for source in [Source::Stdin, Source::PipePart] {
+        // A line a block (--pipe-part: the first line end at or past 2).
+        let block = if source == Source::PipePart { "2" } else { "3" };
+        let blocks = cut_lines(source, input.as_bytes(), block.parse().unwrap());
+        assert_eq!(blocks.len(), 3, "{source:?}");
         let sb = Sandbox::new();
         let run = pipe_run(
             &sb,
             source,
             input.as_bytes(),
-            &["--block", "3", "-j3", "sh", "-c", &job],
+            &["--block", block, "-j3", "sh", "-c", &job],
         );
         let context = format!("from {source:?}\n{}", describe(&run));
         run.code(0);
@@ -1829,8 +1942,8 @@ fn a_round_robin_job_s_outcome_is_every_one_of_its_blocks() {
     let lines: Vec<String> = (1..=60).map(|n| format!("r{n:02}")).collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let input = text_lines(&refs);
-    let want = cut_by_size(&ends_of(input.as_bytes(), b"\n"), 12);
     for source in [Source::Stdin, Source::PipePart] {
+        let want = cut_lines(source, input.as_bytes(), 12);
         let sb = Sandbox::new();
         let run = pipe_run(
             &sb,
