@@ -881,6 +881,43 @@ fn nul_records_with_null() {
 }
 
 #[test]
+fn an_empty_recend_makes_fixed_length_records_of_exactly_block_bytes() {
+    // GNU's `--recend ''`: records end anywhere, so every block is --block
+    // bytes (the last what is left), whatever bytes they hold.
+    let mut rng = Rng::new(77);
+    let all = rng.bytes(10_007, b"");
+    // A job a block: a short input for the small block.
+    for (block, size, len) in [("7", 7, 500), ("1k", 1000, 10_007), ("4K", 4096, 10_007)] {
+        let input = &all[..len];
+        assert!(input.contains(&b'\n') && input.contains(&0));
+        let want: Vec<(usize, usize)> = (0..input.len())
+            .step_by(size)
+            .map(|o| (o, size.min(input.len() - o)))
+            .collect();
+        for (turn, source) in SOURCES.into_iter().enumerate() {
+            let jobs = if turn % 2 == 0 { "-j1" } else { "-j4" };
+            let args = ["--recend", "", "--block", block, jobs];
+            let sb = Sandbox::new();
+            let run = pipe_run(&sb, source, input, &[&args[..], &["-k", "cat"]].concat());
+            let context = format!("--block {block} from {source:?}\n{}", describe(&run));
+            run.code(0);
+            assert_bytes(
+                "`-k cat` gives the input back",
+                &run.stdout,
+                input,
+                &context,
+            );
+            let sb = Sandbox::new();
+            let run = pipe_run(&sb, source, input, &[&args[..], &SAVE].concat());
+            let context = format!("--block {block} from {source:?}\n{}", describe(&run));
+            run.code(0);
+            let got = blocks_in(&sb, "in", &context);
+            assert_blocks(&got, input, &want, &context);
+        }
+    }
+}
+
+#[test]
 fn recend_and_recstart_take_c_escapes() {
     let input = b"a;b;c\td\te;f";
     for (opts, want) in [
@@ -1268,6 +1305,56 @@ fn l_4_never_splits_a_fastq_record() {
 fn l_4_with_n_2_gives_two_fastq_records_per_block() {
     // GNU parallel 20221122 takes `--pipe -L 4 -N 2` (8 lines a block).
     check_fastq_blocks(&["-N", "2"], |r| cut_by_count(r, 2));
+}
+
+#[test]
+fn l_by_size_gives_the_lines_after_the_last_whole_record_a_block_of_their_own() {
+    // GNU: `seq 10 | parallel --pipe -L 3 wc -l` prints 9 then 1.
+    let ten: String = (1..=10).map(|n| format!("{n}\n")).collect();
+    for source in SOURCES {
+        let sb = Sandbox::new();
+        // --pipe-part's default block is -10 (a share of the file), not 1M.
+        let mut args = if source == Source::PipePart {
+            vec!["--block", "1M"]
+        } else {
+            vec![]
+        };
+        args.extend(["-L", "3", "-k", "wc", "-l"]);
+        let run = pipe_run(&sb, source, ten.as_bytes(), &args);
+        let context = format!("from {source:?}\n{}", describe(&run));
+        assert_eq!(run.stdout_lines(), ["9", "1"], "\n{context}");
+        run.code(0);
+    }
+
+    // FASTQ records and a last one of 2 lines: blocks by size of whole
+    // records, then the 2 lines alone; with -N, they count as a record.
+    let whole = fastq(9, 30);
+    let input = [&whole[..], b"@partial\nACGT\n"].concat();
+    let records = every_nth(&ends_of(&whole, b"\n"), 4);
+    for (opts, want) in [
+        (&["--block", "100"][..], {
+            let mut want = cut_by_size(&records, 100);
+            want.push((whole.len(), input.len() - whole.len()));
+            want
+        }),
+        (&["-N", "4"], {
+            let mut records = records.clone();
+            records.push(input.len());
+            cut_by_count(&records, 4)
+        }),
+    ] {
+        for source in SOURCES {
+            let sb = Sandbox::new();
+            let mut args = vec!["-L", "4"];
+            args.extend(opts);
+            args.extend(SAVE);
+            let run = pipe_run(&sb, source, &input, &args);
+            let context = format!("{opts:?} from {source:?}\n{}", describe(&run));
+            run.code(0);
+            let got = blocks_in(&sb, "in", &context);
+            assert_blocks(&got, &input, &want, &context);
+        }
+    }
 }
 
 #[test]
