@@ -1497,7 +1497,7 @@ fn options_pipe_cannot_take_are_refused_before_any_job() {
 }
 
 #[test]
-fn aliases_spreadstdin_block_size_round() {
+fn aliases_spreadstdin_block_size_round_pipepart_roundrobin() {
     let input = text_lines(&["1", "2", "3", "4", "5", "6"]);
     let sb = Sandbox::new();
     sb.fanout()
@@ -1509,6 +1509,20 @@ fn aliases_spreadstdin_block_size_round() {
     let run = sb
         .fanout()
         .args(["--pipe", "--round", "-j2", "--block", "4", "wc", "-l"])
+        .stdin(input.clone())
+        .run();
+    run.code(0);
+    assert_eq!(sum_of_counts(&run), 6, "{}", describe(&run));
+    // GNU's spellings without the dash.
+    sb.write("six", &input);
+    sb.fanout()
+        .args(["--pipepart", "-a", "six", "--block", "3", "-k", "wc", "-l"])
+        .run()
+        .code(0)
+        .lines(&["2", "2", "2"]);
+    let run = sb
+        .fanout()
+        .args(["--pipe", "--roundrobin", "-j2", "--block", "4", "wc", "-l"])
         .stdin(input)
         .run();
     run.code(0);
