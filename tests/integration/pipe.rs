@@ -5,9 +5,11 @@
 //! its newline count, and every block is exactly where the cut rule puts
 //! it, from a pipe on stdin, a regular file on stdin, `-a FILE` (`--pipe`'s
 //! rule: the last record end within --block) and `--pipe-part -a FILE`
-//! (GNU's: after the first record end at or past --block). Then the edge cases (CRLF, no final newline, empty
-//! input, a 50 MB line, `-0`, `--recend`/`--recstart` against GNU parallel,
-//! `-N`, `-L`, `--header`, `--block -N`, `{#}`), the refusals, output
+//! (GNU's: after the first record end at or past --block). Then the edge
+//! cases (CRLF, no final newline, empty input, a 50 MB line, `-0`,
+//! `--recend`/`--recstart`, `-N`, `-L` and `--header` against GNU parallel's
+//! --pipe and --pipe-part, `--recend ''` fixed-length records, `-L`'s
+//! trailing lines, `--block` suffixes, `--block -N`, `{#}`), the refusals, output
 //! (grouped per block, `-k`, `--output line`, progress in bytes) and
 //! supervision per block: retries with the same bytes, failures, the
 //! journal's `OFFSET+LENGTH` keys, `--resume` after a halt and after Ctrl-C,
@@ -709,6 +711,38 @@ fn a_negative_block_shares_a_file_among_the_job_slots() {
         let got = blocks_in(&sb, "in", &context);
         let want = cut_lines(source, input.as_bytes(), 1 + len / 2 / n);
         assert_blocks(&got, input.as_bytes(), &want, &context);
+        // GNU's --pipe-part, live, makes the same blocks.
+        if source == Source::PipePart {
+            let run = pipe_run(
+                &sb,
+                source,
+                input.as_bytes(),
+                &[opts, &["-j2", "-k", "wc", "-c"]].concat(),
+            );
+            run.code(0);
+            let mut gnu = Command::new("parallel");
+            gnu.args(["--pipe-part", "-a", INPUT])
+                .args(opts)
+                .args(["-j2", "-k", "wc", "-c"])
+                .current_dir(sb.path())
+                .env("HOME", sb.path())
+                .env_remove("PARALLEL")
+                .stdin(Stdio::null());
+            let ci = std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1");
+            let out = gnu.output();
+            assert!(out.is_ok() || !ci, "CI=true needs GNU parallel on PATH");
+            if let Ok(out) = out {
+                assert!(out.status.success(), "GNU parallel {opts:?}: {out:?}");
+                assert_eq!(
+                    run.stdout_lines(),
+                    String::from_utf8_lossy(&out.stdout)
+                        .lines()
+                        .collect::<Vec<_>>(),
+                    "block lengths against GNU's --pipe-part {opts:?} -j2\n{}",
+                    describe(&run)
+                );
+            }
+        }
     }
     // A stream has no size to share.
     let sb = Sandbox::new();
