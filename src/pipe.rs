@@ -98,7 +98,9 @@ impl PipeSpec {
                 (DEFAULT_BLOCK, Some(n))
             }
             Some(text) => (block_size(text)?, None),
-            // GNU: --pipe-part splits a file into ten blocks a job slot.
+            // GNU: --pipe-part splits a file into ten blocks a job slot,
+            // one with --round-robin.
+            None if options.part && options.round_robin => (DEFAULT_BLOCK, Some(1)),
             None if options.part => (DEFAULT_BLOCK, Some(10)),
             None => (DEFAULT_BLOCK, None),
         };
@@ -334,6 +336,14 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(part.per_slot, Some(10));
+        let round = PipeSpec::from_options(&PipeOptions {
+            part: true,
+            round_robin: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(round.per_slot, Some(1));
         assert_eq!(part.for_file(1000, 2).block_size, 51);
         let minus_one = spec(PipeOptions {
             block: Some("-1"),
