@@ -1,10 +1,13 @@
 //! A job's stdin under `--pipe`: its block written into the pipe while the
 //! supervisor watches the job, never blocking it (the pipe is
 //! non-blocking, and the supervisor polls it for room). The `--header`
-//! lines go first. A block in memory is mapped into the pipe with
-//! `vmsplice(2)` (no copy; plain writes where the kernel refuses), a block
-//! of a regular file is moved from the page cache with `splice(2)`, so
-//! neither is copied by fanout. A job that stops reading (it exited, or
+//! lines go first. A block in memory is written (one copy, into the
+//! pipe); a block of a regular file is moved from the page cache with
+//! `splice(2)`, so it never passes through fanout. (`vmsplice(2)` would
+//! save the copy of a block in memory, but the pipe would then refer to
+//! fanout's own pages, which a process that outlived the job, holding its
+//! stdin, could read after fanout had reused them: another block's bytes,
+//! or fanout's heap.) A job that stops reading (it exited, or
 //! closed its stdin: `head -1`) ends the feeding; its exit status decides
 //! the outcome, as in a shell pipeline.
 
@@ -14,7 +17,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::process::ChildStdin;
 
 use rustix::io::Errno;
-use rustix::pipe::{IoSliceRaw, SpliceFlags};
+use rustix::pipe::SpliceFlags;
 
 use crate::item::{Block, Payload};
 
@@ -40,9 +43,6 @@ pub(super) struct StdinFeed<'a, P: AsFd = ChildStdin> {
     pipe: P,
     header: &'a [u8],
     body: Body<'a>,
-    /// Write (copy) instead of `vmsplice`: it was refused, or the block's
-    /// memory may be reused before the job reads it (`--round-robin`).
-    plain: bool,
     /// Blocking writes (a thread of its own) or non-blocking ones (the
     /// supervisor polls).
     blocking: bool,
@@ -121,7 +121,6 @@ impl<'a, P: AsFd> StdinFeed<'a, P> {
             pipe,
             header: &block.header,
             body,
-            plain: blocking,
             blocking,
         })
     }
@@ -151,18 +150,7 @@ impl<'a, P: AsFd> StdinFeed<'a, P> {
                 match &mut self.body {
                     Body::Bytes([]) | Body::File { left: 0, .. } => return Fed::Done,
                     Body::Bytes(data) => {
-                        let sent = if self.plain {
-                            rustix::io::write(&self.pipe, data)
-                        } else {
-                            match map_into(&self.pipe, data) {
-                                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
-                                    self.plain = true;
-                                    continue;
-                                }
-                                other => other,
-                            }
-                        };
-                        sent.map(|n| *data = &data[n..])
+                        rustix::io::write(&self.pipe, data).map(|n| *data = &data[n..])
                     }
                     Body::File { file, at, left } => {
                         let len = usize::try_from(*left).unwrap_or(usize::MAX).min(PIPE_SIZE);
@@ -200,15 +188,4 @@ impl<'a, P: AsFd> StdinFeed<'a, P> {
             }
         }
     }
-}
-
-/// Maps `data` into the pipe without copying it.
-fn map_into(pipe: impl AsFd, data: &[u8]) -> Result<usize, Errno> {
-    let slices = [IoSliceRaw::from_slice(data)];
-    // SAFETY: `pipe` is the write end, so the kernel only reads `data`.
-    // The pages stay referenced by the pipe until the job reads them; the
-    // block's bytes are never changed (an `Arc<Vec<u8>>` nobody mutates)
-    // and live until the job has ended, its process group gone: the
-    // payload is released only after the runner returns.
-    unsafe { rustix::pipe::vmsplice(pipe, &slices, SpliceFlags::NONBLOCK) }
 }

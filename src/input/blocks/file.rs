@@ -72,7 +72,10 @@ impl FileBlocks {
         Ok(blocks)
     }
 
-    /// Reads `len` bytes at `offset` from the input's start (fewer at its end).
+    /// Reads `len` bytes at `offset` from the input's start (fewer at its
+    /// end). A file that ends before the length it had when opened has
+    /// been cut while fanout read it: an error, since its blocks would be
+    /// wrong (and a search for a cut would never end).
     fn read_at(&self, offset: u64, len: u64) -> io::Result<Vec<u8>> {
         let len = len.min(self.len.saturating_sub(offset));
         let mut data = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
@@ -82,13 +85,19 @@ impl FileBlocks {
                 .file
                 .read_at(&mut data[got..], self.base + offset + got as u64)
             {
-                Ok(0) => break,
+                Ok(0) => {
+                    return Err(io::Error::other(format!(
+                        "the file shrank while fanout cut it into blocks (it was {} bytes, and \
+                         ended at {})",
+                        self.base + self.len,
+                        self.base + offset + got as u64
+                    )));
+                }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        data.truncate(got);
         Ok(data)
     }
 
@@ -124,15 +133,19 @@ impl FileBlocks {
 
     /// Where the block starting at `start` ends (an offset from the input's
     /// start): the last cut within the size, else the first after it, else
-    /// the input's end.
+    /// the input's end. Searched in windows of a fixed size, so that a
+    /// record longer than a huge `--block` is not read into memory whole.
     fn cut_after(&self, start: u64) -> io::Result<u64> {
         let limit = start + self.size;
         let lookahead = self.boundaries.lookahead() as u64;
-        // Backwards from the size, in growing windows, for the last cut.
-        let mut window = WINDOW;
+        let end_len = (self.boundaries.pattern_len() as u64).saturating_sub(lookahead);
+        let window = WINDOW.max(2 * self.boundaries.pattern_len() as u64);
+        // Backwards from the size, window by window, for the last cut; the
+        // windows overlap by what an occurrence across their border needs.
+        let mut high = limit;
         loop {
-            let from = limit.saturating_sub(window).max(start);
-            let data = self.read_at(from, limit + lookahead - from)?;
+            let from = high.saturating_sub(window).max(start);
+            let data = self.read_at(from, high + lookahead - from)?;
             // A cut at the block's own start is none.
             let min = usize::from(from == start);
             if let Some(cut) = self.boundaries.last(&data, min) {
@@ -141,30 +154,33 @@ impl FileBlocks {
             if from == start {
                 break;
             }
-            window = window.saturating_mul(2);
+            high = (from + end_len).saturating_sub(1).max(start);
         }
         // A record longer than the block: forwards for its end.
         self.first_cut(start, limit + 1)
     }
 
     /// The first cut at or after `from`, in the block starting at `start`
-    /// (else the input's end).
+    /// (else the input's end), searched forwards in windows of a fixed size
+    /// that overlap by what an occurrence across their border needs.
     fn first_cut(&self, start: u64, from: u64) -> io::Result<u64> {
+        let lookahead = self.boundaries.lookahead() as u64;
+        let end_len = (self.boundaries.pattern_len() as u64).saturating_sub(lookahead);
+        let chunk = (16 * WINDOW).max(2 * self.boundaries.pattern_len() as u64);
         let mut from = from;
-        let mut chunk = WINDOW;
         loop {
-            let back = self.boundaries.pattern_len() as u64;
-            let at = from.saturating_sub(back).max(start + 1);
-            let data = self.read_at(at, from - at + chunk)?;
-            let wanted = usize::try_from(from - at).unwrap_or(0);
+            let at = from.saturating_sub(end_len).max(start);
+            let data = self.read_at(at, from - at + chunk + lookahead)?;
+            let wanted = usize::try_from(from - at).unwrap_or(usize::MAX);
             if let Some(cut) = self.boundaries.first(&data, wanted) {
                 return Ok(at + cut as u64);
             }
-            if at + (data.len() as u64) >= self.len {
+            let end = at + data.len() as u64;
+            if end >= self.len {
                 return Ok(self.len);
             }
-            from = at + data.len() as u64;
-            chunk = chunk.saturating_mul(2).min(16 << 20);
+            // The next occurrence starts past the last one `data` could hold.
+            from = (end + 1).saturating_sub(lookahead).max(from + 1);
         }
     }
 
