@@ -113,6 +113,20 @@ impl Feed {
         }
     }
 
+    /// The next item from the input, waiting at most `wait`: `Err` when
+    /// none came in time, `Ok(None)` once the input is done. (Retries are
+    /// not looked at: for `--round-robin`, which has none.)
+    pub fn next_within(&self, wait: std::time::Duration) -> Result<Option<Dispatch>, ()> {
+        match self.input.recv_timeout(wait) {
+            Ok(dispatch) => {
+                self.took();
+                Ok(Some(dispatch))
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(()),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Ok(None),
+        }
+    }
+
     fn took(&self) {
         if self.input.len() <= self.low_water {
             let _ = self.doorbell.try_send(());

@@ -11,6 +11,7 @@ pub mod threads;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
@@ -104,9 +105,12 @@ impl Work<'_> {
             return self.execute(dispatch, slot);
         };
         gate.arrived();
-        let mut next = Some(dispatch);
-        while let Some(dispatch) = next.take() {
-            next = self.execute_fed(dispatch, slot, Some((feed, gate)));
+        // A job that ended before reading all it was given leaves blocks
+        // for the next.
+        let mut left = vec![dispatch];
+        while !left.is_empty() {
+            let first = left.remove(0);
+            left = self.execute_fed(first, slot, Some((feed, gate, left)));
         }
     }
 
@@ -125,15 +129,21 @@ impl Work<'_> {
         &self,
         dispatch: Dispatch,
         slot: usize,
-        feed: Option<(&Feed, &StartGate)>,
-    ) -> Option<Dispatch> {
+        feed: Option<(&Feed, &StartGate, Vec<Dispatch>)>,
+    ) -> Vec<Dispatch> {
         // `in_flight` goes with the item to the retry timer, or is dropped
         // when this returns, once the item's last attempt is reported: the
         // timer then knows the item is final.
         if let Some(delay) = self.delay {
             delay.wait(self.cancel);
         }
-        let (dispatch, spec) = self.ready(dispatch, slot)?;
+        let Some((dispatch, spec)) = self.ready(dispatch, slot) else {
+            // The others end alike (the run stops): each on its own.
+            for rest in feed.map(|(_, _, rest)| rest).unwrap_or_default() {
+                let _ = self.ready(rest, slot);
+            }
+            return Vec::new();
+        };
         let Dispatch {
             ticket,
             item,
@@ -173,9 +183,12 @@ impl Work<'_> {
             }));
         }
         let start = Stamp::now();
-        let stream =
-            feed.map(|(feed, gate)| round_robin::Stream::new(feed, gate, self.cancel, &item));
-        let write_all = stream.as_ref().map(|s| move |pipe| s.write_all(pipe));
+        let stream = feed.map(|(feed, gate, pending)| {
+            round_robin::Stream::new(feed, gate, self.cancel, &item, pending)
+        });
+        let write_all = stream
+            .as_ref()
+            .map(|s| move |pipe, exited: &AtomicBool| s.write_all(pipe, exited));
         let stdin = write_all.as_ref().map(|w| w as &StreamStdin<'_>);
         let (
             JobResult {
@@ -220,16 +233,16 @@ impl Work<'_> {
                     members,
                 },
             );
-            return None;
+            return Vec::new();
         }
-        let mut unfed = None;
+        let mut unfed = Vec::new();
         let mut members = members;
         let mut member_tickets = Vec::new();
         if let Some(fed) = fed {
             if let (Some(why), true) = (fed.failure, outcome.is_success()) {
                 outcome = Outcome::Internal { message: why };
             }
-            unfed = fed.unfed;
+            unfed = fed.unread;
             member_tickets = fed.blocks.iter().map(|d| d.ticket).collect();
             members = Some(Members {
                 seq: item.seq,

@@ -22,13 +22,29 @@ pub fn run(jobs: usize, feed: &Feed, work: &Work<'_>) -> anyhow::Result<()> {
             |thread| thread.run(),
             |pool| {
                 pool.in_place_scope_fifo(|scope| {
-                    while let Some(dispatch) = feed.next() {
+                    // With --round-robin a running job's stdin takes blocks
+                    // from the feed too: a block is taken only with a thread
+                    // for it, so none waits here for a job to end.
+                    let ahead = work.round_robin.is_some();
+                    loop {
+                        if ahead && permit_tx.send(()).is_err() {
+                            break;
+                        }
+                        let Some(dispatch) = feed.next() else {
+                            if ahead {
+                                let _ = permit_rx.try_recv();
+                            }
+                            break;
+                        };
                         if work.cancel.is_stopping() {
                             // Taken but never to run: it still gets its outcome.
                             work.execute(dispatch, 0);
+                            if ahead {
+                                let _ = permit_rx.try_recv();
+                            }
                             continue;
                         }
-                        if permit_tx.send(()).is_err() {
+                        if !ahead && permit_tx.send(()).is_err() {
                             break;
                         }
                         let permit_rx = &permit_rx;

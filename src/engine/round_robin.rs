@@ -8,14 +8,16 @@
 //! taken after the job stopped reading was never given to it: it starts
 //! the worker's next job.
 
+use std::collections::VecDeque;
 use std::process::ChildStdin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::cancel::CancelToken;
 use crate::dispatch::{Dispatch, Feed};
 use crate::item::{Item, ItemData};
-use crate::job::{Written, write_block};
+use crate::job::{WAKE, Written, capacity, unread, write_block};
 
 /// Holds the jobs' stdin threads back from the feed until every worker
 /// has its first block (or the input ended first), so that `-j` jobs run
@@ -72,6 +74,9 @@ pub(super) struct Stream<'a> {
     gate: &'a StartGate,
     cancel: &'a CancelToken,
     first: &'a Item,
+    /// Blocks to write before taking any from the feed: an earlier job's
+    /// that it never read.
+    pending: Mutex<Vec<Dispatch>>,
     state: Mutex<Fed>,
 }
 
@@ -80,10 +85,19 @@ pub(super) struct Stream<'a> {
 pub(super) struct Fed {
     /// The blocks after the first that the job got, in the order written.
     pub(super) blocks: Vec<Dispatch>,
-    /// A block taken after the job stopped reading: none of it was written.
-    pub(super) unfed: Option<Dispatch>,
+    /// Blocks the job never read a byte of (it ended first): they start
+    /// the worker's next job.
+    pub(super) unread: Vec<Dispatch>,
     /// A block could not be written (not because the job stopped reading).
     pub(super) failure: Option<String>,
+}
+
+/// A block written into the pipe, whose bytes may still be there.
+struct InPipe {
+    dispatch: Dispatch,
+    /// Its place in the stream of bytes written.
+    start: u64,
+    end: u64,
 }
 
 impl<'a> Stream<'a> {
@@ -92,50 +106,115 @@ impl<'a> Stream<'a> {
         gate: &'a StartGate,
         cancel: &'a CancelToken,
         first: &'a Item,
+        pending: Vec<Dispatch>,
     ) -> Stream<'a> {
         Stream {
             feed,
             gate,
             cancel,
             first,
+            pending: Mutex::new(pending),
             state: Mutex::new(Fed::default()),
         }
     }
 
-    /// Writes the first block, then each block the feed gives, until the
-    /// input ends, the run stops or the job stops reading; closing `pipe`
-    /// then tells the job its input is over.
-    pub(super) fn write_all(&self, pipe: ChildStdin) {
+    /// Writes the first block, then each pending block and each block the
+    /// feed gives, until the input ends (then, once the job has read what
+    /// the pipe holds, closing `pipe` tells it its input is over), the run
+    /// stops, or the job ends (`exited`) or stops reading. A block counts
+    /// as the job's once the job has read from it: its bytes left the pipe.
+    /// Blocks whose bytes are all still in the pipe when the job ends were
+    /// never read, and go back (`Fed::unread`) with their bytes.
+    pub(super) fn write_all(&self, pipe: ChildStdin, exited: &AtomicBool) {
         let mut fed = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match write(&pipe, self.first) {
-            Written::All => {}
-            Written::Closed { .. } => return,
+        let mut pending: VecDeque<Dispatch> =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+                .into();
+        let mut total = match write(&pipe, self.first, exited) {
+            Written::All => block_bytes(self.first),
+            Written::Closed { .. } => {
+                fed.unread.extend(pending);
+                return;
+            }
             Written::Failed(why) => {
                 fed.failure = Some(why);
+                fed.unread.extend(pending);
                 return;
             }
-        }
+        };
+        let capacity = capacity(&pipe);
+        let mut in_pipe: VecDeque<InPipe> = VecDeque::new();
+        let mut input_done = false;
+        let mut unwritten = None;
         self.gate.wait(self.cancel);
-        while !self.cancel.is_stopping() {
-            let Some(mut dispatch) = self.feed.next() else {
-                return;
+        while !self.cancel.is_stopping() && !exited.load(Ordering::SeqCst) {
+            let next = match pending.pop_front() {
+                Some(dispatch) => dispatch,
+                None => match self.feed.next_within(WAKE) {
+                    Ok(Some(dispatch)) => dispatch,
+                    Ok(None) => {
+                        input_done = true;
+                        break;
+                    }
+                    Err(()) => continue,
+                },
             };
-            let written = write(&pipe, &dispatch.item);
-            if let Written::Closed { any: false } = written {
-                fed.unfed = Some(dispatch);
-                return;
-            }
-            dispatch.item.release_payload();
-            fed.blocks.push(dispatch);
-            match written {
+            let start = total;
+            match write(&pipe, &next.item, exited) {
                 Written::All => {}
-                Written::Closed { .. } => return,
+                Written::Closed { written: 0 } => {
+                    unwritten = Some(next);
+                    break;
+                }
+                // Part of it went in: the job's if it read any of that.
+                Written::Closed { written } => {
+                    total += written;
+                    in_pipe.push_back(InPipe {
+                        dispatch: next,
+                        start,
+                        end: total,
+                    });
+                    break;
+                }
                 Written::Failed(why) => {
                     fed.failure = Some(why);
-                    return;
+                    fed.blocks.push(released(next));
+                    break;
+                }
+            }
+            total += block_bytes(&next.item);
+            in_pipe.push_back(InPipe {
+                dispatch: next,
+                start,
+                end: total,
+            });
+            // A block that ends a pipe's capacity behind is out of the pipe:
+            // read by the job, and its bytes are not needed any more.
+            while in_pipe.front().is_some_and(|b| total - b.end >= capacity) {
+                if let Some(block) = in_pipe.pop_front() {
+                    fed.blocks.push(released(block.dispatch));
                 }
             }
         }
+        if input_done {
+            // Closing now would lose nothing, but whether the job reads what
+            // the pipe holds is known only while it is open.
+            while unread(&pipe) > 0 && !exited.load(Ordering::SeqCst) && !self.cancel.is_stopping()
+            {
+                std::thread::sleep(WAKE);
+            }
+        }
+        let read_to = total - unread(&pipe).min(total);
+        for block in in_pipe {
+            if block.start >= read_to {
+                fed.unread.push(block.dispatch);
+            } else {
+                fed.blocks.push(released(block.dispatch));
+            }
+        }
+        // In input order: what was written, then what was not.
+        fed.unread.extend(unwritten);
+        fed.unread.extend(pending);
     }
 
     /// What was written, once the job has ended.
@@ -146,17 +225,29 @@ impl<'a> Stream<'a> {
     }
 }
 
-fn write(pipe: &ChildStdin, item: &Item) -> Written {
+/// A block the job has read: its bytes are dropped.
+fn released(mut dispatch: Dispatch) -> Dispatch {
+    dispatch.item.release_payload();
+    dispatch
+}
+
+/// The bytes a block puts into the pipe: its header and itself.
+fn block_bytes(item: &Item) -> u64 {
     match &item.data {
-        ItemData::Block(block) => write_block(pipe, block),
+        ItemData::Block(block) => block.len + block.header.len() as u64,
+        _ => 0,
+    }
+}
+
+fn write(pipe: &ChildStdin, item: &Item, exited: &AtomicBool) -> Written {
+    match &item.data {
+        ItemData::Block(block) => write_block(pipe, block, exited),
         _ => Written::All,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     use super::*;
 
     /// Whether `wait` returned only once `open` had begun on another

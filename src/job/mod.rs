@@ -18,7 +18,7 @@ mod terminal;
 
 pub use fake::FakeRunner;
 pub use process::ProcessRunner;
-pub(crate) use stdin::{Written, write_block};
+pub(crate) use stdin::{WAKE, Written, capacity, unread, write_block};
 pub use table::JobTable;
 pub use terminal::Terminal;
 
@@ -61,7 +61,9 @@ impl std::fmt::Debug for Job<'_> {
 }
 
 /// Writes a stream of blocks into a job's stdin (`--round-robin`).
-pub type StreamStdin<'a> = dyn Fn(std::process::ChildStdin) + Sync + 'a;
+/// It is told, through the flag, when the job has ended.
+pub type StreamStdin<'a> =
+    dyn Fn(std::process::ChildStdin, &std::sync::atomic::AtomicBool) + Sync + 'a;
 
 /// What a runner returns: the outcome and any captured output.
 #[derive(Debug)]

@@ -221,15 +221,19 @@ impl Runner for ProcessRunner {
             terminal: self.opts.terminal.as_deref(),
             foreground: foreground.as_ref(),
         };
+        let exited = std::sync::atomic::AtomicBool::new(false);
         let ended = std::thread::scope(|scope| {
             if let (Some(stream), Some(pipe)) = (job.stream, streamed) {
-                // Blocking writes of block after block, on their own thread;
-                // the job's exit (or its kill) ends them with EPIPE.
+                // Block after block, on a thread of its own, until the
+                // input ends or it learns that the job has ended.
+                let exited = &exited;
                 let _ = std::thread::Builder::new()
                     .name(format!("fanout-stdin-{}", job.slot))
-                    .spawn_scoped(scope, move || stream(pipe));
+                    .spawn_scoped(scope, move || stream(pipe, exited));
             }
-            supervisor.watch(&mut child, pipes, lines)
+            let ended = supervisor.watch(&mut child, pipes, lines);
+            exited.store(true, std::sync::atomic::Ordering::SeqCst);
+            ended
         });
         let feed_failed = ended.feed_failed.clone();
         drop(foreground);

@@ -15,6 +15,11 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::process::ChildStdin;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustix::event::{PollFd, PollFlags, poll};
+
+use super::supervise::timespec;
 
 use rustix::io::Errno;
 use rustix::pipe::SpliceFlags;
@@ -53,33 +58,56 @@ pub(super) struct StdinFeed<'a, P: AsFd = ChildStdin> {
 pub(crate) enum Written {
     /// All of it.
     All,
-    /// The job stopped reading; `any`: after some of the block.
-    Closed { any: bool },
+    /// The job stopped reading (or ended), after `written` bytes of the
+    /// block (header included).
+    Closed { written: u64 },
     /// The block could not be read or written: why.
     Failed(String),
 }
 
-/// Writes `block` into `pipe` (blocking; copied, so the block's memory may
-/// be freed as soon as this returns): one block of a `--round-robin` job's
-/// stream. The header goes before every block, as GNU's does.
-pub(crate) fn write_block(pipe: &ChildStdin, block: &Block) -> Written {
-    let mut feed = match StdinFeed::with(pipe, block, true) {
+/// Writes `block` into `pipe` (copied, so the block's memory may be freed
+/// once the job has read it): one block of a `--round-robin` job's stream.
+/// The header goes before every block, as GNU's does. Waits for room in
+/// the pipe, but returns `Closed` once `exited` is set (the job ended, and
+/// a process that outlived it may hold its stdin without reading).
+pub(crate) fn write_block(pipe: &ChildStdin, block: &Block, exited: &AtomicBool) -> Written {
+    let mut feed = match StdinFeed::with(pipe, block, false) {
         Ok(feed) => feed,
         Err(e) => return Written::Failed(format!("failed to set up the job's stdin: {e}")),
     };
     let before = feed.left();
     loop {
-        match feed.step() {
-            Fed::Pending => {}
-            Fed::Done => return Written::All,
-            Fed::Closed => {
-                return Written::Closed {
-                    any: feed.left() < before,
-                };
+        let step = feed.step();
+        let closed = Written::Closed {
+            written: before - feed.left(),
+        };
+        match step {
+            Fed::Pending => {
+                if exited.load(Ordering::SeqCst) {
+                    return closed;
+                }
+                let mut fds = [PollFd::new(pipe, PollFlags::OUT)];
+                let _ = poll(&mut fds, Some(&timespec(WAKE)));
             }
+            Fed::Done => return Written::All,
+            Fed::Closed => return closed,
             Fed::Failed(why) => return Written::Failed(why),
         }
     }
+}
+
+/// How often a stream's writer looks whether its job has ended.
+pub(crate) const WAKE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The bytes in `pipe` that its reader has not read yet (`FIONREAD` works
+/// on either end of a pipe).
+pub(crate) fn unread(pipe: &ChildStdin) -> u64 {
+    rustix::io::ioctl_fionread(pipe).unwrap_or(0)
+}
+
+/// The capacity of `pipe`.
+pub(crate) fn capacity(pipe: &ChildStdin) -> u64 {
+    rustix::pipe::fcntl_getpipe_size(pipe).map_or(PIPE_SIZE as u64, |n| n as u64)
 }
 
 enum Body<'a> {

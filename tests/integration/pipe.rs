@@ -2416,3 +2416,66 @@ fn a_slow_job_holds_back_the_reader() {
         .sum();
     assert_eq!(total, written / 100, "{}", ended.dump());
 }
+
+/// A round-robin job that ends without reading what it was given does not
+/// take those blocks along: each goes to a job that reads it. `true` reads
+/// nothing, so every block runs in a job of its own (and a job that reads
+/// everything afterwards gets the rest).
+#[test]
+fn round_robin_blocks_a_job_never_read_go_to_the_next_job() {
+    let lines: Vec<String> = (1..=400).map(|n| format!("line {n}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let input = text_lines(&refs);
+    let sb = Sandbox::new();
+    let run = pipe_run(
+        &sb,
+        Source::Stdin,
+        input.as_bytes(),
+        &[
+            "--round-robin",
+            "-j1",
+            "--block",
+            "500",
+            "--events",
+            "events.jsonl",
+            "true",
+        ],
+    );
+    let context = describe(&run);
+    run.code(0);
+    let events = String::from_utf8_lossy(&sb.read("events.jsonl")).into_owned();
+    let started = events.matches("\"item-started\"").count();
+    let finished = events.matches("\"item-finished\"").count();
+    assert!(finished > 1, "several blocks\n{context}");
+    assert_eq!(
+        started, finished,
+        "a job that read nothing keeps only its first block\n{context}"
+    );
+    // The first job reads nothing; the next reads everything: all of the
+    // input but the first job's own block reaches a job.
+    let sb = Sandbox::new();
+    let run = pipe_run(
+        &sb,
+        Source::Stdin,
+        input.as_bytes(),
+        &[
+            "--round-robin",
+            "-j1",
+            "--block",
+            "500",
+            "sh",
+            "-c",
+            "if [ -e first ]; then cat >> got; else : > first; fi",
+        ],
+    );
+    let context = describe(&run);
+    run.code(0);
+    let got = String::from_utf8_lossy(&sb.read("got")).into_owned();
+    let got: Vec<&str> = got.lines().collect();
+    let skipped = lines.len() - got.len();
+    assert!(
+        skipped > 0 && skipped < 100,
+        "only the first block is missing: {skipped} lines\n{context}"
+    );
+    assert_eq!(got, refs[skipped..], "the rest, once, in order\n{context}");
+}
