@@ -60,6 +60,9 @@ pub(super) fn dry_run(
         if config.shard.is_some_and(|shard| !shard.contains(item.seq)) {
             continue;
         }
+        if let journal::Admit::Refuse(why) = admitted {
+            anyhow::bail!(why);
+        }
         if matches!(admitted, journal::Admit::Skip(_)) {
             skipped += 1;
             continue;

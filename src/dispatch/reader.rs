@@ -87,6 +87,16 @@ impl Reading<'_> {
             if self.shard.is_some_and(|shard| !shard.contains(item.seq)) {
                 continue;
             }
+            if let Admit::Refuse(why) = admitted {
+                self.cancel.fatal(Running::Finish);
+                if let Some(batcher) = &mut batcher {
+                    batcher.flush(&mut |batch| self.send_batch(batch, &mut ticket, intake));
+                }
+                return InputEnd {
+                    exhausted: false,
+                    error: Some(InputError::Refused(why)),
+                };
+            }
             if let Admit::Skip(record) = admitted {
                 // Finished in an earlier run (`--resume`): reported with
                 // its record, so the run's reports cover the whole batch.

@@ -82,6 +82,10 @@ pub enum InputError {
         #[source]
         source: io::Error,
     },
+    /// The input cannot be resumed from the journal as it is cut now
+    /// (`--pipe` blocks cut otherwise than in the earlier run).
+    #[error("{0}")]
+    Refused(String),
     /// A CSV/TSV input is empty, so it has no header row to name its columns.
     #[error("`{name}` has no header row")]
     NoHeader {

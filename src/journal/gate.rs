@@ -5,6 +5,7 @@
 //! is a fanout journal (items known by their keys) or, without one, a GNU
 //! joblog (items known by their seq, as GNU parallel knows them).
 
+use super::blocks::FinishedBlocks;
 use super::joblog::{JoblogAdmission, JoblogDone};
 use super::{Admission, Keyer, Loaded};
 use crate::item::{Item, ItemData};
@@ -17,6 +18,9 @@ pub struct Gate {
     key_text: Option<String>,
     earlier: Option<EarlierRun>,
     retry_failed: bool,
+    /// The blocks the earlier run finished (`--pipe`), made at the first
+    /// block.
+    blocks: Option<FinishedBlocks>,
 }
 
 /// What an earlier run left to resume from.
@@ -35,6 +39,9 @@ pub enum Admit {
     Run,
     /// An earlier run finished it: skip it, reporting this record.
     Skip(Box<ItemRecord>),
+    /// It cannot run, nor can anything after it: the earlier run cut the
+    /// input into other blocks (`--pipe`). Why, for the error.
+    Refuse(String),
 }
 
 impl Gate {
@@ -49,6 +56,7 @@ impl Gate {
             key_text,
             earlier,
             retry_failed,
+            blocks: None,
         }
     }
 
@@ -60,6 +68,7 @@ impl Gate {
             key_text: None,
             earlier: None,
             retry_failed: false,
+            blocks: None,
         }
     }
 
@@ -80,7 +89,25 @@ impl Gate {
             }
             Some(EarlierRun::Journal(loaded)) => loaded,
         };
-        admit_by_key(loaded, item, self.retry_failed)
+        let admitted = admit_by_key(loaded, item, self.retry_failed);
+        if let (Admit::Run, ItemData::Block(block)) = (&admitted, &item.data) {
+            let finished = self.blocks.get_or_insert_with(|| {
+                FinishedBlocks::from_keys(loaded.done.keys().map(String::as_str))
+            });
+            let end = block.offset + block.len;
+            if let Some((start, stop)) = finished.overlapping(block.offset, end) {
+                // It would run bytes that an earlier run finished.
+                return Admit::Refuse(format!(
+                    "--resume: bytes {}..{end} of the input overlap bytes {start}..{stop}, a \
+                     block the journal records as finished: the earlier run cut the input into \
+                     other blocks; resume with its --block, -N, -L, --recend, --recstart and \
+                     --header (and its -j, when the block size depends on it: --block -N, \
+                     --pipe-part)",
+                    block.offset
+                ));
+            }
+        }
+        admitted
     }
 
     fn key(&self, keyer: &Keyer, item: &mut Item) {

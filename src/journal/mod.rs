@@ -21,6 +21,7 @@
 //! skips journals so held. Journals are created 0600, state directories
 //! 0700: they hold every item's text.
 
+mod blocks;
 mod gate;
 mod header;
 mod hint;

@@ -2479,3 +2479,39 @@ fn round_robin_blocks_a_job_never_read_go_to_the_next_job() {
     );
     assert_eq!(got, refs[skipped..], "the rest, once, in order\n{context}");
 }
+
+/// `--resume` with blocks cut otherwise than in the earlier run (another
+/// `--block`) would run bytes the journal records as finished: refused
+/// before any block runs, naming the options to keep. The same blocks
+/// resume.
+#[test]
+fn resume_with_blocks_cut_otherwise_is_refused() {
+    let lines: Vec<String> = (1..=200).map(|n| format!("{n}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let input = text_lines(&refs);
+    for source in [Source::Stdin, Source::File, Source::PipePart] {
+        let sb = Sandbox::new();
+        let job = ["sh", "-c", "cat >> ran"];
+        let first = [&["--journal", "j.jsonl", "--block", "100"][..], &job].concat();
+        pipe_run(&sb, source, input.as_bytes(), &first).code(0);
+        let before = sb.read("ran");
+        let other = [
+            &["--resume", "--journal", "j.jsonl", "--block", "150"][..],
+            &job,
+        ]
+        .concat();
+        let run = pipe_run(&sb, source, input.as_bytes(), &other);
+        let context = format!("from {source:?}\n{}", describe(&run));
+        run.code(2)
+            .stderr_has("cut the input into other blocks")
+            .stderr_has("--block");
+        assert_eq!(sb.read("ran"), before, "no block ran again\n{context}");
+        let same = [
+            &["--resume", "--journal", "j.jsonl", "--block", "100"][..],
+            &job,
+        ]
+        .concat();
+        pipe_run(&sb, source, input.as_bytes(), &same).code(0);
+        assert_eq!(sb.read("ran"), before, "nothing left to run\n{context}");
+    }
+}
