@@ -138,7 +138,8 @@ impl StreamBlocks {
                     self.carry = data.split_off(n);
                     return Ok((n as u64, Arc::new(data)));
                 }
-                Cut::More => self.fill_up(&mut data, CHUNK)?,
+                // A record longer than the block: cut as soon as it ends.
+                Cut::More => self.fill_some(&mut data)?,
             }
         }
     }
