@@ -812,6 +812,14 @@ fn pipe_spec(args: &Args) -> anyhow::Result<Option<PipeSpec>> {
             })
             .transpose()
     };
+    let count = |flag: &str, text: Option<&str>| -> anyhow::Result<Option<u64>> {
+        text.map(|t| {
+            unit_count(t)
+                .map(|n| n as u64)
+                .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+        })
+        .transpose()
+    };
     let recend = escaped("--recend", &args.pipe.recend)?;
     let recstart = escaped("--recstart", &args.pipe.recstart)?;
     let spec = PipeSpec::from_options(&PipeOptions {
@@ -819,8 +827,8 @@ fn pipe_spec(args: &Args) -> anyhow::Result<Option<PipeSpec>> {
         part: args.pipe.pipe_part,
         round_robin: args.pipe.round_robin,
         block: args.pipe.block.as_deref(),
-        records: args.batch.max_replace_args.as_deref(),
-        lines: args.batch.max_lines.as_deref(),
+        records: count("-N", args.batch.max_replace_args.as_deref())?,
+        lines: count("-L", args.batch.max_lines.as_deref())?,
         recend: recend.as_deref(),
         recstart: recstart.as_deref(),
         null: args.input.null,

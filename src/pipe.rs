@@ -63,8 +63,10 @@ pub struct PipeOptions<'a> {
     pub part: bool,
     pub round_robin: bool,
     pub block: Option<&'a str>,
-    pub records: Option<&'a str>,
-    pub lines: Option<&'a str>,
+    /// `-N`, parsed.
+    pub records: Option<u64>,
+    /// `-L`, parsed.
+    pub lines: Option<u64>,
     pub recend: Option<&'a [u8]>,
     pub recstart: Option<&'a [u8]>,
     /// `-0`.
@@ -104,17 +106,12 @@ impl PipeSpec {
             None if options.part => (DEFAULT_BLOCK, Some(10)),
             None => (DEFAULT_BLOCK, None),
         };
-        let count = |flag: &str, text: Option<&str>| -> anyhow::Result<Option<u64>> {
-            let Some(text) = text else { return Ok(None) };
-            let n = crate::config::unit_count(text).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
-            Ok(Some(n as u64))
-        };
-        let records = count("-N", options.records)?;
+        let records = options.records;
         if records == Some(0) {
             bail!("-N 0: a block holds at least one record");
         }
         // GNU: `-L 0` is `-L 1`.
-        let lines = count("-L", options.lines)?.unwrap_or(1).max(1);
+        let lines = options.lines.unwrap_or(1).max(1);
         let end = match (options.recend, options.null) {
             (Some(_), true) => bail!("-0 and --recend both say what ends a record: give one"),
             (Some(end), false) => end.to_vec(),
@@ -282,8 +279,8 @@ mod tests {
     #[test]
     fn counts_and_headers() {
         let s = spec(PipeOptions {
-            records: Some("3"),
-            lines: Some("4"),
+            records: Some(3),
+            lines: Some(4),
             header: Some(":"),
             ..Default::default()
         });
@@ -299,7 +296,7 @@ mod tests {
         );
         assert_eq!(
             spec(PipeOptions {
-                lines: Some("0"),
+                lines: Some(0),
                 ..Default::default()
             })
             .lines,
@@ -308,7 +305,7 @@ mod tests {
         for bad in [
             PipeOptions {
                 pipe: true,
-                records: Some("0"),
+                records: Some(0),
                 ..Default::default()
             },
             PipeOptions {

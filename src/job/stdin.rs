@@ -19,8 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::event::{PollFd, PollFlags, poll};
 
-use super::supervise::timespec;
-
 use rustix::io::Errno;
 use rustix::pipe::SpliceFlags;
 
@@ -87,7 +85,11 @@ pub(crate) fn write_block(pipe: &ChildStdin, block: &Block, exited: &AtomicBool)
                     return closed;
                 }
                 let mut fds = [PollFd::new(pipe, PollFlags::OUT)];
-                let _ = poll(&mut fds, Some(&timespec(WAKE)));
+                let wake = rustix::event::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: i64::from(WAKE.subsec_nanos()),
+                };
+                let _ = poll(&mut fds, Some(&wake));
             }
             Fed::Done => return Written::All,
             Fed::Closed => return closed,

@@ -300,7 +300,7 @@ mod tests {
         let n2 = cutter(
             "1M",
             PipeOptions {
-                records: Some("2"),
+                records: Some(2),
                 ..Default::default()
             },
         );
@@ -312,7 +312,7 @@ mod tests {
         let l2 = cutter(
             "5",
             PipeOptions {
-                lines: Some("2"),
+                lines: Some(2),
                 ..Default::default()
             },
         );
@@ -325,7 +325,7 @@ mod tests {
         let l3 = cutter(
             "1M",
             PipeOptions {
-                lines: Some("3"),
+                lines: Some(3),
                 ..Default::default()
             },
         );
@@ -343,7 +343,7 @@ mod tests {
         let l2 = cutter(
             "2",
             PipeOptions {
-                lines: Some("2"),
+                lines: Some(2),
                 ..Default::default()
             },
         );
@@ -351,8 +351,8 @@ mod tests {
         let both = cutter(
             "1M",
             PipeOptions {
-                records: Some("2"),
-                lines: Some("3"),
+                records: Some(2),
+                lines: Some(3),
                 ..Default::default()
             },
         );
