@@ -84,7 +84,8 @@ fn block_reader(config: &Config, spec: &PipeSpec, cancel: &CancelToken) -> anyho
             (File::from(stdin), "<stdin>".to_owned())
         }
     };
-    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let metadata = file.metadata().ok();
+    let regular = metadata.as_ref().is_some_and(|m| m.is_file());
     if spec.part && !regular {
         anyhow::bail!("--pipe-part: `{name}` is not a regular file (use --pipe to read a stream)");
     }
@@ -94,12 +95,12 @@ fn block_reader(config: &Config, spec: &PipeSpec, cancel: &CancelToken) -> anyho
         );
     }
     let (input, spec) = if regular {
-        let size = file.metadata().map_or(0, |m| m.len());
+        let size = metadata.as_ref().map_or(0, |m| m.len());
         (BlockInput::File(file), spec.for_file(size, config.jobs))
     } else {
         // A bigger pipe from the writer: fewer wake-ups for both (best
         // effort: it fails on what is not a pipe, and past the user limit).
-        if file.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
+        if metadata.as_ref().is_some_and(|m| m.file_type().is_fifo()) {
             let _ = rustix::pipe::fcntl_setpipe_size(&file, 1 << 20);
         }
         let read = CancellableRead::new(file, cancel.clone());

@@ -46,9 +46,6 @@ pub(super) struct StdinFeed<'a, P: AsFd = ChildStdin> {
     pipe: P,
     header: &'a [u8],
     body: Body<'a>,
-    /// Blocking writes (a thread of its own) or non-blocking ones (the
-    /// supervisor polls).
-    blocking: bool,
 }
 
 /// How a block's writing into a stream of blocks ended (`--round-robin`).
@@ -69,7 +66,7 @@ pub(crate) enum Written {
 /// the pipe, but returns `Closed` once `exited` is set (the job ended, and
 /// a process that outlived it may hold its stdin without reading).
 pub(crate) fn write_block(pipe: &ChildStdin, block: &Block, exited: &AtomicBool) -> Written {
-    let mut feed = match StdinFeed::with(pipe, block, false) {
+    let mut feed = match StdinFeed::with(pipe, block) {
         Ok(feed) => feed,
         Err(e) => return Written::Failed(format!("failed to set up the job's stdin: {e}")),
     };
@@ -120,12 +117,12 @@ enum Body<'a> {
 impl<'a> StdinFeed<'a> {
     /// Feeds `block` into `pipe`, a job's stdin, as the pipe has room.
     pub(super) fn new(pipe: ChildStdin, block: &'a Block) -> io::Result<StdinFeed<'a>> {
-        StdinFeed::with(pipe, block, false)
+        StdinFeed::with(pipe, block)
     }
 }
 
 impl<'a, P: AsFd> StdinFeed<'a, P> {
-    fn with(pipe: P, block: &'a Block, blocking: bool) -> io::Result<StdinFeed<'a, P>> {
+    fn with(pipe: P, block: &'a Block) -> io::Result<StdinFeed<'a, P>> {
         let body = match &block.payload {
             Payload::Bytes(data) => Body::Bytes(data.as_slice()),
             Payload::File { file, at } => Body::File {
@@ -139,9 +136,7 @@ impl<'a, P: AsFd> StdinFeed<'a, P> {
                 ));
             }
         };
-        if !blocking {
-            rustix::io::ioctl_fionbio(&pipe, true)?;
-        }
+        rustix::io::ioctl_fionbio(&pipe, true)?;
         let total = usize::try_from(block.len).unwrap_or(usize::MAX) + block.header.len();
         if total > 64 * 1024 {
             // Best effort: a smaller pipe only means more wake-ups.
@@ -151,7 +146,6 @@ impl<'a, P: AsFd> StdinFeed<'a, P> {
             pipe,
             header: &block.header,
             body,
-            blocking,
         })
     }
 
@@ -184,11 +178,7 @@ impl<'a, P: AsFd> StdinFeed<'a, P> {
                     }
                     Body::File { file, at, left } => {
                         let len = usize::try_from(*left).unwrap_or(usize::MAX).min(PIPE_SIZE);
-                        let flags = if self.blocking {
-                            SpliceFlags::MOVE
-                        } else {
-                            SpliceFlags::NONBLOCK | SpliceFlags::MOVE
-                        };
+                        let flags = SpliceFlags::NONBLOCK | SpliceFlags::MOVE;
                         match rustix::pipe::splice(file, Some(at), &self.pipe, None, len, flags) {
                             Ok(0) => {
                                 return Fed::Failed(format!(

@@ -39,6 +39,11 @@ impl Boundaries {
         self.start_len
     }
 
+    /// The end string's length: a cut is this far into an occurrence.
+    pub(crate) fn end_len(&self) -> usize {
+        self.end_len
+    }
+
     pub(crate) fn pattern_len(&self) -> usize {
         self.end_len + self.start_len
     }

@@ -127,7 +127,7 @@ impl FileBlocks {
         if point >= self.len {
             return Ok(self.len);
         }
-        let end_len = (self.boundaries.pattern_len() - self.boundaries.lookahead()) as u64;
+        let end_len = self.boundaries.end_len() as u64;
         self.first_cut(start, point + end_len)
     }
 
@@ -138,7 +138,7 @@ impl FileBlocks {
     fn cut_after(&self, start: u64) -> io::Result<u64> {
         let limit = start + self.size;
         let lookahead = self.boundaries.lookahead() as u64;
-        let end_len = (self.boundaries.pattern_len() as u64).saturating_sub(lookahead);
+        let end_len = self.boundaries.end_len() as u64;
         let window = WINDOW.max(2 * self.boundaries.pattern_len() as u64);
         // Backwards from the size, window by window, for the last cut; the
         // windows overlap by what an occurrence across their border needs.
@@ -165,7 +165,7 @@ impl FileBlocks {
     /// that overlap by what an occurrence across their border needs.
     fn first_cut(&self, start: u64, from: u64) -> io::Result<u64> {
         let lookahead = self.boundaries.lookahead() as u64;
-        let end_len = (self.boundaries.pattern_len() as u64).saturating_sub(lookahead);
+        let end_len = self.boundaries.end_len() as u64;
         let chunk = (16 * WINDOW).max(2 * self.boundaries.pattern_len() as u64);
         let mut from = from;
         loop {
