@@ -41,7 +41,7 @@ _fanout() {
 
     case "${cmd}" in
         fanout)
-            opts="-a -0 -C -I -d -E -r -j -n -N -L -X -m -s -k -q -u -h -V --input --format --null --colsep --replace --delimiter --eof --no-run-if-empty --trim --csv --shuf --plus --link --header --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --tty --debug-fake-runner --gnu --quote --max-args --max-replace-args --max-lines --xargs --max-chars --pipe --pipe-part --block --recend --recstart --round --round-robin --output --keep-order --tag --tagstring --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --resume-failed --retry-failed --key --force --report --events --no-annotations --joblog --results --help --version completions man help"
+            opts="-a -0 -C -I -d -E -r -j -n -N -L -X -m -s -k -q -u -h -V --input --format --null --colsep --replace --delimiter --eof --no-run-if-empty --trim --csv --shuf --plus --link --header --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --shard-by --shard-count --tty --debug-fake-runner --gnu --quote --max-args --max-replace-args --max-lines --xargs --max-chars --pipe --pipe-part --block --recend --recstart --round --round-robin --output --keep-order --tag --tagstring --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --resume-failed --retry-failed --key --force --report --events --no-annotations --joblog --results --help --version completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,6 +152,14 @@ _fanout() {
                     return 0
                     ;;
                 --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard-by)
+                    COMPREPLY=($(compgen -W "hash slice" -- "${cur}"))
+                    return 0
+                    ;;
+                --shard-count)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

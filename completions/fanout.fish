@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fanout_global_optspecs
-    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus link header= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= tty debug-fake-runner gnu quote n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= pipe pipe-part block= recend= recstart= round-robin output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
+    string join \n a/input= format= 0/null C/colsep= I= replace= d/delimiter= E= eof= r/no-run-if-empty trim= csv shuf plus link header= j/jobs= engine= shell timeout= retries= retry-delay= backoff= max-delay= retry-on= halt= fail-fast grace= nice= delay= dry-run print0 shard= shard-by= shard-count= tty debug-fake-runner gnu quote n/max-args= N/max-replace-args= L/max-lines= X m xargs s/max-chars= pipe pipe-part block= recend= recstart= round-robin output= k/keep-order tag tagstring= progress= no-progress q/quiet u/ungroup line-buffer group bar will-cite citation journal= no-journal resume retry-failed key= force report= events= no-annotations joblog= results= h/help V/version
 end
 
 function __fish_fanout_needs_command
@@ -52,7 +52,10 @@ complete -c fanout -n "__fish_fanout_needs_command" -l halt -d 'Stop early (GNU 
 complete -c fanout -n "__fish_fanout_needs_command" -l grace -d 'How long a signalled job gets before SIGKILL' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l nice -d 'Run jobs N steps nicer than fanout (GNU parallel\'s --nice)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -l delay -d 'At least DUR between two job starts (GNU parallel\'s --delay)' -r
-complete -c fanout -n "__fish_fanout_needs_command" -l shard -d 'Run only shard K of N: the items at input positions K, K+N, K+2N... (for Slurm arrays and CI matrices)' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l shard -d 'Run only one shard of the items: K/N or slice:K/N (input positions K, K+N...), hash:K/N (by the item\'s key: stable when the input is reordered or grows), or from a scheduler\'s environment: env, slurm, sge, kubernetes, gitlab, circleci, buildkite, azure, aws-batch, gcp-batch, cloud-run' -r
+complete -c fanout -n "__fish_fanout_needs_command" -l shard-by -d 'The rule for a scheduler\'s shard (--shard env, slurm...) [default: hash]' -r -f -a "hash\t'By xxh64 of the item\'s key bytes'
+slice\t'By input position'"
+complete -c fanout -n "__fish_fanout_needs_command" -l shard-count -d 'How many shards there are, when the scheduler\'s environment does not say (a Kubernetes Indexed Job\'s completions)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s n -l max-args -d 'Up to N items per job; `{}` stands for all of them, one argument each' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s N -l max-replace-args -d 'N items per job, `{1}`..`{N}` the job\'s items (GNU\'s -N)' -r
 complete -c fanout -n "__fish_fanout_needs_command" -s L -l max-lines -d 'N lines per job (xargs -L; GNU -L implies -X); with --pipe, N lines a record' -r

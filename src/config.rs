@@ -24,6 +24,7 @@ use crate::item::Format;
 use crate::pipe::{PipeOptions, PipeSpec};
 use crate::records::{InputOrigin, JournalChoice, RecordOptions, same_file};
 use crate::retry::{Backoff, RetryOn, RetryPolicy};
+use crate::shard::Rule as ShardRule;
 use crate::sink::joblog::JoblogDest;
 use crate::sink::output::OutputMode;
 use crate::sink::report::ReportFormat;
@@ -126,8 +127,10 @@ pub struct Config {
     pub dry_run: bool,
     /// `--print0`: dry-run commands end with NUL, bytes raw.
     pub print0: bool,
-    /// `--shard K/N`.
+    /// `--shard`.
     pub shard: Option<Shard>,
+    /// Where the shard came from, for a scheduler's (`slurm: SLURM_ARRAY_TASK_ID=3 ...`).
+    pub shard_from: Option<String>,
     /// `--debug-fake-runner`.
     pub fake_runner: bool,
     /// `--tty`: one job at a time, in the terminal's foreground.
@@ -241,6 +244,7 @@ impl Config {
                  and items would be run twice or never"
             );
         }
+        let (shard, shard_from) = shard_of(&args.exec)?;
         let tty = args.exec.tty;
         let engine = EngineKind::from(args.exec.engine);
         let jobs = jobs(&args.exec, &source, more_sources.is_empty(), engine)?;
@@ -378,13 +382,8 @@ impl Config {
             halt,
             dry_run: args.exec.dry_run,
             print0: args.exec.print0,
-            shard: args
-                .exec
-                .shard
-                .as_deref()
-                .map(Shard::parse)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--shard: {e}"))?,
+            shard,
+            shard_from,
             fake_runner: args.exec.debug_fake_runner,
             tty,
             quiet,
@@ -512,6 +511,29 @@ fn format(
 }
 
 /// `--colsep`, for the formats that have no columns of their own.
+/// `--shard`, `--shard-by` and `--shard-count`: the shard, and where a
+/// scheduler's came from. The environment is read only for `--shard env`
+/// or a scheduler's name.
+fn shard_of(exec: &crate::cli::ExecArgs) -> anyhow::Result<(Option<Shard>, Option<String>)> {
+    let by = exec.shard_by.map(|by| match by {
+        crate::cli::ShardByArg::Hash => ShardRule::Hash,
+        crate::cli::ShardByArg::Slice => ShardRule::Slice,
+    });
+    let Some(spec) = exec.shard.as_deref() else {
+        if by.is_some() || exec.shard_count.is_some() {
+            bail!("--shard-by and --shard-count need --shard (e.g. --shard slurm)");
+        }
+        return Ok((None, None));
+    };
+    let (shard, from) =
+        crate::shard::env::resolve(spec, by, exec.shard_count, &|name| std::env::var(name).ok())
+            .map_err(|e| match e.starts_with("--shard") {
+                true => anyhow::anyhow!(e),
+                false => anyhow::anyhow!("--shard: {e}"),
+            })?;
+    Ok((Some(shard), from))
+}
+
 fn colsep(given: Option<String>, format: Format) -> anyhow::Result<Option<Vec<u8>>> {
     Ok(match given {
         Some(sep) if sep.is_empty() => bail!("--colsep needs a non-empty separator"),
@@ -697,9 +719,8 @@ impl Config {
             command: &self.command,
             force_shell: self.force_shell,
             colsep: self.colsep.as_deref(),
-            shard: self
-                .shard
-                .map(|shard| format!("{}/{}", shard.index, shard.count)),
+            shard: self.shard.map(|shard| shard.label()),
+            shard_from: self.shard_from.as_deref(),
             key: self.key.as_deref(),
             journal: &self.journal,
             resume: self.resume,

@@ -64,6 +64,7 @@ pub(crate) mod plan;
 pub(crate) mod record;
 pub(crate) mod records;
 pub(crate) mod retry;
+pub(crate) mod shard;
 pub mod signal;
 pub(crate) mod sink;
 pub mod stderr;

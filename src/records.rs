@@ -58,8 +58,10 @@ pub struct RecordOptions<'a> {
     /// `--shell`.
     pub(crate) force_shell: bool,
     pub(crate) colsep: Option<&'a [u8]>,
-    /// `--shard`, as `K/N`.
+    /// `--shard`, as `K/N` or `hash:K/N`.
     pub(crate) shard: Option<String>,
+    /// Where a scheduler's shard came from.
+    pub(crate) shard_from: Option<&'a str>,
     /// `--key`.
     pub(crate) key: Option<&'a str>,
     pub(crate) journal: &'a JournalChoice,
@@ -155,7 +157,25 @@ fn run_header(options: &RecordOptions<'_>, template: &Template, argv: &[OsString
         shell: options.force_shell,
         colsep: options.colsep.map(Word::new),
         shard: options.shard.clone(),
+        shard_from: options.shard_from.map(str::to_owned),
+        // Where a shard ran: merging shards says which node ran which.
+        node: options.shard.as_ref().and_then(|_| node_name()),
     }
+}
+
+/// The node this run is on: Slurm's name for it, else the host name.
+fn node_name() -> Option<String> {
+    if let Some(node) = std::env::var("SLURMD_NODENAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+    {
+        return Some(node);
+    }
+    rustix::system::uname()
+        .nodename()
+        .to_str()
+        .ok()
+        .map(str::to_owned)
 }
 
 /// What a resume resumes from.

@@ -57,7 +57,10 @@ pub(super) fn dry_run(
         let mut item = item?;
         // As the dispatcher: keys over the whole input, then the shard.
         let admitted = gate.admit(&mut item);
-        if config.shard.is_some_and(|shard| !shard.contains(item.seq)) {
+        if config
+            .shard
+            .is_some_and(|shard| !shard.takes(item.seq, || gate.shard_hash(&item)))
+        {
             continue;
         }
         if let journal::Admit::Refuse(why) = admitted {

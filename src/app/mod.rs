@@ -187,7 +187,11 @@ fn execute(
         )),
         _ => None,
     }
-    .map(|total| config.shard.map_or(total, |shard| shard.size_of(total)));
+    .and_then(|total| {
+        config
+            .shard
+            .map_or(Some(total), |shard| shard.size_of(total))
+    });
     // With --pipe the display counts bytes: the total is a file's size.
     let progress = match config.pipe {
         Some(_) => setup::progress(config, reader.bytes_total()),

@@ -134,8 +134,10 @@ pub(super) fn run<'a>(
                     let read = StopRead { inner, stop };
                     if let Ok(records) = input::count_items(read, format, delimiter, rules) {
                         let total = super::input::items_of(config, shape.as_ref(), records);
-                        let total = shard.map_or(total, |shard| shard.size_of(total));
-                        let _ = tx.send(Event::Total(total));
+                        // A hash shard's size is known only by hashing every item.
+                        if let Some(total) = shard.map_or(Some(total), |s| s.size_of(total)) {
+                            let _ = tx.send(Event::Total(total));
+                        }
                     }
                 });
         }

@@ -65,6 +65,15 @@ pub struct Args {
     pub command: Vec<OsString>,
 }
 
+/// `--shard-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShardByArg {
+    /// By xxh64 of the item's key bytes.
+    Hash,
+    /// By input position.
+    Slice,
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Sub {
@@ -376,10 +385,22 @@ pub struct ExecArgs {
     #[arg(long, requires = "dry_run")]
     pub print0: bool,
 
-    /// Run only shard K of N: the items at input positions K, K+N, K+2N...
-    /// (for Slurm arrays and CI matrices).
-    #[arg(long, value_name = "K/N")]
+    /// Run only one shard of the items: K/N or slice:K/N (input positions K,
+    /// K+N...), hash:K/N (by the item's key: stable when the input is
+    /// reordered or grows), or from a scheduler's environment: env, slurm, sge,
+    /// kubernetes, gitlab, circleci, buildkite, azure, aws-batch, gcp-batch,
+    /// cloud-run.
+    #[arg(long, value_name = "SPEC")]
     pub shard: Option<String>,
+
+    /// The rule for a scheduler's shard (--shard env, slurm...) [default: hash].
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub shard_by: Option<ShardByArg>,
+
+    /// How many shards there are, when the scheduler's environment does not say
+    /// (a Kubernetes Indexed Job's completions).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub shard_count: Option<u64>,
 
     /// Run each job in the terminal's foreground with the terminal as its
     /// stdin, one at a time (for ssh or sudo prompts); implies -j1 and

@@ -1,7 +1,7 @@
 //! Dispatch: from the input to the workers. The reader thread
 //! ([`reader::Reading`]) is the dispatcher: it numbers items in dispatch
 //! order, skips what an earlier run finished, passes over other shards'
-//! items ([`shard`]), stops taking new ones when the run is stopping, and
+//! items ([`crate::shard`]), stops taking new ones when the run is stopping, and
 //! holds back while the `-k` reorder window is full. Workers take items
 //! straight from its bounded channel through a [`feed::Feed`], which merges
 //! in items whose retry is due. The retry timer ([`retry_timer`]) keeps
@@ -16,7 +16,6 @@ pub mod batcher;
 pub mod feed;
 pub mod reader;
 pub mod retry_timer;
-pub mod shard;
 
 use std::time::Duration;
 
@@ -24,12 +23,12 @@ use crate::event::Stamp;
 use crate::item::Item;
 use crate::outcome::Outcome;
 
+pub use crate::shard::Shard;
 pub use feed::{Feed, Intake, feed};
 pub use reader::{InputEnd, Reading};
 #[cfg(test)]
 pub use retry_timer::RetryTimer;
 pub use retry_timer::{InFlight, RetryHandle, retry_timer};
-pub use shard::Shard;
 
 /// How often blocked loops look at the stop flag when nothing wakes them.
 const CHECK_EVERY: Duration = Duration::from_millis(100);

@@ -84,7 +84,11 @@ impl Reading<'_> {
             // Keys are numbered over the whole input, so every shard agrees
             // on them; then the items of other shards are passed over.
             let admitted = self.gate.admit(&mut item);
-            if self.shard.is_some_and(|shard| !shard.contains(item.seq)) {
+            let gate = &self.gate;
+            if self
+                .shard
+                .is_some_and(|shard| !shard.takes(item.seq, || gate.shard_hash(&item)))
+            {
                 continue;
             }
             if let Admit::Refuse(why) = admitted {

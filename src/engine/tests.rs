@@ -451,6 +451,8 @@ fn journal() -> (tempfile::TempDir, Journal) {
         shell: false,
         colsep: None,
         shard: None,
+        shard_from: None,
+        node: None,
     };
     let journal = Journal::open(&dir.path().join("journal.jsonl"), &header).unwrap();
     (dir, journal)

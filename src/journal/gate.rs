@@ -110,6 +110,14 @@ impl Gate {
         admitted
     }
 
+    /// The hash that places `item` in a `--shard hash:K/N`.
+    pub fn shard_hash(&self, item: &Item) -> u64 {
+        match &self.keyer {
+            Some(keyer) => keyer.shard_hash(item),
+            None => Keyer::bytes_hash(item),
+        }
+    }
+
     fn key(&self, keyer: &Keyer, item: &mut Item) {
         item.key = match keyer.key(item) {
             Ok(key) => key,

@@ -35,9 +35,17 @@ pub struct Header {
     /// `--colsep`, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colsep: Option<Word>,
-    /// `--shard K/N`, if any.
+    /// `--shard`, if any: `K/N` (by position) or `hash:K/N`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// Where a scheduler's shard came from (`slurm: SLURM_ARRAY_TASK_ID=3
+    /// (task 3 of 4)`). Not part of the run's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_from: Option<String>,
+    /// The node a shard ran on (Slurm's node name, else the host name). Not
+    /// part of the run's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl Header {
@@ -58,6 +66,8 @@ impl Header {
             shell: false,
             colsep: None,
             shard: None,
+            shard_from: None,
+            node: None,
         }
     }
 

@@ -31,6 +31,38 @@ impl Keyer {
         Ok(String::from_utf8_lossy(text).into_owned())
     }
 
+    /// The hash that places the item in a `--shard hash:K/N`
+    /// ([`crate::shard::hash`]) over its key bytes: its `--key` rendering,
+    /// else its own bytes (for several sources, each value with its length
+    /// before it; for a block, its `OFFSET+LENGTH` key).
+    pub fn shard_hash(&self, item: &Item) -> u64 {
+        use std::os::unix::ffi::OsStrExt;
+        if let Some(template) = self.template.as_ref().filter(|_| !item.is_block())
+            && let Ok(spec) = template.render(item, 0)
+        {
+            let text = spec.args.first().map(|a| a.as_bytes()).unwrap_or_default();
+            return crate::shard::hash(text);
+        }
+        Keyer::bytes_hash(item)
+    }
+
+    /// [`Keyer::shard_hash`] without a `--key` template.
+    pub fn bytes_hash(item: &Item) -> u64 {
+        match &item.data {
+            ItemData::Block(block) => crate::shard::hash(block.key().as_bytes()),
+            ItemData::Combined(combination) => {
+                let mut hasher = xxhash_rust::xxh64::Xxh64::new(0);
+                hasher.update(&(combination.values.len() as u64).to_le_bytes());
+                for value in &combination.values {
+                    hasher.update(&(value.raw.len() as u64).to_le_bytes());
+                    hasher.update(&value.raw);
+                }
+                hasher.digest()
+            }
+            _ => crate::shard::hash(&item.raw),
+        }
+    }
+
     /// The byte hash of an item, whatever the template (the key of an item
     /// whose `--key` cannot render). An item of several sources hashes
     /// each source's value with its length before it, so that ("a b", "c")
