@@ -118,6 +118,7 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the journals of a batch''s shards into one summary, report and exit code')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -131,9 +132,18 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'fanout;merge' {
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write the merged report to FILE (.json .jsonl .csv .tsv .xml); repeatable')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary when every shard finished and every item succeeded')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary when every shard finished and every item succeeded')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'fanout;help' {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the journals of a batch''s shards into one summary, report and exit code')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -141,6 +151,9 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             break
         }
         'fanout;help;man' {
+            break
+        }
+        'fanout;help;merge' {
             break
         }
         'fanout;help;help' {

@@ -25,6 +25,9 @@ _fanout() {
             fanout,man)
                 cmd="fanout__subcmd__man"
                 ;;
+            fanout,merge)
+                cmd="fanout__subcmd__merge"
+                ;;
             fanout__subcmd__help,completions)
                 cmd="fanout__subcmd__help__subcmd__completions"
                 ;;
@@ -34,6 +37,9 @@ _fanout() {
             fanout__subcmd__help,man)
                 cmd="fanout__subcmd__help__subcmd__man"
                 ;;
+            fanout__subcmd__help,merge)
+                cmd="fanout__subcmd__help__subcmd__merge"
+                ;;
             *)
                 ;;
         esac
@@ -41,7 +47,7 @@ _fanout() {
 
     case "${cmd}" in
         fanout)
-            opts="-a -0 -C -I -d -E -r -j -n -N -L -X -m -s -k -q -u -h -V --input --format --null --colsep --replace --delimiter --eof --no-run-if-empty --trim --csv --shuf --plus --link --header --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --shard-by --shard-count --tty --debug-fake-runner --gnu --quote --max-args --max-replace-args --max-lines --xargs --max-chars --pipe --pipe-part --block --recend --recstart --round --round-robin --output --keep-order --tag --tagstring --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --resume-failed --retry-failed --key --force --report --events --no-annotations --joblog --results --help --version completions man help"
+            opts="-a -0 -C -I -d -E -r -j -n -N -L -X -m -s -k -q -u -h -V --input --format --null --colsep --replace --delimiter --eof --no-run-if-empty --trim --csv --shuf --plus --link --header --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --shard-by --shard-count --tty --debug-fake-runner --gnu --quote --max-args --max-replace-args --max-lines --xargs --max-chars --pipe --pipe-part --block --recend --recstart --round --round-robin --output --keep-order --tag --tagstring --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --resume-failed --retry-failed --key --force --report --events --no-annotations --joblog --results --help --version completions man merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,7 +271,7 @@ _fanout() {
             return 0
             ;;
         fanout__subcmd__help)
-            opts="completions man help"
+            opts="completions man merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,6 +326,20 @@ _fanout() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fanout__subcmd__help__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fanout__subcmd__man)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -327,6 +347,24 @@ _fanout() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fanout__subcmd__merge)
+            opts="-q -h --report --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

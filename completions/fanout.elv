@@ -115,6 +115,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand --version 'Print version'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
+            cand merge 'Merge the journals of a batch''s shards into one summary, report and exit code'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fanout;completions'= {
@@ -125,14 +126,24 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'fanout;merge'= {
+            cand --report 'Write the merged report to FILE (.json .jsonl .csv .tsv .xml); repeatable'
+            cand -q 'No summary when every shard finished and every item succeeded'
+            cand --quiet 'No summary when every shard finished and every item succeeded'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'fanout;help'= {
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
+            cand merge 'Merge the journals of a batch''s shards into one summary, report and exit code'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fanout;help;completions'= {
         }
         &'fanout;help;man'= {
+        }
+        &'fanout;help;merge'= {
         }
         &'fanout;help;help'= {
         }

@@ -58,6 +58,7 @@ pub(crate) mod input;
 pub(crate) mod item;
 pub(crate) mod job;
 pub(crate) mod journal;
+pub(crate) mod merge;
 pub(crate) mod outcome;
 pub(crate) mod pipe;
 pub(crate) mod plan;

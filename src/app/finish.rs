@@ -146,6 +146,20 @@ pub(super) fn finish(facts: &RunFacts<'_>, ended: Ended<'_>) -> Exit {
         }
         None => exit,
     };
+    if let Some(path) = &facts.journal_path {
+        // How the run ended: `fanout merge` tells a finished shard from one
+        // that was killed or is still running (no end line).
+        let end = journal::RunEndLine {
+            kind: "end".to_owned(),
+            finished: crate::time::timestamp(SystemTime::now()),
+            status: summary.status(),
+            exit_code: i32::from(exit.code),
+            complete: summary.stop.is_none() && !summary.fatal && summary.unread == Some(0),
+        };
+        if let Err(e) = journal::write_end(path, &end) {
+            crate::errln!("fanout: warning: {:#}", anyhow::Error::from(e));
+        }
+    }
     print_summary(facts.config, &summary);
     exit
 }

@@ -268,6 +268,9 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn subcommand(sub: Sub) -> anyhow::Result<u8> {
+    if let Sub::Merge(args) = sub {
+        return crate::merge::run(&args);
+    }
     let mut stdout = io::stdout().lock();
     cli::completions::write(sub, &mut stdout)?;
     stdout.flush().context("failed to write to stdout")?;

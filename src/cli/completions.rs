@@ -10,7 +10,7 @@ use clap::CommandFactory;
 
 use super::{Args, Sub};
 
-/// Writes what `sub` asks for to `out`.
+/// Writes what `sub` asks for to `out` (`merge` is run by `crate::merge`).
 pub fn write(sub: Sub, out: &mut impl Write) -> anyhow::Result<()> {
     match sub {
         Sub::Completions { shell } => {
@@ -21,6 +21,7 @@ pub fn write(sub: Sub, out: &mut impl Write) -> anyhow::Result<()> {
                 .render(out)
                 .context("failed to write the man page")?;
         }
+        Sub::Merge(_) => anyhow::bail!("`merge` writes no completions"),
     }
     Ok(())
 }

@@ -84,6 +84,24 @@ pub enum Sub {
     },
     /// Print the man page (roff).
     Man,
+    /// Merge the journals of a batch's shards into one summary, report and exit code.
+    Merge(MergeArgs),
+}
+
+/// `fanout merge`.
+#[derive(Debug, ClapArgs)]
+pub struct MergeArgs {
+    /// Shard journals, or directories whose `*.jsonl` files are shard journals.
+    #[arg(value_name = "JOURNAL_OR_DIR", required = true)]
+    pub journals: Vec<PathBuf>,
+
+    /// Write the merged report to FILE (.json .jsonl .csv .tsv .xml); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub report: Vec<PathBuf>,
+
+    /// No summary when every shard finished and every item succeeded.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Input options.

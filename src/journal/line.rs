@@ -83,9 +83,28 @@ impl ItemLine<String> {
     }
 }
 
+/// The line each run ends its journal with: how it ended. A journal whose
+/// last run has none was killed, or is still running.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEndLine {
+    /// Always "end".
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the run ended (RFC 3339).
+    pub finished: String,
+    /// "done", "failed", "interrupted by SIGINT", "halted: ...".
+    pub status: String,
+    /// The run's exit code.
+    pub exit_code: i32,
+    /// Every item of the run's input (its shard) reached an outcome: the
+    /// input was read to its end and nothing stopped the run.
+    pub complete: bool,
+}
+
 pub(super) enum Line {
     Header(Header),
     Entry(ItemLine<String>),
+    End(RunEndLine),
 }
 
 pub(super) fn parse_line(text: &[u8]) -> Result<Line, String> {
@@ -101,6 +120,9 @@ pub(super) fn parse_line(text: &[u8]) -> Result<Line, String> {
             .map_err(|e| e.to_string()),
         "item" => serde_json::from_slice(text)
             .map(Line::Entry)
+            .map_err(|e| e.to_string()),
+        "end" => serde_json::from_slice(text)
+            .map(Line::End)
             .map_err(|e| e.to_string()),
         other => Err(format!("unknown entry type `{other}`")),
     }

@@ -124,7 +124,7 @@ impl Loaded {
         }
         match parse_line(&line)? {
             Line::Entry(entry) => Ok(entry.into_record()),
-            Line::Header(_) => Err("a run header, not an item".to_owned()),
+            Line::Header(_) | Line::End(_) => Err("a run's header or end, not an item".to_owned()),
         }
     }
 }
@@ -174,6 +174,7 @@ pub fn load(path: &Path) -> Result<Loaded, JournalError> {
                     done.failed_at = at;
                 }
             }
+            Ok(Line::End(_)) => {}
             Err(_) if !complete => {
                 loaded.torn = true;
                 break;

@@ -29,6 +29,7 @@ mod joblog;
 mod key;
 mod line;
 mod load;
+mod shards;
 mod state;
 
 use std::fs::{self, File, OpenOptions};
@@ -42,7 +43,9 @@ pub use header::{Header, Word};
 pub use hint::{Continue, Given, resume_command};
 pub use joblog::{JoblogDone, load_joblog};
 pub use key::Keyer;
+pub use line::RunEndLine;
 pub use load::{Admission, Loaded, load};
+pub use shards::{ShardJournal, read_shard};
 pub use state::{create_private_dir, find_latest, journal_dir, new_journal_path, prune, state_dir};
 
 use crate::record::ItemRecord;
@@ -170,6 +173,19 @@ impl Journal {
         line.push(b'\n');
         (&self.file).write_all(&line)
     }
+}
+
+/// Ends the run in the journal at `path` with its end line, in one `write`
+/// on the `O_APPEND` file, as every line.
+pub fn write_end(path: &Path, end: &RunEndLine) -> Result<(), JournalError> {
+    let err = |source| JournalError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = OpenOptions::new().append(true).open(path).map_err(err)?;
+    let mut line = serde_json::to_vec(end).map_err(|e| err(e.into()))?;
+    line.push(b'\n');
+    (&file).write_all(&line).map_err(err)
 }
 
 /// Removes a torn last line (a `kill -9` mid-write): appending after it

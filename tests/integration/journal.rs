@@ -127,7 +127,15 @@ fn the_journal_has_a_header_then_a_line_per_finished_item_and_appends() {
     };
     run().code(1);
     let lines = journal(&sb, "j.jsonl");
-    assert_eq!(lines.len(), 5, "a header and 4 items: {lines:#?}");
+    assert_eq!(lines.len(), 6, "a header, 4 items and the end: {lines:#?}");
+    let end = &lines[5];
+    assert_eq!(end["type"], "end", "the run ends with its end line: {end}");
+    assert_eq!(end["exit_code"], 1, "{end}");
+    assert_eq!(end["status"], "failed", "{end}");
+    assert_eq!(
+        end["complete"], true,
+        "every item reached an outcome: {end}"
+    );
     let header = &lines[0];
     assert!(
         is_header(header),
@@ -152,7 +160,7 @@ fn the_journal_has_a_header_then_a_line_per_finished_item_and_appends() {
     );
 
     let mut by_item = BTreeMap::new();
-    for entry in &lines[1..] {
+    for entry in &lines[1..5] {
         assert_eq!(entry["type"], "item", "{entry}");
         for field in ["key", "start"] {
             assert!(
@@ -183,7 +191,7 @@ fn the_journal_has_a_header_then_a_line_per_finished_item_and_appends() {
         assert_eq!(entry["exit_code"], exit_code, "{entry}");
         assert_eq!(entry["signal"], signal, "{entry}");
     }
-    let keys: BTreeSet<&str> = lines[1..]
+    let keys: BTreeSet<&str> = lines[1..5]
         .iter()
         .map(|e| e["key"].as_str().unwrap())
         .collect();
@@ -192,10 +200,10 @@ fn the_journal_has_a_header_then_a_line_per_finished_item_and_appends() {
     // A second run on the same journal appends a new header and its items.
     run().code(1);
     let lines = journal(&sb, "j.jsonl");
-    assert_eq!(lines.len(), 10, "{lines:#?}");
+    assert_eq!(lines.len(), 12, "{lines:#?}");
     assert_eq!(lines.iter().filter(|l| is_header(l)).count(), 2);
     assert!(
-        is_header(&lines[5]),
+        is_header(&lines[6]),
         "the second run starts with its header"
     );
 }
@@ -327,7 +335,10 @@ fn duplicate_lines_are_distinct_items() {
     );
     let lines = journal(&sb, "j.jsonl");
     let last_header = lines.iter().rposition(is_header).unwrap();
-    let resumed: Vec<&Value> = lines[last_header + 1..].iter().collect();
+    let resumed: Vec<&Value> = lines[last_header + 1..]
+        .iter()
+        .filter(|l| l["type"] == "item")
+        .collect();
     assert_eq!(resumed.len(), 1, "{lines:#?}");
     assert_eq!(resumed[0]["seq"], 3, "the third occurrence ran: {lines:#?}");
 }
@@ -454,7 +465,7 @@ fn a_corrupt_line_in_the_middle_is_an_error_naming_it() {
     run(&[]).code(0);
     let text = String::from_utf8(sb.read("j.jsonl")).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.len(), 5, "a header, 3 items and the end");
     lines[2] = "this is not a journal line";
     sb.write("j.jsonl", lines.join("\n") + "\n");
     write_input(&sb, &["a", "b", "c", "d"]);

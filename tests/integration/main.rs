@@ -19,6 +19,7 @@ mod gnu_files;
 mod input_options;
 mod integrity;
 mod journal;
+mod merge;
 mod output;
 mod pipe;
 mod reports;
