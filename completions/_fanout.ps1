@@ -119,6 +119,7 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the journals of a batch''s shards into one summary, report and exit code')
+            [CompletionResult]::new('submit', 'submit', [CompletionResultType]::ParameterValue, 'Submit the whole batch to a scheduler as an array of shards, then merge')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -140,10 +141,39 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'fanout;submit' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('slurm', 'slurm', [CompletionResultType]::ParameterValue, 'A Slurm job array: each task runs `fanout --shard slurm` with its own journal')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fanout;submit;slurm' {
+            [CompletionResult]::new('--tasks', '--tasks', [CompletionResultType]::ParameterName, 'How many array tasks (shards)')
+            [CompletionResult]::new('--sbatch-arg', '--sbatch-arg', [CompletionResultType]::ParameterName, 'An option for sbatch (`--sbatch-arg=--partition=debug`); repeatable')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Where the batch script, shard journals and logs go; every node must see it [default: fanout-slurm-TIME in the current directory]')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write the merged report to FILE; repeatable')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the batch script and submit nothing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'fanout;submit;help' {
+            [CompletionResult]::new('slurm', 'slurm', [CompletionResultType]::ParameterValue, 'A Slurm job array: each task runs `fanout --shard slurm` with its own journal')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fanout;submit;help;slurm' {
+            break
+        }
+        'fanout;submit;help;help' {
+            break
+        }
         'fanout;help' {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the journals of a batch''s shards into one summary, report and exit code')
+            [CompletionResult]::new('submit', 'submit', [CompletionResultType]::ParameterValue, 'Submit the whole batch to a scheduler as an array of shards, then merge')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -154,6 +184,13 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
             break
         }
         'fanout;help;merge' {
+            break
+        }
+        'fanout;help;submit' {
+            [CompletionResult]::new('slurm', 'slurm', [CompletionResultType]::ParameterValue, 'A Slurm job array: each task runs `fanout --shard slurm` with its own journal')
+            break
+        }
+        'fanout;help;submit;slurm' {
             break
         }
         'fanout;help;help' {

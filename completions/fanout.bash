@@ -28,6 +28,9 @@ _fanout() {
             fanout,merge)
                 cmd="fanout__subcmd__merge"
                 ;;
+            fanout,submit)
+                cmd="fanout__subcmd__submit"
+                ;;
             fanout__subcmd__help,completions)
                 cmd="fanout__subcmd__help__subcmd__completions"
                 ;;
@@ -40,6 +43,24 @@ _fanout() {
             fanout__subcmd__help,merge)
                 cmd="fanout__subcmd__help__subcmd__merge"
                 ;;
+            fanout__subcmd__help,submit)
+                cmd="fanout__subcmd__help__subcmd__submit"
+                ;;
+            fanout__subcmd__help__subcmd__submit,slurm)
+                cmd="fanout__subcmd__help__subcmd__submit__subcmd__slurm"
+                ;;
+            fanout__subcmd__submit,help)
+                cmd="fanout__subcmd__submit__subcmd__help"
+                ;;
+            fanout__subcmd__submit,slurm)
+                cmd="fanout__subcmd__submit__subcmd__slurm"
+                ;;
+            fanout__subcmd__submit__subcmd__help,help)
+                cmd="fanout__subcmd__submit__subcmd__help__subcmd__help"
+                ;;
+            fanout__subcmd__submit__subcmd__help,slurm)
+                cmd="fanout__subcmd__submit__subcmd__help__subcmd__slurm"
+                ;;
             *)
                 ;;
         esac
@@ -47,7 +68,7 @@ _fanout() {
 
     case "${cmd}" in
         fanout)
-            opts="-a -0 -C -I -d -E -r -j -n -N -L -X -m -s -k -q -u -h -V --input --format --null --colsep --replace --delimiter --eof --no-run-if-empty --trim --csv --shuf --plus --link --header --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --shard-by --shard-count --tty --debug-fake-runner --gnu --quote --max-args --max-replace-args --max-lines --xargs --max-chars --pipe --pipe-part --block --recend --recstart --round --round-robin --output --keep-order --tag --tagstring --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --resume-failed --retry-failed --key --force --report --events --no-annotations --joblog --results --help --version completions man merge help"
+            opts="-a -0 -C -I -d -E -r -j -n -N -L -X -m -s -k -q -u -h -V --input --format --null --colsep --replace --delimiter --eof --no-run-if-empty --trim --csv --shuf --plus --link --header --jobs --engine --shell --timeout --retries --retry-delay --backoff --max-delay --retry-on --halt --fail-fast --grace --nice --delay --dry-run --print0 --shard --shard-by --shard-count --tty --debug-fake-runner --gnu --quote --max-args --max-replace-args --max-lines --xargs --max-chars --pipe --pipe-part --block --recend --recstart --round --round-robin --output --keep-order --tag --tagstring --progress --no-progress --quiet --ungroup --line-buffer --group --bar --will-cite --citation --journal --no-journal --resume --resume-failed --retry-failed --key --force --report --events --no-annotations --joblog --results --help --version completions man merge submit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,7 +292,7 @@ _fanout() {
             return 0
             ;;
         fanout__subcmd__help)
-            opts="completions man merge help"
+            opts="completions man merge submit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,6 +361,34 @@ _fanout() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fanout__subcmd__help__subcmd__submit)
+            opts="slurm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fanout__subcmd__help__subcmd__submit__subcmd__slurm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fanout__subcmd__man)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -361,6 +410,92 @@ _fanout() {
                 return 0
             fi
             case "${prev}" in
+                --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fanout__subcmd__submit)
+            opts="-h --help slurm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fanout__subcmd__submit__subcmd__help)
+            opts="slurm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fanout__subcmd__submit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fanout__subcmd__submit__subcmd__help__subcmd__slurm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fanout__subcmd__submit__subcmd__slurm)
+            opts="-h --tasks --sbatch-arg --dir --dry-run --report --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tasks)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sbatch-arg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

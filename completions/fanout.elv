@@ -116,6 +116,7 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand merge 'Merge the journals of a batch''s shards into one summary, report and exit code'
+            cand submit 'Submit the whole batch to a scheduler as an array of shards, then merge'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fanout;completions'= {
@@ -133,10 +134,34 @@ set edit:completion:arg-completer[fanout] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'fanout;submit'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand slurm 'A Slurm job array: each task runs `fanout --shard slurm` with its own journal'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fanout;submit;slurm'= {
+            cand --tasks 'How many array tasks (shards)'
+            cand --sbatch-arg 'An option for sbatch (`--sbatch-arg=--partition=debug`); repeatable'
+            cand --dir 'Where the batch script, shard journals and logs go; every node must see it [default: fanout-slurm-TIME in the current directory]'
+            cand --report 'Write the merged report to FILE; repeatable'
+            cand --dry-run 'Print the batch script and submit nothing'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'fanout;submit;help'= {
+            cand slurm 'A Slurm job array: each task runs `fanout --shard slurm` with its own journal'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fanout;submit;help;slurm'= {
+        }
+        &'fanout;submit;help;help'= {
+        }
         &'fanout;help'= {
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand merge 'Merge the journals of a batch''s shards into one summary, report and exit code'
+            cand submit 'Submit the whole batch to a scheduler as an array of shards, then merge'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fanout;help;completions'= {
@@ -144,6 +169,11 @@ set edit:completion:arg-completer[fanout] = {|@words|
         &'fanout;help;man'= {
         }
         &'fanout;help;merge'= {
+        }
+        &'fanout;help;submit'= {
+            cand slurm 'A Slurm job array: each task runs `fanout --shard slurm` with its own journal'
+        }
+        &'fanout;help;submit;slurm'= {
         }
         &'fanout;help;help'= {
         }

@@ -116,13 +116,27 @@ complete -c fanout -n "__fish_fanout_needs_command" -s V -l version -d 'Print ve
 complete -c fanout -n "__fish_fanout_needs_command" -a "completions" -d 'Print a shell completion script'
 complete -c fanout -n "__fish_fanout_needs_command" -a "man" -d 'Print the man page (roff)'
 complete -c fanout -n "__fish_fanout_needs_command" -a "merge" -d 'Merge the journals of a batch\'s shards into one summary, report and exit code'
+complete -c fanout -n "__fish_fanout_needs_command" -a "submit" -d 'Submit the whole batch to a scheduler as an array of shards, then merge'
 complete -c fanout -n "__fish_fanout_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fanout -n "__fish_fanout_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c fanout -n "__fish_fanout_using_subcommand man" -s h -l help -d 'Print help'
 complete -c fanout -n "__fish_fanout_using_subcommand merge" -l report -d 'Write the merged report to FILE (.json .jsonl .csv .tsv .xml); repeatable' -r -F
 complete -c fanout -n "__fish_fanout_using_subcommand merge" -s q -l quiet -d 'No summary when every shard finished and every item succeeded'
 complete -c fanout -n "__fish_fanout_using_subcommand merge" -s h -l help -d 'Print help'
-complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man merge help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man merge help" -f -a "man" -d 'Print the man page (roff)'
-complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man merge help" -f -a "merge" -d 'Merge the journals of a batch\'s shards into one summary, report and exit code'
-complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man merge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and not __fish_seen_subcommand_from slurm help" -s h -l help -d 'Print help'
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and not __fish_seen_subcommand_from slurm help" -f -a "slurm" -d 'A Slurm job array: each task runs `fanout --shard slurm` with its own journal'
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and not __fish_seen_subcommand_from slurm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and __fish_seen_subcommand_from slurm" -l tasks -d 'How many array tasks (shards)' -r
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and __fish_seen_subcommand_from slurm" -l sbatch-arg -d 'An option for sbatch (`--sbatch-arg=--partition=debug`); repeatable' -r
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and __fish_seen_subcommand_from slurm" -l dir -d 'Where the batch script, shard journals and logs go; every node must see it [default: fanout-slurm-TIME in the current directory]' -r -F
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and __fish_seen_subcommand_from slurm" -l report -d 'Write the merged report to FILE; repeatable' -r -F
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and __fish_seen_subcommand_from slurm" -l dry-run -d 'Print the batch script and submit nothing'
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and __fish_seen_subcommand_from slurm" -s h -l help -d 'Print help'
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and __fish_seen_subcommand_from help" -f -a "slurm" -d 'A Slurm job array: each task runs `fanout --shard slurm` with its own journal'
+complete -c fanout -n "__fish_fanout_using_subcommand submit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man merge submit help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man merge submit help" -f -a "man" -d 'Print the man page (roff)'
+complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man merge submit help" -f -a "merge" -d 'Merge the journals of a batch\'s shards into one summary, report and exit code'
+complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man merge submit help" -f -a "submit" -d 'Submit the whole batch to a scheduler as an array of shards, then merge'
+complete -c fanout -n "__fish_fanout_using_subcommand help; and not __fish_seen_subcommand_from completions man merge submit help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fanout -n "__fish_fanout_using_subcommand help; and __fish_seen_subcommand_from submit" -f -a "slurm" -d 'A Slurm job array: each task runs `fanout --shard slurm` with its own journal'

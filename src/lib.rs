@@ -69,5 +69,6 @@ pub(crate) mod shard;
 pub mod signal;
 pub(crate) mod sink;
 pub mod stderr;
+pub(crate) mod submit;
 pub(crate) mod template;
 pub(crate) mod time;

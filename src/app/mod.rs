@@ -268,8 +268,12 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn subcommand(sub: Sub) -> anyhow::Result<u8> {
-    if let Sub::Merge(args) = sub {
-        return crate::merge::run(&args);
+    match sub {
+        Sub::Merge(args) => return crate::merge::run(&args),
+        Sub::Submit {
+            to: cli::SubmitTo::Slurm(args),
+        } => return crate::submit::slurm(&args),
+        _ => {}
     }
     let mut stdout = io::stdout().lock();
     cli::completions::write(sub, &mut stdout)?;

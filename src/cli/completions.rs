@@ -21,7 +21,7 @@ pub fn write(sub: Sub, out: &mut impl Write) -> anyhow::Result<()> {
                 .render(out)
                 .context("failed to write the man page")?;
         }
-        Sub::Merge(_) => anyhow::bail!("`merge` writes no completions"),
+        Sub::Merge(_) | Sub::Submit { .. } => anyhow::bail!("not a generator"),
     }
     Ok(())
 }

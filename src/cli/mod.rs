@@ -86,6 +86,48 @@ pub enum Sub {
     Man,
     /// Merge the journals of a batch's shards into one summary, report and exit code.
     Merge(MergeArgs),
+    /// Submit the whole batch to a scheduler as an array of shards, then merge.
+    Submit {
+        /// The scheduler.
+        #[command(subcommand)]
+        to: SubmitTo,
+    },
+}
+
+/// `fanout submit`'s schedulers.
+#[derive(Debug, Subcommand)]
+pub enum SubmitTo {
+    /// A Slurm job array: each task runs `fanout --shard slurm` with its own journal.
+    Slurm(SlurmArgs),
+}
+
+/// `fanout submit slurm`.
+#[derive(Debug, ClapArgs)]
+pub struct SlurmArgs {
+    /// How many array tasks (shards).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub tasks: u64,
+
+    /// An option for sbatch (`--sbatch-arg=--partition=debug`); repeatable.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_arg: Vec<String>,
+
+    /// Where the batch script, shard journals and logs go; every node must see it
+    /// [default: fanout-slurm-TIME in the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Print the batch script and submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write the merged report to FILE; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub report: Vec<PathBuf>,
+
+    /// fanout's arguments for each task (after `--`).
+    #[arg(value_name = "FANOUT_ARGS", last = true, required = true)]
+    pub args: Vec<OsString>,
 }
 
 /// `fanout merge`.
