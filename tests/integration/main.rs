@@ -25,6 +25,7 @@ mod pipe;
 mod reports;
 mod resumed;
 mod safety;
+mod shard;
 mod signals;
 mod sources;
 mod supervision;
