@@ -27,6 +27,7 @@ mod resumed;
 mod safety;
 mod shard;
 mod signals;
+mod slurm;
 mod sources;
 mod supervision;
 mod tty;
