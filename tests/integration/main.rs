@@ -29,5 +29,6 @@ mod shard;
 mod signals;
 mod slurm;
 mod sources;
+mod submit;
 mod supervision;
 mod tty;
