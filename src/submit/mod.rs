@@ -88,11 +88,18 @@ pub fn slurm(args: &SlurmArgs) -> anyhow::Result<u8> {
         dir.display()
     );
     let interrupted = follow(&job, args.tasks, &dir)?;
+    let logs = format!("{}/slurm-{job}_*.out", dir.display());
     let code = crate::merge::run(&MergeArgs {
         journals: vec![dir],
         report: args.report.clone(),
         quiet: false,
+    })
+    .with_context(|| {
+        format!("the array's tasks left no journals to merge: see their logs, {logs}")
     })?;
+    if code != exit::SUCCESS {
+        crate::errln!("fanout submit: the tasks' logs are {logs}");
+    }
     Ok(match interrupted {
         true => exit::for_signal(libc::SIGINT),
         false => code,
