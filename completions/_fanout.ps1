@@ -135,6 +135,8 @@ Register-ArgumentCompleter -Native -CommandName 'fanout' -ScriptBlock {
         }
         'fanout;merge' {
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write the merged report to FILE (.json .jsonl .csv .tsv .xml); repeatable')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'The batch''s input, read as the shards read it: say which of its items are in no shard''s journal, or in two')
+            [CompletionResult]::new('--input', '--input', [CompletionResultType]::ParameterName, 'The batch''s input, read as the shards read it: say which of its items are in no shard''s journal, or in two')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary when every shard finished and every item succeeded')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary when every shard finished and every item succeeded')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -129,6 +129,8 @@ set edit:completion:arg-completer[fanout] = {|@words|
         }
         &'fanout;merge'= {
             cand --report 'Write the merged report to FILE (.json .jsonl .csv .tsv .xml); repeatable'
+            cand -a 'The batch''s input, read as the shards read it: say which of its items are in no shard''s journal, or in two'
+            cand --input 'The batch''s input, read as the shards read it: say which of its items are in no shard''s journal, or in two'
             cand -q 'No summary when every shard finished and every item succeeded'
             cand --quiet 'No summary when every shard finished and every item succeeded'
             cand -h 'Print help'

@@ -121,6 +121,7 @@ complete -c fanout -n "__fish_fanout_needs_command" -a "help" -d 'Print this mes
 complete -c fanout -n "__fish_fanout_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c fanout -n "__fish_fanout_using_subcommand man" -s h -l help -d 'Print help'
 complete -c fanout -n "__fish_fanout_using_subcommand merge" -l report -d 'Write the merged report to FILE (.json .jsonl .csv .tsv .xml); repeatable' -r -F
+complete -c fanout -n "__fish_fanout_using_subcommand merge" -s a -l input -d 'The batch\'s input, read as the shards read it: say which of its items are in no shard\'s journal, or in two' -r -F
 complete -c fanout -n "__fish_fanout_using_subcommand merge" -s q -l quiet -d 'No summary when every shard finished and every item succeeded'
 complete -c fanout -n "__fish_fanout_using_subcommand merge" -s h -l help -d 'Print help'
 complete -c fanout -n "__fish_fanout_using_subcommand submit; and not __fish_seen_subcommand_from slurm help" -s h -l help -d 'Print help'

@@ -2,6 +2,7 @@
 //! collector threads → summary → exit code. Each piece lives in its module;
 //! this file decides how they are connected for one run.
 
+mod coverage;
 mod dry_run;
 mod finish;
 mod input;
@@ -269,7 +270,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 fn subcommand(sub: Sub) -> anyhow::Result<u8> {
     match sub {
-        Sub::Merge(args) => return crate::merge::run(&args),
+        Sub::Merge(args) => return crate::merge::run(&args, &coverage::input_items),
         Sub::Submit {
             to: cli::SubmitTo::Slurm(args),
         } => return crate::submit::slurm(&args),

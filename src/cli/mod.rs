@@ -144,6 +144,11 @@ pub struct MergeArgs {
     /// No summary when every shard finished and every item succeeded.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// The batch's input, read as the shards read it: say which of its items are in
+    /// no shard's journal, or in two.
+    #[arg(short = 'a', long = "input", value_name = "FILE")]
+    pub input: Option<PathBuf>,
 }
 
 /// Input options.

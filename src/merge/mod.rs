@@ -4,8 +4,9 @@
 //! summary a single run prints, any `--report` files, and the exit code the
 //! whole run would have had.
 
+use std::collections::HashMap;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -13,7 +14,7 @@ use anyhow::{Context, bail};
 use crate::cancel::StopReason;
 use crate::cli::MergeArgs;
 use crate::exit;
-use crate::journal::{self, ShardJournal};
+use crate::journal::{self, Header, ShardJournal};
 use crate::record::{ItemRecord, Status};
 use crate::shard::{Rule, Shard};
 use crate::sink::report::{EarlierCounts, Report, RunInfo};
@@ -26,8 +27,25 @@ struct Part {
     journal: ShardJournal,
 }
 
+/// An item of the batch's input (`fanout merge -a FILE`), keyed as the
+/// shards keyed it.
+#[derive(Debug)]
+pub struct InputItem {
+    pub key: String,
+    /// Its line in the input.
+    pub line: u64,
+    /// It, shortened for messages.
+    pub label: String,
+}
+
+/// Reads `-a FILE` as the shards whose first header this is read theirs.
+pub type ReadInput<'a> = &'a dyn Fn(&Header, &Path) -> anyhow::Result<Vec<InputItem>>;
+
+/// How many items a coverage message names.
+const SHOWN: usize = 5;
+
 /// Merges the journals and says how to exit.
-pub fn run(args: &MergeArgs) -> anyhow::Result<u8> {
+pub fn run(args: &MergeArgs, read_input: ReadInput<'_>) -> anyhow::Result<u8> {
     let paths = journal_files(&args.journals)?;
     let mut parts = Vec::with_capacity(paths.len());
     for path in paths {
@@ -95,6 +113,14 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<u8> {
         line.push_str(&format!(" ({})", part.path.display()));
         lines.push(line);
     }
+    let coverage = match &args.input {
+        Some(input) => {
+            let items = read_input(&parts[0].journal.header, input)?;
+            check_coverage(&parts, &items, &input.display().to_string())
+        }
+        None => Vec::new(),
+    };
+    problems.extend(coverage.iter().map(|(short, _)| short.clone()));
     let mut records: Vec<ItemRecord> = parts
         .iter_mut()
         .flat_map(|p| std::mem::take(&mut p.journal.records))
@@ -159,6 +185,9 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<u8> {
             text.push_str(line);
             text.push('\n');
         }
+        for (_, long) in &coverage {
+            text.push_str(&format!("fanout merge: {long}\n"));
+        }
         if !problems.is_empty() {
             text.push_str(&format!(
                 "fanout merge: incomplete: {}\n",
@@ -169,6 +198,90 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<u8> {
         crate::stderr::text(&text);
     }
     Ok(code)
+}
+
+/// Which items of the input no shard recorded, which two shards recorded,
+/// and which records are of no input item: (short, long) messages.
+fn check_coverage(parts: &[Part], items: &[InputItem], input: &str) -> Vec<(String, String)> {
+    // Per key: the shards that recorded it, one entry per record.
+    let mut recorded: HashMap<&str, Vec<u64>> = HashMap::new();
+    for part in parts {
+        for record in &part.journal.records {
+            recorded
+                .entry(record.key.as_str())
+                .or_default()
+                .push(part.shard.index);
+        }
+    }
+    let count = parts[0].shard.count;
+    let mut in_none = Vec::new();
+    let mut wanted: HashMap<&str, (usize, &InputItem)> = HashMap::new();
+    for item in items {
+        let entry = wanted.entry(item.key.as_str()).or_insert((0, item));
+        entry.0 += 1;
+        let seen = recorded.get(item.key.as_str()).map_or(0, Vec::len);
+        if entry.0 > seen {
+            in_none.push(item);
+        }
+    }
+    let mut in_two = Vec::new();
+    let mut not_in_input = 0usize;
+    for (key, shards) in &recorded {
+        match wanted.get(key) {
+            None => not_in_input += shards.len(),
+            Some((n, item)) if shards.len() > *n => in_two.push((*item, shards)),
+            Some(_) => {}
+        }
+    }
+    in_two.sort_by_key(|(item, _)| item.line);
+    let named =
+        |items: &mut dyn Iterator<Item = String>| items.take(SHOWN).collect::<Vec<_>>().join(", ");
+    let mut messages = Vec::new();
+    if !in_none.is_empty() {
+        let n = in_none.len();
+        messages.push((
+            format!("{n} items of the input in no shard"),
+            format!(
+                "{n} {} of {input} {} in no shard's journal: {}",
+                if n == 1 { "item" } else { "items" },
+                if n == 1 { "is" } else { "are" },
+                named(
+                    &mut in_none
+                        .iter()
+                        .map(|i| format!("line {} `{}`", i.line, i.label))
+                )
+            ),
+        ));
+    }
+    if !in_two.is_empty() {
+        let n = in_two.len();
+        messages.push((
+            format!("{n} items in two shards"),
+            format!(
+                "{n} {} of {input} {} in two shards (or more): {}",
+                if n == 1 { "item" } else { "items" },
+                if n == 1 { "is" } else { "are" },
+                named(&mut in_two.iter().map(|(i, shards)| {
+                    let mut shards: Vec<String> =
+                        shards.iter().map(|k| format!("{k}/{count}")).collect();
+                    shards.dedup();
+                    format!(
+                        "line {} `{}` (shards {})",
+                        i.line,
+                        i.label,
+                        shards.join(" and ")
+                    )
+                }))
+            ),
+        ));
+    }
+    if not_in_input > 0 {
+        messages.push((
+            format!("{not_in_input} records not in the input"),
+            format!("{not_in_input} records of the journals are of items not in {input} (another input?)"),
+        ));
+    }
+    messages
 }
 
 /// The journals named: files as given, and each directory's `*.jsonl`.

@@ -89,11 +89,15 @@ pub fn slurm(args: &SlurmArgs) -> anyhow::Result<u8> {
     );
     let interrupted = follow(&job, args.tasks, &dir)?;
     let logs = format!("{}/slurm-{job}_*.out", dir.display());
-    let code = crate::merge::run(&MergeArgs {
-        journals: vec![dir],
-        report: args.report.clone(),
-        quiet: false,
-    })
+    let code = crate::merge::run(
+        &MergeArgs {
+            journals: vec![dir],
+            report: args.report.clone(),
+            quiet: false,
+            input: None,
+        },
+        &|_, _| Ok(Vec::new()),
+    )
     .with_context(|| {
         format!("the array's tasks left no journals to merge: see their logs, {logs}")
     })?;

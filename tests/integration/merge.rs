@@ -222,3 +222,51 @@ fn journals_of_another_batch_or_twice_one_shard_are_refused() {
         .stderr_has("two journals of shard hash:1/2");
     merge(&sb, &["nowhere"]).code(2).stderr_has("nowhere");
 }
+
+#[test]
+fn given_the_input_it_names_items_in_no_shard_and_in_two() {
+    // Slice shards whose nodes read the input in different orders: the
+    // failure `hash:` shards cannot have.
+    let sb = sandbox();
+    let ordered: String = (1..=10).map(|i| format!("{i}\n")).collect();
+    let reversed: String = (1..=10).rev().map(|i| format!("{i}\n")).collect();
+    let slice = |k: u64| {
+        sb.fanout()
+            .args(["--shard", &format!("{k}/2"), "-a", "items"])
+            .args(["--journal", &format!("j/shard-{k}.jsonl"), "true"])
+            .run()
+            .code(0);
+    };
+    sb.write("items", &ordered);
+    slice(1);
+    sb.write("items", &reversed);
+    slice(2);
+    sb.write("all", &ordered);
+    let merged = merge(&sb, &["j", "--input", "all"]);
+    merged
+        .code(1)
+        .stderr_has("5 items of ")
+        .stderr_has("are in no shard's journal: line 2 `2`, line 4 `4`")
+        .stderr_has("in two shards (or more): line 1 `1` (shards 1/2 and 2/2)");
+    // Hash shards of the same two orders cover the input exactly.
+    fs::remove_dir_all(sb.join("j")).unwrap();
+    fs::create_dir(sb.join("j")).unwrap();
+    for (k, text) in [(1, &ordered), (2, &reversed)] {
+        sb.write("items", text);
+        sb.fanout()
+            .args(["--shard", &format!("hash:{k}/2"), "-a", "items"])
+            .args(["--journal", &format!("j/shard-{k}.jsonl"), "true"])
+            .run()
+            .code(0);
+    }
+    let merged = merge(&sb, &["j", "--input", "all"]);
+    merged.code(0).stderr_has("10 items");
+    assert!(!merged.stderr.contains("no shard"), "{}", merged.stderr);
+    // An input with more items: the new ones are in no shard.
+    let more: String = (1..=12).map(|i| format!("{i}\n")).collect();
+    sb.write("more", more);
+    merge(&sb, &["j", "--input", "more"])
+        .code(1)
+        .stderr_has("2 items of ")
+        .stderr_has("line 11 `11`, line 12 `12`");
+}
