@@ -352,7 +352,10 @@ fn slurm(
             max.map_or("?".to_owned(), |m| m.to_string()),
         )
     };
-    if count == 0 || max.is_some_and(|max| min + (count - 1) * step != max) {
+    let last = (count.saturating_sub(1))
+        .checked_mul(step)
+        .and_then(|span| span.checked_add(min));
+    if count == 0 || max.is_some_and(|max| last != Some(max)) {
         return Err(irregular());
     }
     if id < min || (id - min) % step != 0 {
@@ -535,6 +538,15 @@ mod tests {
         ];
         let err = shard_of("slurm", &irregular, HASH).unwrap_err();
         assert!(err.contains("irregular"), "{err}");
+        let huge = [
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "5"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "18446744073709551615"),
+        ];
+        let err = shard_of("slurm", &huge, HASH).unwrap_err();
+        assert!(err.contains("irregular"), "no overflow: {err}");
         let err = shard_of("slurm", &[], HASH).unwrap_err();
         assert!(err.contains("SLURM_ARRAY_TASK_ID is not set"), "{err}");
         let err = shard_of("env", &[], HASH).unwrap_err();
